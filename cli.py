@@ -1,0 +1,6 @@
+"""Run weldsynth from a checkout without installing: ``python cli.py ...`` == ``weldsynth ...``."""
+
+from weldsynth.cli import main
+
+if __name__ == "__main__":
+    main()
