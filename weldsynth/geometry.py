@@ -6,6 +6,7 @@ path coordinates of :class:`weldsynth.path.BeadPath` (arc length along, signed o
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +99,7 @@ class WeldGeometry:
             return [(cs[i], cs[(i + 1) % len(cs)] if i + 1 < len(cs) else cs[0] + self.path.length)
                     for i in range(len(cs))]
         edges = [0.0, *cs, self.path.length]
-        return list(zip(edges[:-1], edges[1:], strict=True))
+        return list(itertools.pairwise(edges))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (masks reduced to pixel counts)."""

@@ -169,10 +169,7 @@ def write_heightmap(
     """
     if height.ndim != 2:
         raise ValueError(f"height map must be 2-D, got shape {height.shape}")
-    if height.dtype in (np.uint8, np.uint16):
-        pixels = height
-    else:
-        pixels = to_uint(height, bit_depth)
+    pixels = height if height.dtype in (np.uint8, np.uint16) else to_uint(height, bit_depth)
     ok, buf = cv2.imencode(".png", pixels)
     if not ok:  # pragma: no cover - cv2 only fails on unsupported dtypes, checked above
         raise OSError(f"{path}: PNG encoding failed")
