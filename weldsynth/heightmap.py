@@ -134,6 +134,8 @@ def decode_png(data: bytes, file: str | os.PathLike[str] = "<bytes>") -> np.ndar
     width, height, depth, colour_type = _read_ihdr(data, file)
     if width == 0 or height == 0:
         raise TinyImageError(file, f"empty image ({width}x{height} px)")
+    if data.rfind(b"IEND") < 0:
+        raise CorruptImageError(file, "truncated PNG (no IEND end marker)")
     if depth == 16 and colour_type in (2, 6):
         pixels = _decode_with_cv2(data, file)  # PIL would reduce 16-bit colour to 8 bits
     else:
