@@ -40,8 +40,8 @@ class BeadPath:
     _arc: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pts = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
-        wid = np.asarray(self.widths, dtype=np.float64).reshape(-1)
+        pts = np.array(self.points, dtype=np.float64).reshape(-1, 2)  # own copy
+        wid = np.array(self.widths, dtype=np.float64).reshape(-1)
         if len(pts) < 2:
             raise ValueError(f"a bead path needs at least 2 points, got {len(pts)}")
         if wid.shape != (len(pts),):

@@ -1,0 +1,112 @@
+"""BeadPath: path coordinates (arc length, signed offset) and their conventions."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from weldsynth.path import BeadPath, angle_difference, axis_angle
+
+
+def _line() -> BeadPath:
+    return BeadPath(points=[[10, 50], [110, 50]], widths=[20, 20])
+
+
+def _square() -> BeadPath:
+    # clockwise on screen: right along the top, down the right side, ...
+    return BeadPath(points=[[10, 10], [90, 10], [90, 60], [10, 60]], widths=[8] * 4, closed=True)
+
+
+def test_offsets_are_positive_north_of_a_left_to_right_bead() -> None:
+    s, d = _line().project(np.array([60.0, 60.0]), np.array([40.0, 62.0]))
+    np.testing.assert_allclose(s, [50.0, 50.0])
+    np.testing.assert_allclose(d, [10.0, -12.0])
+
+
+def test_closed_path_positive_offset_is_outside() -> None:
+    sq = _square()
+    assert sq.length == pytest.approx(2 * 80 + 2 * 50)
+    s, d = sq.project(np.array([50.0, 50.0, 95.0]), np.array([4.0, 16.0, 35.0]))
+    np.testing.assert_allclose(s, [40.0, 40.0, 80.0 + 25.0])
+    np.testing.assert_allclose(d, [6.0, -6.0, 5.0])
+
+
+def test_to_image_inverts_project() -> None:
+    path = BeadPath(points=[[0, 0], [30, 10], [60, 5], [100, 30]], widths=[5, 6, 7, 8])
+    rng = np.random.default_rng(0)
+    s = rng.uniform(5, path.length - 5, 50)
+    d = rng.uniform(-2, 2, 50)
+    xy = path.to_image(s, d)
+    s2, d2 = path.project(xy[:, 0], xy[:, 1])
+    np.testing.assert_allclose(s2, s, atol=1e-6)
+    np.testing.assert_allclose(d2, d, atol=1e-6)
+
+
+def test_closed_arc_length_wraps() -> None:
+    sq = _square()
+    np.testing.assert_allclose(sq.point_at(sq.length + 5.0), sq.point_at(5.0))
+    np.testing.assert_allclose(sq.point_at(-5.0), sq.point_at(sq.length - 5.0))
+    np.testing.assert_allclose(_line().point_at(1000.0), [110.0, 50.0])
+
+
+def test_widths_interpolate_and_mean_is_length_weighted() -> None:
+    path = BeadPath(points=[[0, 0], [10, 0], [40, 0]], widths=[2, 4, 4])
+    assert path.width_at(5.0) == pytest.approx(3.0)
+    assert path.mean_width == pytest.approx((3 * 10 + 4 * 30) / 40)
+
+
+def test_bead_mask_matches_width_and_stops_at_the_ends() -> None:
+    mask = _line().bead_mask((100, 130))
+    assert mask.sum() == 101 * 21
+    assert not mask[50, 5] and not mask[50, 115]
+    assert mask[40, 60] and not mask[39, 60]
+
+
+def test_coordinate_maps_box_equals_slice_of_full() -> None:
+    path = BeadPath(points=[[5, 5], [60, 40], [120, 20]], widths=[6, 6, 6])
+    s_full, d_full = path.coordinate_maps((64, 128))
+    s_box, d_box = path.coordinate_maps((64, 128), box=(30, 10, 70, 50))
+    np.testing.assert_allclose(s_box, s_full[10:50, 30:70])
+    np.testing.assert_allclose(d_box, d_full[10:50, 30:70])
+
+
+def test_dict_round_trip_and_pickle() -> None:
+    sq = _square()
+    again = BeadPath.from_dict(sq.to_dict())
+    np.testing.assert_allclose(again.points, sq.points)
+    assert again.closed
+    assert pickle.loads(pickle.dumps(sq)).length == sq.length
+
+
+def test_points_are_read_only_copies() -> None:
+    pts = np.array([[0.0, 0.0], [10.0, 0.0]])
+    path = BeadPath(points=pts, widths=[1.0, 1.0])
+    pts[0, 0] = 99.0
+    assert path.points[0, 0] == 0.0
+    with pytest.raises(ValueError):
+        path.points[0, 0] = 5.0
+
+
+@pytest.mark.parametrize(
+    "points,widths,words",
+    [([[0, 0]], [1], "at least 2"), ([[0, 0], [1, 1]], [1], "one value per point"),
+     ([[0, 0], [np.nan, 1]], [1, 1], "finite")],
+)
+def test_invalid_paths_raise(points, widths, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        BeadPath(points=points, widths=widths)
+
+
+@pytest.mark.parametrize(
+    "direction,expected",
+    [((1, 0), 0.0), ((0, 1), 90.0), ((1, -1), 45.0), ((1, 1), -45.0), ((-1, 0), 0.0)],
+)
+def test_axis_angle_convention(direction, expected) -> None:
+    assert axis_angle(np.array(direction, float)) == pytest.approx(expected)
+
+
+def test_angle_difference_is_undirected() -> None:
+    assert angle_difference(89.0, -89.0) == pytest.approx(2.0)
+    assert angle_difference(10.0, 10.0) == 0.0
