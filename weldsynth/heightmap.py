@@ -172,7 +172,14 @@ def write_heightmap(
     if height.ndim != 2:
         raise ValueError(f"height map must be 2-D, got shape {height.shape}")
     pixels = height if height.dtype in (np.uint8, np.uint16) else to_uint(height, bit_depth)
-    ok, buf = cv2.imencode(".png", pixels)
+    return write_png(path, pixels)
+
+
+def write_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
+    """Write a uint8/uint16 image (gray, or BGR as OpenCV orders it) as PNG, atomically."""
+    if image.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"{path}: PNG needs uint8 or uint16 pixels, got {image.dtype}")
+    ok, buf = cv2.imencode(".png", image)
     if not ok:  # pragma: no cover - cv2 only fails on unsupported dtypes, checked above
         raise OSError(f"{path}: PNG encoding failed")
     return atomic_write_bytes(path, buf.tobytes())

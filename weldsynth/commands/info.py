@@ -1,0 +1,81 @@
+"""``weldsynth info DIR``: how many height maps per topology and class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from weldsynth.errors import WeldsynthError
+from weldsynth.inventory import Inventory, scan
+
+
+@click.command("info")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save a bar chart of the counts to this PNG file.")
+def command(folder: Path, plot: Path | None) -> None:
+    """Count the height maps in FOLDER per topology and class.
+
+    FOLDER is laid out as FOLDER/<topology>/<class>/*.png (a data set) or
+    FOLDER/<topology>/*.png (good welds by topology). Folders starting with "_"
+    (masks, quarantine) are not counted.
+
+    \b
+    Examples:
+      weldsynth info samples/
+      weldsynth info dataset/ --plot counts.png
+    """
+    inv = scan(folder)
+    if inv.total == 0:
+        raise WeldsynthError(f"{folder}: no PNG height maps found")
+    Console().print(_table(inv))
+    if plot is not None:
+        _plot(inv, plot)
+        click.echo(f"bar chart written to {plot}")
+
+
+def _table(inv: Inventory) -> Table:
+    table = Table(title=f"{inv.root}: {inv.total} height maps")
+    table.add_column("topology", justify="right")
+    for cls in inv.classes:
+        table.add_column(cls, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for topo in inv.topologies:
+        row = [inv.count(topo, c) for c in inv.classes]
+        table.add_row(topo, *map(str, row), str(sum(row)))
+    totals = [sum(inv.count(t, c) for t in inv.topologies) for c in inv.classes]
+    table.add_row("all", *map(str, totals), str(inv.total), style="bold")
+    return table
+
+
+def _plot(inv: Inventory, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from weldsynth.heightmap import atomic_write_bytes
+
+    topos = inv.topologies
+    x = np.arange(len(topos))
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(topos) + 2), 3.2), dpi=120)
+    bottom = np.zeros(len(topos))
+    for cls in inv.classes:
+        vals = np.array([inv.count(t, cls) for t in topos], float)
+        ax.bar(x, vals, bottom=bottom, label=cls)
+        bottom += vals
+    ax.set_xticks(x, topos)
+    ax.set_xlabel("topology")
+    ax.set_ylabel("height maps")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    atomic_write_bytes(out, buf.getvalue())
