@@ -38,7 +38,7 @@ class Inventory:
     @property
     def topologies(self) -> list[str]:
         """Topologies present, numeric ones in numeric order."""
-        return sorted({t for t, _ in self.counts}, key=_natural_key)
+        return sorted({t for t, _ in self.counts}, key=natural_key)
 
     @property
     def classes(self) -> list[str]:
@@ -79,5 +79,6 @@ def scan(root: str | Path) -> Inventory:
     return Inventory(root=base, counts=dict(counts))
 
 
-def _natural_key(name: str) -> tuple[int, int | str]:
+def natural_key(name: str) -> tuple[int, int | str]:
+    """Sort key: numeric names ("2", "10") in numeric order, before other names."""
     return (0, int(name)) if name.isdigit() else (1, name)

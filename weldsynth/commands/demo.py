@@ -1,0 +1,129 @@
+"""``weldsynth demo``: the whole pipeline on the bundled samples, into a fresh folder."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from weldsynth.errors import WeldsynthError
+from weldsynth.heightmap import atomic_write_bytes
+from weldsynth.inventory import natural_key
+
+MARKER = ".weldsynth-demo"
+SAMPLES_SEED = 0
+"""Seed of the shipped samples/ set; used to regenerate it when the package is installed
+without the repository's samples/ folder."""
+
+
+def bundled_samples_dir() -> Path | None:
+    """The repository's ``samples/`` folder, when weldsynth runs from a checkout."""
+    candidate = Path(__file__).resolve().parents[2] / "samples"
+    if candidate.is_dir() and any(candidate.glob("*/*.png")):
+        return candidate
+    return None
+
+
+def prepare_output(out: Path) -> None:
+    """Create ``out`` fresh: refuse a non-empty folder that is not an earlier demo."""
+    if out.exists():
+        if not out.is_dir():
+            raise WeldsynthError(f"{out}: exists and is not a folder")
+        if any(out.iterdir()):
+            if not (out / MARKER).exists():
+                raise WeldsynthError(
+                    f"{out}: folder is not empty and is not a weldsynth demo output; "
+                    "choose another --out"
+                )
+            shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by `weldsynth demo`; safe to delete\n")
+
+
+@click.command("demo")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("weldsynth-demo"), show_default=True,
+              help="Output folder. Replaced if it holds an earlier demo; a non-empty folder "
+                   "of anything else is refused.")
+@click.option("--samples", "samples_dir", type=click.Path(exists=True, file_okay=False,
+              path_type=Path), default=None,
+              help="Good welds as SAMPLES/<topology>/*.png (default: the bundled samples/).")
+def command(out: Path, samples_dir: Path | None) -> None:
+    """Run weldsynth end to end on the bundled good-weld samples.
+
+    Today: collect the samples, locate the bead in each, write overlay pictures
+    (OUT/inspect/<topology>/*.png) and a geometry table (OUT/geometry.csv).
+
+    \b
+    Example:
+      weldsynth demo --out weldsynth-demo
+    """
+    from weldsynth.geometry import locate
+    from weldsynth.heightmap import read_heightmap, write_png
+    from weldsynth.overlay import render_overlay
+
+    console = Console()
+    started = time.perf_counter()
+    prepare_output(out)
+    good = out / "good"
+    source = samples_dir or bundled_samples_dir()
+    if source is not None:
+        shutil.copytree(source, good, ignore=shutil.ignore_patterns("*.md", "*.py"))
+        console.print(f"[bold]1/2[/] good welds copied from {source}")
+    else:
+        from weldsynth.samples import TOPOLOGIES, write_samples
+
+        write_samples(good, sorted(TOPOLOGIES), n=4, seed=SAMPLES_SEED)
+        console.print("[bold]1/2[/] no bundled samples/ folder: good welds generated (seed 0)")
+
+    files = sorted(good.glob("*/*.png"), key=lambda p: (natural_key(p.parent.name), p.name))
+    if not files:
+        raise WeldsynthError(f"{good}: no height maps as <topology>/*.png")
+    rows = []
+    with console.status("locating beads..."):
+        for file in files:
+            hm = read_heightmap(file)
+            geo = locate(hm.height)
+            rel = file.relative_to(good)
+            write_png(out / "inspect" / rel, render_overlay(hm.height, geo))
+            rows.append({
+                "file": rel.as_posix(), "topology": file.parent.name, "found": geo.found,
+                "kind": geo.kind,
+                "axis_angle": "" if geo.axis_angle is None else round(geo.axis_angle, 2),
+                "mean_width": "" if geo.path is None else round(geo.path.mean_width, 2),
+                "length": "" if geo.path is None else round(geo.path.length, 1),
+                "reason": geo.reason or "",
+            })
+    _write_csv(out / "geometry.csv", rows)
+    console.print(f"[bold]2/2[/] bead located in {sum(r['found'] for r in rows)}/{len(rows)} "
+                  f"maps; overlays in {out / 'inspect'}")
+    console.print(_summary(rows))
+    console.print(f"done in {time.perf_counter() - started:.1f} s -> {out}")
+
+
+def _summary(rows: list[dict]) -> Table:
+    table = Table(title="geometry per topology")
+    for col in ("topology", "maps", "found", "kind", "mean width px"):
+        table.add_column(col, justify="right")
+    topologies = sorted({r["topology"] for r in rows}, key=natural_key)
+    for topo in topologies:
+        sel = [r for r in rows if r["topology"] == topo]
+        found = [r for r in sel if r["found"]]
+        kinds = ",".join(sorted({r["kind"] for r in found})) or "-"
+        width = (sum(r["mean_width"] for r in found) / len(found)) if found else float("nan")
+        table.add_row(topo, str(len(sel)), str(len(found)), kinds, f"{width:.1f}")
+    return table
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
