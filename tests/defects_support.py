@@ -1,0 +1,120 @@
+"""Test welds for the defect-plugin tests: a known bead path, height and geometry.
+
+Built here from a :class:`BeadPath` (a parabolic ridge with texture beside a plate and a
+shadow), so the tests know the truth exactly. When :mod:`weldsynth.samples` is available the
+tests also run on its procedural welds (``sample_case``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from weldsynth.geometry import WeldGeometry
+from weldsynth.heightmap import to_uint
+from weldsynth.path import BeadPath
+
+SHAPE = (128, 352)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test weld: its name, pixels (of the case's dtype) and exact geometry."""
+
+    name: str
+    height: np.ndarray
+    geometry: WeldGeometry
+
+
+def geometry_from(path: BeadPath, height: np.ndarray) -> WeldGeometry:
+    """Exact geometry of a weld drawn from ``path``."""
+    corners: tuple[float, ...] = ()
+    if path.closed:
+        corners = tuple(float(a) for a in path.arc[:-1])
+    return WeldGeometry(
+        shape=height.shape,
+        found=True,
+        reason=None,
+        path=path,
+        axis_angle=None,
+        bead_mask=path.bead_mask(height.shape),
+        plate_labels=np.zeros(height.shape, dtype=np.uint8),
+        plates=(),
+        nodata_mask=height == 0,
+        corners=corners,
+    )
+
+
+def line_path(angle: float = 0.0, curve: float = 0.0, width: float = 22.0) -> BeadPath:
+    """A bead through the image centre at ``angle`` degrees (counter-clockwise on screen)."""
+    h, w = SHAPE
+    t = np.linspace(-1.0, 1.0, 41)
+    half = 150.0 if abs(angle) < 10 else 95.0
+    a = np.radians(angle)
+    x = w / 2 + t * half * np.cos(a)
+    y = h / 2 - t * half * np.sin(a) + curve * (1 - t**2)
+    return BeadPath(points=np.stack([x, y], 1), widths=np.full(len(t), width))
+
+
+def square_path(width: float = 16.0) -> BeadPath:
+    """A closed rectangular bead (topology 7 style), clockwise on screen."""
+    pts = np.array([[70.0, 24.0], [282.0, 24.0], [282.0, 104.0], [70.0, 104.0]])
+    return BeadPath(points=pts, widths=np.full(4, width), closed=True)
+
+
+def render(path: BeadPath, seed: int = 0, shadow: bool = True) -> np.ndarray:
+    """Float heights in [0, 1]: plate on the left side, bead ridge, optional shadow, texture."""
+    rng = np.random.default_rng(seed)
+    s, d = path.coordinate_maps(SHAPE)
+    half = path.width_at(s) / 2
+    ridge = np.clip(1.0 - (d / half) ** 2, 0.0, None)
+    plate = np.where(d > 0, 0.30, 0.0) if not path.closed else np.full(SHAPE, 0.25)
+    if path.closed:
+        plate = np.where(d < 0, 0.35, plate)  # inner plate higher
+    height = np.maximum(plate, 0.2 + 0.45 * ridge * (np.abs(d) < half))
+    height = np.where((np.abs(d) >= half) & (plate == 0), 0.0, height)
+    texture = rng.normal(0.0, 0.01, SHAPE)
+    height = np.where(height > 0, np.clip(height + texture, 0.02, 1.0), 0.0)
+    if shadow:
+        ys, xs = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+        blob = (xs - 40) ** 2 / 30.0**2 + (ys - 20) ** 2 / 12.0**2 < 1
+        height = np.where(blob & (np.abs(d) > half + 2), 0.0, height)
+    return height
+
+
+def to_dtype(height: np.ndarray, dtype: str) -> np.ndarray:
+    """Float heights to 'uint8', 'uint16' or 'float32' pixels."""
+    if dtype == "uint8":
+        return to_uint(height, 8)
+    if dtype == "uint16":
+        return to_uint(height, 16)
+    return height.astype(np.float32)
+
+
+def make_case(kind: str, dtype: str = "uint16", angle: float = 0.0) -> Case:
+    """A named test weld: kind 'line', 'curve' or 'square'."""
+    if kind == "square":
+        path = square_path()
+    elif kind == "curve":
+        path = line_path(angle, curve=18.0)
+    else:
+        path = line_path(angle)
+    pixels = to_dtype(render(path), dtype)
+    return Case(f"{kind}{angle:+.0f}-{dtype}", pixels, geometry_from(path, pixels))
+
+
+FAST_CASES = (
+    ("line", "uint16", 0.0),
+    ("line", "uint8", 30.0),
+    ("curve", "float32", -30.0),
+    ("square", "uint16", 0.0),
+)
+
+
+def near_bead(geometry: WeldGeometry, grow: int = 3) -> np.ndarray:
+    """Bead mask grown by ``grow`` pixels ("on or next to the bead")."""
+    import cv2
+
+    kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+    return cv2.dilate(geometry.bead_mask.astype(np.uint8), kernel).astype(bool)
