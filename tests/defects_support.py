@@ -38,12 +38,31 @@ def geometry_from(path: BeadPath, height: np.ndarray) -> WeldGeometry:
         reason=None,
         path=path,
         axis_angle=None,
-        bead_mask=path.bead_mask(height.shape),
+        bead_mask=bead_mask(path),
         plate_labels=np.zeros(height.shape, dtype=np.uint8),
         plates=(),
         nodata_mask=height == 0,
         corners=corners,
     )
+
+
+def signed_distance(path: BeadPath) -> tuple[np.ndarray, np.ndarray]:
+    """(S, D) of every pixel with D the true signed distance to the centreline.
+
+    ``BeadPath.project`` reports d = 0 for pixels beyond a corner vertex in line with a
+    segment; the distance to the foot point is used instead (sign + there: outside).
+    """
+    s, d = path.coordinate_maps(SHAPE)
+    foot = path.point_at(s)
+    ys, xs = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    dist = np.hypot(xs - foot[..., 0], ys - foot[..., 1])
+    return s, np.where(d < 0, -dist, dist)
+
+
+def bead_mask(path: BeadPath) -> np.ndarray:
+    """Pixels within half the local width of the centreline."""
+    s, d = signed_distance(path)
+    return np.abs(d) <= path.width_at(s) / 2
 
 
 def line_path(angle: float = 0.0, curve: float = 0.0, width: float = 22.0) -> BeadPath:
@@ -66,7 +85,7 @@ def square_path(width: float = 16.0) -> BeadPath:
 def render(path: BeadPath, seed: int = 0, shadow: bool = True) -> np.ndarray:
     """Float heights in [0, 1]: plate on the left side, bead ridge, optional shadow, texture."""
     rng = np.random.default_rng(seed)
-    s, d = path.coordinate_maps(SHAPE)
+    s, d = signed_distance(path)
     half = path.width_at(s) / 2
     ridge = np.clip(1.0 - (d / half) ** 2, 0.0, None)
     plate = np.where(d > 0, 0.30, 0.0) if not path.closed else np.full(SHAPE, 0.25)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from defects_support import make_case
+from defects_support import make_case, signed_distance
 
-from weldsynth.defects import create_defect, list_defects
-from weldsynth.defects.functional import ellipse_radius, to_unit
+from weldsynth.defects import DefectConfigError, create_defect, list_defects
+from weldsynth.defects.ball import BallParams
+from weldsynth.defects.cut import CutParams
+from weldsynth.defects.functional import ellipse_radius, local_path, to_unit
 from weldsynth.defects.hole import HoleParams
 
 TESTS = Path(__file__).parent
@@ -77,3 +79,116 @@ def test_hole_apply_from_explicit_params() -> None:
     assert out[64, 176] == 0 and case.height[64, 176] > 0
     assert not mask[64, 184] and not mask[56, 176]
     assert mask[64, 173] and out[64, 173] < case.height[64, 173]
+
+
+# ---------------------------------------------------------------------- ball
+@pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", -30.0),
+                                              ("square", "float32", 0.0)])
+def test_realism_ball(kind: str, dtype: str, angle: float) -> None:
+    """A ball only adds material, inside its disc, and its maximum is near the centre and
+    above the surface around it, also when it sits at the edge of the bead."""
+    case = make_case(kind, dtype, angle)
+    ball = create_defect("ball", offset=(0.0, 1.0), height=(0.08, 0.12))
+    for seed in range(6):
+        result = ball(case.height, np.random.default_rng(seed), case.geometry)
+        assert result.ok, result.reason
+        p: BallParams = result.params  # type: ignore[assignment]
+        before, after = to_unit(case.height), to_unit(result.height)
+        ys, xs = np.mgrid[0 : before.shape[0], 0 : before.shape[1]]
+        r = np.hypot(xs - p.center[0], ys - p.center[1]) / p.radius
+        assert np.all(r[result.mask] < 1.0), "changed a pixel outside the disc"
+        assert np.all(after >= before), "a ball only adds material"
+        disc = r < 1.0
+        peak = np.unravel_index(np.argmax(np.where(disc, after, -1.0)), after.shape)
+        assert r[peak] < 0.5, f"seed {seed}: maximum at {r[peak]:.2f} radii from the centre"
+        ring = (r >= 1.0) & (r < 1.0 + 3.0 / p.radius)
+        margin = after[peak] - before[ring].max()
+        assert margin > 0.7 * p.height, "ball not above the bead around it"
+
+
+def test_ball_texture_is_kept() -> None:
+    """The lump carries the fine texture of the surface it covers (not a smooth paint)."""
+    case = make_case("line", "float32")
+    params = BallParams(center=(176.0, 64.0), radius=6.0, height=0.2)
+    out, mask = create_defect("ball").apply(case.height, params)
+    added = (out.astype(np.float64) - case.height)[mask]
+    ys, xs = np.nonzero(mask)
+    r = np.hypot(xs - 176.0, ys - 64.0) / 6.0
+    # residual of the added height after removing the smooth cap, vs. texture sigma 0.01
+    smooth = np.polyval(np.polyfit(r, added, 4), r)
+    assert 0.003 < np.std(added - smooth) < 0.03
+
+
+# ---------------------------------------------------------------------- cut
+@pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", 30.0),
+                                              ("square", "float32", 0.0)])
+def test_realism_cut(kind: str, dtype: str, angle: float) -> None:
+    """A cut zeroes the full bead width over its drawn length along the path."""
+    case = make_case(kind, dtype, angle)
+    path = case.geometry.path
+    cut = create_defect("cut", p_acceptable=0.5)
+    s_map, d_map = signed_distance(path)
+    for seed in range(6):
+        result = cut(case.height, np.random.default_rng(seed), case.geometry)
+        assert result.ok, result.reason
+        p: CutParams = result.params  # type: ignore[assignment]
+        assert np.all(result.height[result.mask] == 0), "a cut leaves no material"
+        ys, xs = np.nonzero(result.mask)
+        s = s_map[ys, xs]
+        if path.closed and s.max() - s.min() > path.length / 2:  # band across the seam
+            s = np.mod(s - p.s + 5.0, path.length) + p.s - 5.0
+        corners = np.concatenate([path.arc, path.arc + path.length]) if path.closed else []
+        # round a corner the outer side of the band is longer: checked in its own test
+        if not any(p.s - p.half_width <= c <= p.s + p.length + p.half_width for c in corners):
+            assert s.max() - s.min() == pytest.approx(p.length, abs=1.5)
+        assert np.all(np.abs(d_map[ys, xs]) <= p.half_width + 1.0)
+        # every bead pixel in the middle of the band is cut
+        inside = (np.abs(np.mod(s_map - p.s, path.length) - p.length / 2) < p.length / 2 - 1) \
+            & (np.abs(d_map) < path.width_at(s_map) / 2 - 1)
+        if path.closed is False:
+            inside &= (s_map > 0) & (s_map < path.length)
+        assert np.all(result.height[inside] == 0), "bead left standing inside the cut"
+
+
+def test_cut_labels_respect_the_guard_band() -> None:
+    case = make_case("line", "uint8")
+    cut = create_defect("cut", length=(1, 40), accept_max=5, reject_min=12, p_acceptable=0.5)
+    labels = []
+    for seed in range(60):
+        result = cut(case.height, np.random.default_rng(seed), case.geometry)
+        length = result.params.length
+        assert not 5 < length < 12, f"length {length} drawn inside the guard band"
+        assert result.label == ("bad" if length >= 12 else "good")
+        labels.append(result.label)
+    assert 15 < labels.count("good") < 45  # p_acceptable = 0.5 over 60 draws
+    with pytest.raises(ValueError, match="guard band"):
+        cut.label_for(CutParams(points=((0, 0), (9, 0)), s0=1.0, length=8.0, half_width=3.0))
+
+
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"accept_max": 10, "reject_min": 10}, "cut: accept_max=10 must be smaller than"),
+        ({"length": (6, 30), "accept_max": 4}, "cut: length=(6, 30) draws no acceptable cut"),
+        ({"length": (1, 8), "p_acceptable": 0.2}, "cut: length=(1, 8) draws no rejectable cut"),
+    ],
+)
+def test_cut_config_rules(values: dict, message: str) -> None:
+    with pytest.raises(DefectConfigError) as info:
+        create_defect("cut", **values)
+    assert str(info.value).startswith(message)
+    assert create_defect("cut", length=(12, 30), p_acceptable=0).config.length == (12.0, 30.0)
+
+
+def test_cut_follows_the_path_round_a_corner() -> None:
+    """A cut over a corner of a square weld bends with the bead: no stripe beyond it."""
+    case = make_case("square", "uint16")
+    path = case.geometry.path
+    corner = float(path.arc[1])  # top-right corner
+    points, _ = local_path(path, corner - 20, corner + 20)
+    params = CutParams(points=points, s0=10.0, length=20.0, half_width=9.5, s=corner - 10)
+    _, mask = create_defect("cut").apply(case.height, params)
+    ys, xs = np.nonzero(mask)
+    cx, cy = path.point_at(corner)
+    assert xs.max() <= cx + 10 and ys.min() >= cy - 10, "band leaked beyond the corner"
+    assert mask[int(cy), int(cx) - 5] and mask[int(cy) + 5, int(cx)]  # both sides of it
