@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-_MODULES = ("info", "inspect", "samples", "demo")
+_MODULES = ("info", "inspect", "samples", "recipe", "generate", "demo")
 
 
 def _load() -> list[click.Command]:
