@@ -123,12 +123,34 @@ def make_case(kind: str, dtype: str = "uint16", angle: float = 0.0) -> Case:
     return Case(f"{kind}{angle:+.0f}-{dtype}", pixels, geometry_from(path, pixels))
 
 
+def sample_case(topology: int, dtype: str = "uint16", rotation: float | None = None,
+                index: int = 0) -> Case:
+    """A procedural weld of :mod:`weldsynth.samples` with its exact truth geometry."""
+    from weldsynth import samples
+
+    weld = samples.generate_weld(topology, samples.sample_seed(0, topology, index),
+                                 rotation=rotation)
+    pixels = to_dtype(weld.height.astype(np.float64), dtype)
+    geometry = samples.truth_geometry(weld)
+    geometry = geometry.__class__(**{**geometry.__dict__, "nodata_mask": pixels == 0})
+    rot = "" if rotation is None else f"{rotation:+.0f}"
+    return Case(f"t{topology}{rot}-{dtype}-{index}", pixels, geometry)
+
+
 FAST_CASES = (
     ("line", "uint16", 0.0),
     ("line", "uint8", 30.0),
     ("curve", "float32", -30.0),
     ("square", "uint16", 0.0),
 )
+"""Hand-made welds: (kind, dtype, angle) for :func:`make_case`."""
+
+SAMPLE_CASES = (
+    (2, "uint16", None), (3, "uint8", None), (4, "float32", 30.0), (5, "uint16", None),
+    (7, "uint8", None), (8, "float32", None), (9, "uint16", -30.0), (10, "uint8", None),
+    (11, "float32", None),
+)
+"""Every topology once, mixing dtypes and ±30° rotations: (topology, dtype, rotation)."""
 
 
 def near_bead(geometry: WeldGeometry, grow: int = 3) -> np.ndarray:

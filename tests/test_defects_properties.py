@@ -1,8 +1,9 @@
 """Property tests run on every registered defect plugin (a new plugin is covered on import).
 
-Fast suite: every plugin on four welds (straight 16-bit, +30° 8-bit, curved -30° float32,
-closed square 16-bit). The slow sweep runs every plugin on every topology of
-:mod:`weldsynth.samples` in three dtypes.
+Fast suite: every plugin on four hand-made welds (straight 16-bit, +30° 8-bit, curved -30°
+float32, closed square 16-bit) and on one procedural weld of each of the nine topologies
+(mixed dtypes, two rotated ±30°). The slow sweep runs every plugin on three welds of every
+topology in three dtypes and three rotations.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pickle
 
 import numpy as np
 import pytest
-from defects_support import FAST_CASES, Case, make_case, near_bead, to_dtype
+from defects_support import FAST_CASES, SAMPLE_CASES, Case, make_case, near_bead, sample_case
 
 from weldsynth.defects import DefectRejectedError, get_defect, list_defects
 from weldsynth.defects.base import DefectResult
@@ -20,9 +21,19 @@ from weldsynth.defects.base import DefectResult
 PLUGINS = list_defects()
 
 
-@pytest.fixture(scope="module", params=FAST_CASES, ids=lambda c: f"{c[0]}{c[2]:+.0f}-{c[1]}")
+def _case_id(spec: tuple) -> str:
+    if isinstance(spec[0], int):
+        rot = "" if spec[2] is None else f"{spec[2]:+.0f}"
+        return f"t{spec[0]}{rot}-{spec[1]}"
+    return f"{spec[0]}{spec[2]:+.0f}-{spec[1]}"
+
+
+@pytest.fixture(scope="module", params=FAST_CASES + SAMPLE_CASES, ids=_case_id)
 def case(request: pytest.FixtureRequest) -> Case:
-    return make_case(request.param[0], request.param[1], request.param[2])
+    spec = request.param
+    if isinstance(spec[0], int):
+        return sample_case(spec[0], spec[1], spec[2])
+    return make_case(spec[0], spec[1], spec[2])
 
 
 def _run(name: str, case: Case, seed: int = 0) -> DefectResult:
@@ -117,26 +128,13 @@ def test_apply_keeps_float64_and_never_mutates(name: str) -> None:
 
 
 # ---------------------------------------------------------------------- slow sweep
-def _sample_cases() -> list[tuple[int, str]]:
-    samples = pytest.importorskip("weldsynth.samples")
-    topologies = getattr(samples, "TOPOLOGIES", (2, 3, 4, 5, 7, 8, 9, 10, 11))
-    return [(t, dt) for t in topologies for dt in ("uint8", "uint16", "float32")]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", PLUGINS)
-def test_contract_on_every_topology(name: str) -> None:
-    samples = pytest.importorskip("weldsynth.samples")
-    for topology, dtype in _sample_cases():
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+@pytest.mark.parametrize("rotation", [None, -30.0, 30.0])
+def test_contract_on_every_topology(name: str, dtype: str, rotation: float | None) -> None:
+    from weldsynth.samples import TOPOLOGIES
+
+    for topology in TOPOLOGIES:
         for index in range(3):
-            rng = np.random.default_rng(samples.sample_seed(0, topology, index))
-            weld = samples.generate_weld(topology, rng)
-            height = to_dtype(_as_float(weld.height), dtype)
-            case = Case(f"t{topology}-{index}-{dtype}", height, samples.truth_geometry(weld))
-            check_properties(name, case, seed=index)
-
-
-def _as_float(pixels: np.ndarray) -> np.ndarray:
-    if pixels.dtype.kind == "f":
-        return pixels.astype(np.float64)
-    return pixels.astype(np.float64) / np.iinfo(pixels.dtype).max
+            check_properties(name, sample_case(topology, dtype, rotation, index), seed=index)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from defects_support import make_case, signed_distance
+from defects_support import Case, make_case, sample_case, signed_distance
 
 from weldsynth.defects import DefectConfigError, create_defect, list_defects
 from weldsynth.defects.ball import BallParams
@@ -21,6 +21,13 @@ from weldsynth.defects.functional import ellipse_radius, local_path, to_unit
 from weldsynth.defects.hole import HoleParams
 
 TESTS = Path(__file__).parent
+
+
+def _case(kind: str | int, dtype: str, angle: float) -> Case:
+    """Hand-made weld ('line', 'curve', 'square') or procedural topology (int)."""
+    if isinstance(kind, int):
+        return sample_case(kind, dtype, angle or None)
+    return make_case(kind, dtype, angle)
 
 
 def _realism_tests() -> set[str]:
@@ -39,10 +46,11 @@ def test_every_plugin_has_a_realism_test() -> None:
 
 # ---------------------------------------------------------------------- hole
 @pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", 30.0),
-                                              ("square", "float32", 0.0)])
-def test_realism_hole(kind: str, dtype: str, angle: float) -> None:
+                                              ("square", "float32", 0.0), (5, "uint16", 0.0),
+                                              (7, "uint8", 0.0)])
+def test_realism_hole(kind: str | int, dtype: str, angle: float) -> None:
     """A hole lowers the bead inside its radius only, deepest near the centre."""
-    case = make_case(kind, dtype, angle)
+    case = _case(kind, dtype, angle)
     hole = create_defect("hole", depth=(0.6, 0.9))
     for seed in range(5):
         result = hole(case.height, np.random.default_rng(seed), case.geometry)
@@ -83,11 +91,12 @@ def test_hole_apply_from_explicit_params() -> None:
 
 # ---------------------------------------------------------------------- ball
 @pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", -30.0),
-                                              ("square", "float32", 0.0)])
-def test_realism_ball(kind: str, dtype: str, angle: float) -> None:
+                                              ("square", "float32", 0.0), (2, "uint16", 0.0),
+                                              (8, "float32", 30.0)])
+def test_realism_ball(kind: str | int, dtype: str, angle: float) -> None:
     """A ball only adds material, inside its disc, and its maximum is near the centre and
     above the surface around it, also when it sits at the edge of the bead."""
-    case = make_case(kind, dtype, angle)
+    case = _case(kind, dtype, angle)
     ball = create_defect("ball", offset=(0.0, 1.0), height=(0.08, 0.12))
     for seed in range(6):
         result = ball(case.height, np.random.default_rng(seed), case.geometry)
@@ -121,10 +130,11 @@ def test_ball_texture_is_kept() -> None:
 
 # ---------------------------------------------------------------------- cut
 @pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", 30.0),
-                                              ("square", "float32", 0.0)])
-def test_realism_cut(kind: str, dtype: str, angle: float) -> None:
+                                              ("square", "float32", 0.0), (4, "uint16", -30.0),
+                                              (7, "uint16", 0.0)])
+def test_realism_cut(kind: str | int, dtype: str, angle: float) -> None:
     """A cut zeroes the full bead width over its drawn length along the path."""
-    case = make_case(kind, dtype, angle)
+    case = _case(kind, dtype, angle)
     path = case.geometry.path
     cut = create_defect("cut", p_acceptable=0.5)
     s_map, d_map = signed_distance(path)
