@@ -310,3 +310,26 @@ def test_topology_table_lists_all_nine() -> None:
     for topo, spec in TOPOLOGIES.items():
         assert f"| {topo} | {spec.name} | {spec.shape_kind} |" in table
     assert "square" in table and "shadow" in table
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "samples"
+
+
+def test_shipped_set_is_what_the_generator_makes(tmp_path: Path) -> None:
+    """samples/ must be regenerated (python samples/make_samples.py) when the generator changes."""
+    seed = json.loads((SHIPPED / "2" / "2_0000.json").read_text())["sample"]["seed"]
+    write_samples(tmp_path, list(TOPOLOGIES), 1, seed, bit_depth=16)
+    write_samples(tmp_path, list(TOPOLOGIES), 1, seed, bit_depth=8, start=3)
+    for topo in TOPOLOGIES:
+        for name, depth in ((f"{topo}_0000", 16), (f"{topo}_0003", 8)):
+            for ext in (".png", ".json"):
+                shipped = SHIPPED / str(topo) / (name + ext)
+                assert shipped.read_bytes() == (tmp_path / str(topo) / (name + ext)).read_bytes()
+            assert read_heightmap(SHIPPED / str(topo) / f"{name}.png").bit_depth == depth
+    pngs = sorted(SHIPPED.glob("*/*.png"))
+    assert len(pngs) == 4 * len(TOPOLOGIES)
+    assert sum(p.stat().st_size for p in SHIPPED.rglob("*") if p.is_file()) < 5_000_000
+    readme = (SHIPPED / "README.md").read_text()
+    for topo in TOPOLOGIES:
+        thumb = f"../docs/thumbs/{topo}.png"
+        assert thumb in readme and (SHIPPED / thumb).is_file()

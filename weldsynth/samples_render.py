@@ -150,8 +150,9 @@ def bead_surface(
     *,
     cap_p: float,
     cap_q: float,
+    crown: float,
     ripple_period: float,
-    ripple_amp: float,
+    ripple_amp: float | np.ndarray,
     ripple_bend: float,
     ripple_jitter: np.ndarray,
 ) -> np.ndarray:
@@ -164,15 +165,18 @@ def bead_surface(
             the left plate at ``d = +width/2`` and the right one at ``d = -width/2``).
         amp: Cap height above the base ramp at each pixel.
         cap_p, cap_q: Cap shape ``(1 - |r|^p)^q`` with ``r = 2d/width``.
+        crown: Where the crown sits across the bead (``r`` in (-1, 1); 0 = centreline).
         ripple_period: Scale-mark spacing along the bead in pixels.
         ripple_amp: Scale-mark amplitude (height units).
         ripple_bend: How far the marks lag at the edges (fraction of the half width), which
             makes them arcs pointing in the direction of travel.
-        ripple_jitter: Phase jitter (radians) at each pixel, slowly varying along ``s``.
+        ripple_jitter: Phase jitter (radians) at each pixel, slowly varying along ``s``;
+            ``ripple_amp`` may also be an array (amplitude varying along the bead).
     """
     r = np.clip(2.0 * d / np.maximum(width, 1e-6), -1.0, 1.0)
     r2 = r * r
-    cap = np.power(np.maximum(1.0 - np.power(np.abs(r), cap_p), 0.0), cap_q)
+    rc = np.where(r >= crown, (r - crown) / (1.0 - crown), (r - crown) / (1.0 + crown))
+    cap = np.power(np.maximum(1.0 - np.power(np.abs(rc), cap_p), 0.0), cap_q)
     base = base_right + (base_left - base_right) * 0.5 * (r + 1.0)
     phase = 2.0 * np.pi * (s + ripple_bend * 0.5 * width * r2) / ripple_period + ripple_jitter
     # scale marks: a steep front and a slow back (a skewed wave), strongest on the crown

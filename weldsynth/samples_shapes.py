@@ -81,6 +81,7 @@ def draw_knobs(spec: TopologySpec, rng: np.random.Generator, shape: tuple[int, i
         k[f"{side}_tilt"] = rng.uniform(0.08, 0.2)  # height change across the long side
     k["cap_p"] = rng.uniform(1.8, 2.8)
     k["cap_q"] = rng.uniform(0.55, 0.85)
+    k["crown_offset"] = rng.uniform(-0.15, 0.15)
     k["ripple_period"] = rng.uniform(4.5, 9.0) * scale
     k["ripple_amplitude"] = rng.uniform(0.008, 0.02)
     k["ripple_bend"] = rng.uniform(0.6, 1.4)
@@ -173,10 +174,12 @@ def render_weld(spec: TopologySpec, k: dict, shape: tuple[int, int], step: float
     if not path.closed:
         amp *= 0.45 + 0.55 * _taper(s, path.length, k["taper"] * 0.5 * w0, 0.0)
     jitter = 0.8 * wave_1d(frng, s, 6.0 * k["ripple_period"])
+    ripple_amp = k["ripple_amplitude"] * (0.7 + 0.3 * wave_1d(frng, s, 0.25 * path.length))
     surface = bead_surface(
         s, d, width, base_left, base_right, amp,
-        cap_p=k["cap_p"], cap_q=k["cap_q"], ripple_period=k["ripple_period"],
-        ripple_amp=k["ripple_amplitude"], ripple_bend=k["ripple_bend"], ripple_jitter=jitter,
+        cap_p=k["cap_p"], cap_q=k["cap_q"], crown=k["crown_offset"],
+        ripple_period=k["ripple_period"], ripple_amp=ripple_amp, ripple_bend=k["ripple_bend"],
+        ripple_jitter=jitter,
     )
     r2 = np.clip(2.0 * d / np.maximum(width, 1e-6), -1, 1) ** 2
     if path.closed:  # start/stop overlap: a slight lump where the torch came round
