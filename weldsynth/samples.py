@@ -70,6 +70,7 @@ class TopologySpec:
             foot still has on that side).
         right_height: Same for the right plate.
         oblique_prob: Probability that a visible plate is oblique (tilted) rather than flat.
+        tilt_range: Height change of an oblique plate across the image's long side.
         shadow_prob: Probability of shadow (zero) zones.
         shadow_coverage: Fraction of the non-bead material blanked when shadows are on.
         rotation_sigma: Typical bead rotation in degrees (normal spread).
@@ -90,6 +91,7 @@ class TopologySpec:
     left_height: tuple[float, float] = (0.2, 0.3)
     right_height: tuple[float, float] = (0.2, 0.3)
     oblique_prob: float = 0.0
+    tilt_range: tuple[float, float] = (0.08, 0.2)
     shadow_prob: float = 0.1
     shadow_coverage: tuple[float, float] = (0.02, 0.06)
     rotation_sigma: float = 3.0
@@ -129,7 +131,7 @@ TOPOLOGIES: dict[int, TopologySpec] = {
             7, "square", "square weld, bead runs around a rectangle, outer plate oblique or flat",
             "closed", length_range=(0.6, 0.8), width_range=(12, 18),
             left_visible=1.0, right_visible=0.5, left_height=(0.3, 0.45),
-            right_height=(0.34, 0.52), oblique_prob=0.5, shadow_prob=0.2,
+            right_height=(0.34, 0.52), oblique_prob=0.5, tilt_range=(0.18, 0.32), shadow_prob=0.2,
             rotation_sigma=1.5, rotation_max=6.0, curved_prob=0.0, sagitta_max=0.0,
         ),
         TopologySpec(

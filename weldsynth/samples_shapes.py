@@ -78,7 +78,7 @@ def draw_knobs(spec: TopologySpec, rng: np.random.Generator, shape: tuple[int, i
         k[f"{side}_visible"] = bool(rng.random() < vis)
         k[f"{side}_oblique"] = bool(rng.random() < spec.oblique_prob)
         k[f"{side}_tilt_direction"] = rng.uniform(0, 360)
-        k[f"{side}_tilt"] = rng.uniform(0.08, 0.2)  # height change across the long side
+        k[f"{side}_tilt"] = rng.uniform(*spec.tilt_range)  # change across the long side
     k["cap_p"] = rng.uniform(1.8, 2.8)
     k["cap_q"] = rng.uniform(0.55, 0.85)
     k["crown_offset"] = rng.uniform(-0.15, 0.15)
