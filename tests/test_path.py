@@ -110,3 +110,14 @@ def test_axis_angle_convention(direction, expected) -> None:
 def test_angle_difference_is_undirected() -> None:
     assert angle_difference(89.0, -89.0) == pytest.approx(2.0)
     assert angle_difference(10.0, 10.0) == 0.0
+
+
+def test_offset_past_a_sharp_corner_is_the_distance_to_the_corner() -> None:
+    sq = _square()
+    # diagonally outside the top-right corner (90, 10): 3 px right, 4 px up
+    s, d = sq.project(np.array([93.0]), np.array([6.0]))
+    assert s[0] == pytest.approx(80.0)
+    assert d[0] == pytest.approx(5.0)
+    mask = sq.bead_mask((80, 110))
+    assert not mask[6, 93]  # no stub of bead beyond the corner
+    assert mask[10, 93] and mask[6, 90]

@@ -155,9 +155,9 @@ class BeadPath:
 
         Returns:
             ``(s, d)`` arrays of the input shape: arc length of the nearest centreline point
-            and signed offset (positive on the left of travel). Points beyond the ends of an
-            open path project onto the end point; their ``d`` is the signed distance along
-            the end normal.
+            and signed distance to it (positive on the left of travel). Points beyond the
+            ends of an open path, or outside a sharp corner, project onto the end or corner
+            vertex; ``|d|`` is then their distance to that vertex.
         """
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
@@ -192,7 +192,10 @@ class BeadPath:
             cross = (sx[0, j] * dy[rows, j] - sy[0, j] * dx[rows, j]) / seg_len
             best_d2 = np.where(better, d2j, best_d2)
             best_s = np.where(better, self._arc[lo + j] + t[rows, j] * seg_len, best_s)
-            best_off = np.where(better, -cross, best_off)
+            # signed Euclidean distance to the foot point: equal to the perpendicular offset
+            # inside a segment, and the true distance past a corner vertex or an open end
+            side = np.where(cross <= 0.0, 1.0, -1.0)
+            best_off = np.where(better, side * np.sqrt(d2j), best_off)
         return best_s.reshape(shape), best_off.reshape(shape)
 
     def coordinate_maps(
