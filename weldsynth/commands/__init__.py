@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-_MODULES = ("info", "inspect", "samples", "recipe", "generate", "demo")
+_MODULES = ("info", "inspect", "samples", "recipe", "generate", "defects", "demo")
 
 
 def _load() -> list[click.Command]:
