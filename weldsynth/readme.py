@@ -22,9 +22,24 @@ def _topologies() -> str:
 
 
 def _defects() -> str:
-    from weldsynth.defects import defect_table_markdown
+    from weldsynth.defects import get_defect, list_defects
 
-    return defect_table_markdown()
+    rows = ["| defect | label | parameters (default; allowed range) | what it does |",
+            "|---|---|---|---|"]
+    for name in list_defects():
+        plugin = get_defect(name)
+        params = []
+        for spec in plugin.Config.describe():
+            default = spec["default"]
+            shown = (f"{default[0]:g}–{default[1]:g}" if isinstance(default, tuple)
+                     else f"{default:g}" if isinstance(default, float) else str(default))
+            bounds = spec["bounds"]
+            allowed = f"; {bounds[0]:g}–{bounds[1]:g}" if bounds else ""
+            unit = f" {spec['unit']}" if spec["unit"] else ""
+            params.append(f"`{spec['name']}` {shown}{unit}{allowed}")
+        labels = " / ".join(plugin.labels())
+        rows.append(f"| `{name}` | {labels} | {'<br>'.join(params)} | {plugin.description} |")
+    return "\n".join(rows)
 
 
 SECTIONS: dict[str, Callable[[], str]] = {"topologies": _topologies, "defects": _defects}
