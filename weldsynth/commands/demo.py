@@ -17,7 +17,8 @@ from weldsynth.heightmap import atomic_write_bytes
 from weldsynth.inventory import natural_key
 
 MARKER = ".weldsynth-demo"
-SAMPLES_SEED = 0
+STEPS = 3
+SAMPLES_SEED = 7
 """Seed of the shipped samples/ set; used to regenerate it when the package is installed
 without the repository's samples/ folder."""
 
@@ -57,8 +58,9 @@ def prepare_output(out: Path) -> None:
 def command(out: Path, samples_dir: Path | None) -> None:
     """Run weldsynth end to end on the bundled good-weld samples.
 
-    Today: collect the samples, locate the bead in each, write overlay pictures
-    (OUT/inspect/<topology>/*.png) and a geometry table (OUT/geometry.csv).
+    Steps: collect the good welds (OUT/good), locate the bead in each (overlay pictures
+    in OUT/inspect, table in OUT/geometry.csv), generate a labelled data set with the
+    shipped recipes (OUT/data: ImageFolder, masks, manifest.csv, rejected.csv).
 
     \b
     Example:
@@ -75,12 +77,13 @@ def command(out: Path, samples_dir: Path | None) -> None:
     source = samples_dir or bundled_samples_dir()
     if source is not None:
         shutil.copytree(source, good, ignore=shutil.ignore_patterns("*.md", "*.py"))
-        console.print(f"[bold]1/2[/] good welds copied from {source}")
+        console.print(f"[bold]1/{STEPS}[/] good welds copied from {source}")
     else:
         from weldsynth.samples import TOPOLOGIES, write_samples
 
         write_samples(good, sorted(TOPOLOGIES), n=4, seed=SAMPLES_SEED)
-        console.print("[bold]1/2[/] no bundled samples/ folder: good welds generated (seed 0)")
+        console.print(f"[bold]1/{STEPS}[/] no bundled samples/ folder: good welds generated "
+                      f"(seed {SAMPLES_SEED})")
 
     files = sorted(good.glob("*/*.png"), key=lambda p: (natural_key(p.parent.name), p.name))
     if not files:
@@ -101,10 +104,27 @@ def command(out: Path, samples_dir: Path | None) -> None:
                 "reason": geo.reason or "",
             })
     _write_csv(out / "geometry.csv", rows)
-    console.print(f"[bold]2/2[/] bead located in {sum(r['found'] for r in rows)}/{len(rows)} "
+    console.print(f"[bold]2/{STEPS}[/] bead located in {sum(r['found'] for r in rows)}/{len(rows)} "
                   f"maps; overlays in {out / 'inspect'}")
     console.print(_summary(rows))
+    _generate(good, out / "data", console)
     console.print(f"done in {time.perf_counter() - started:.1f} s -> {out}")
+
+
+def _generate(good: Path, data: Path, console: Console) -> None:
+    from weldsynth import generate as gen
+    from weldsynth.recipe import recipe_for_topology
+
+    topologies = sorted(int(p.name) for p in good.iterdir() if p.is_dir() and p.name.isdigit())
+    recipes = {t: recipe_for_topology(t) for t in topologies}
+    gen.prepare_out(data, recipes, by_defect=False, force=False)
+    tasks, rejected = gen.plan_all(good, recipes, data, by_defect=False)
+    with console.status("generating defects..."):
+        summary = gen.run(tasks, data, rejected, workers=gen.default_workers())
+    counts = gen.counts_by_topology(summary)
+    bad = sum(v for row in counts.values() for k, v in row.items() if k.startswith("bad:"))
+    console.print(f"[bold]3/{STEPS}[/] data set: {len(summary.records)} images ({bad} bad), "
+                  f"{len(summary.rejections)} rejected draws -> {data}")
 
 
 def _summary(rows: list[dict]) -> Table:
