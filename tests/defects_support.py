@@ -8,6 +8,7 @@ tests also run on its procedural welds (``sample_case``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,16 +48,8 @@ def geometry_from(path: BeadPath, height: np.ndarray) -> WeldGeometry:
 
 
 def signed_distance(path: BeadPath) -> tuple[np.ndarray, np.ndarray]:
-    """(S, D) of every pixel with D the true signed distance to the centreline.
-
-    ``BeadPath.project`` reports d = 0 for pixels beyond a corner vertex in line with a
-    segment; the distance to the foot point is used instead (sign + there: outside).
-    """
-    s, d = path.coordinate_maps(SHAPE)
-    foot = path.point_at(s)
-    ys, xs = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
-    dist = np.hypot(xs - foot[..., 0], ys - foot[..., 1])
-    return s, np.where(d < 0, -dist, dist)
+    """(S, D) of every pixel; D is the signed Euclidean distance to the centreline."""
+    return path.coordinate_maps(SHAPE)
 
 
 def bead_mask(path: BeadPath) -> np.ndarray:
@@ -111,6 +104,7 @@ def to_dtype(height: np.ndarray, dtype: str) -> np.ndarray:
     return height.astype(np.float32)
 
 
+@lru_cache(maxsize=64)
 def make_case(kind: str, dtype: str = "uint16", angle: float = 0.0) -> Case:
     """A named test weld: kind 'line', 'curve' or 'square'."""
     if kind == "square":
@@ -120,9 +114,19 @@ def make_case(kind: str, dtype: str = "uint16", angle: float = 0.0) -> Case:
     else:
         path = line_path(angle)
     pixels = to_dtype(render(path), dtype)
-    return Case(f"{kind}{angle:+.0f}-{dtype}", pixels, geometry_from(path, pixels))
+    return _frozen(Case(f"{kind}{angle:+.0f}-{dtype}", pixels, geometry_from(path, pixels)))
 
 
+def _frozen(case: Case) -> Case:
+    """Cases are cached and shared between tests: make their arrays read-only, so a plugin
+    that writes into its input fails loudly instead of corrupting later tests."""
+    case.height.setflags(write=False)
+    for name in ("bead_mask", "nodata_mask", "plate_labels"):
+        getattr(case.geometry, name).setflags(write=False)
+    return case
+
+
+@lru_cache(maxsize=64)
 def sample_case(topology: int, dtype: str = "uint16", rotation: float | None = None,
                 index: int = 0) -> Case:
     """A procedural weld of :mod:`weldsynth.samples` with its exact truth geometry."""
@@ -134,7 +138,7 @@ def sample_case(topology: int, dtype: str = "uint16", rotation: float | None = N
     geometry = samples.truth_geometry(weld)
     geometry = geometry.__class__(**{**geometry.__dict__, "nodata_mask": pixels == 0})
     rot = "" if rotation is None else f"{rotation:+.0f}"
-    return Case(f"t{topology}{rot}-{dtype}-{index}", pixels, geometry)
+    return _frozen(Case(f"t{topology}{rot}-{dtype}-{index}", pixels, geometry))
 
 
 FAST_CASES = (

@@ -175,12 +175,8 @@ def band_mask(
         half_width: Half extent across the centreline in pixels.
     """
     local = BeadPath(points=np.asarray(points, dtype=np.float64), widths=np.ones(len(points)))
-    s, _ = local.project(xs, ys)
-    # distance to the foot point, not |d|: beyond a corner vertex, in line with a segment,
-    # BeadPath.project reports d = 0 however far the pixel is
-    foot = local.point_at(s)
-    dist = np.hypot(xs - foot[..., 0], ys - foot[..., 1])
-    return (s >= s0) & (s < s1) & (dist <= half_width)
+    s, d = local.project(xs, ys)  # |d| is the Euclidean distance, also round corners
+    return (s >= s0) & (s < s1) & (np.abs(d) <= half_width)
 
 
 def bounds_of(points: np.ndarray, pad: float) -> tuple[float, float, float, float]:
