@@ -11,6 +11,7 @@ import io
 import zlib
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from weldsynth.defects.base import Defect, DefectResult
@@ -58,7 +59,7 @@ def render(height: np.ndarray, shots: dict[str, list[Shot]], *, title: str = "",
     """PNG bytes of the gallery.
 
     One plugin: a row per draw with before / after / mask. Several: a row per plugin with
-    before and one "after" per draw, the changed pixels outlined in red.
+    before and one "after" per draw, the changed pixels outlined in red (2 px outside).
     """
     import matplotlib
 
@@ -81,8 +82,10 @@ def render(height: np.ndarray, shots: dict[str, list[Shot]], *, title: str = "",
 
     def show(ax, image: np.ndarray, text: str, mask: np.ndarray | None = None) -> None:
         ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
-        if mask is not None and mask.any():
-            ax.contour(mask.astype(float), levels=[0.5], colors="red", linewidths=0.7)
+        if mask is not None and mask.any():  # outline 2 px outside, not over the defect
+            ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8))
+            ax.contour(ring.astype(float), levels=[0.5], colors="red", linewidths=0.6,
+                       alpha=0.8)
         ax.set_title(text, fontsize=7, loc="left")
         ax.set_axis_off()
 
