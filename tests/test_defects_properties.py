@@ -14,9 +14,12 @@ import pickle
 import numpy as np
 import pytest
 from defects_support import FAST_CASES, SAMPLE_CASES, Case, make_case, near_bead, sample_case
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from weldsynth.defects import DefectRejectedError, get_defect, list_defects
 from weldsynth.defects.base import DefectResult
+from weldsynth.path import BeadPath
 
 PLUGINS = list_defects()
 
@@ -125,6 +128,26 @@ def test_apply_keeps_float64_and_never_mutates(name: str) -> None:
     src.setflags(write=False)  # any in-place write would raise
     out, mask = plugin.apply(src, params)
     assert out.dtype == np.float64 and mask.any()
+
+
+@pytest.mark.parametrize("name", PLUGINS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), dx=st.floats(-200, 200), dy=st.floats(-70, 70),
+       dtype=st.sampled_from(["uint8", "uint16", "float32"]))
+def test_any_placement_keeps_the_contract(name: str, seed: int, dx: float, dy: float,
+                                          dtype: str) -> None:
+    """Geometry shifted anywhere (bead half or fully off the map, defects over the border):
+    never a crash, and an accepted result keeps dtype/shape with mask == changed pixels."""
+    case = make_case("line", dtype)
+    path = case.geometry.path
+    moved = BeadPath(points=path.points + np.array([dx, dy]), widths=path.widths)
+    geometry = case.geometry.__class__(**{**case.geometry.__dict__, "path": moved})
+    result = get_defect(name)(max_tries=3)(case.height, np.random.default_rng(seed), geometry)
+    if result.rejected:
+        assert result.reason and result.label is None
+        return
+    assert result.height.dtype == case.height.dtype and result.height.shape == case.height.shape
+    np.testing.assert_array_equal(result.mask, result.height != case.height)
 
 
 # ---------------------------------------------------------------------- slow sweep
