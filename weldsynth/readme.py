@@ -33,8 +33,9 @@ def _defects() -> str:
             default = spec["default"]
             shown = (f"{default[0]:g}–{default[1]:g}" if isinstance(default, tuple)
                      else f"{default:g}" if isinstance(default, float) else str(default))
-            bounds = spec["bounds"]
-            allowed = f"; {bounds[0]:g}–{bounds[1]:g}" if bounds else ""
+            bounds, choices = spec["bounds"], spec["choices"]
+            allowed = (f"; {bounds[0]:g}–{bounds[1]:g}" if bounds
+                       else f"; one of {'/'.join(map(str, choices))}" if choices else "")
             unit = f" {spec['unit']}" if spec["unit"] else ""
             params.append(f"`{spec['name']}` {shown}{unit}{allowed}")
         labels = " / ".join(plugin.labels())
