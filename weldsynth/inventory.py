@@ -7,13 +7,19 @@ Understood layouts (ImageFolder convention, see DESIGN.md):
 * ``DIR/*.png`` — a flat folder (topology and class "-").
 
 Folders whose name starts with ``_`` or ``.`` (masks, quarantine, caches) are not counted.
+
+A data set with a ``manifest.csv`` is counted from the manifest instead
+(:func:`manifest_inventory`): per topology, class, defect and split, rows in use only.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from weldsynth.manifest import Record
 
 UNSORTED = "-"
 
@@ -82,3 +88,70 @@ def scan(root: str | Path) -> Inventory:
 def natural_key(name: str) -> tuple[int, int | str]:
     """Sort key: numeric names ("2", "10") in numeric order, before other names."""
     return (0, int(name)) if name.isdigit() else (1, name)
+
+
+@dataclass(frozen=True)
+class ManifestInventory:
+    """Counts of a data set read from its ``manifest.csv`` (rows in use only).
+
+    Attributes:
+        root: The data-set folder.
+        counts: (topology, class folder, defect, split) -> rows in use; defect and split
+            are "" when empty.
+        excluded: status -> rows left out (e.g. "excluded:undersample": 12).
+        rows: Number of rows in the manifest, in use or not.
+    """
+
+    root: Path
+    counts: dict[tuple[str, str, str, str], int]
+    excluded: dict[str, int]
+    rows: int
+
+    @property
+    def total(self) -> int:
+        """Rows in use."""
+        return sum(self.counts.values())
+
+    @property
+    def splits(self) -> list[str]:
+        """Splits present, in train/val/test order, "" (not split) last."""
+        order = {"train": 0, "val": 1, "test": 2, "": 3}
+        return sorted({k[3] for k in self.counts}, key=lambda s: order.get(s, 4))
+
+    def groups(self) -> list[tuple[str, str, str]]:
+        """(topology, class, defect) present, topologies in natural order, good first."""
+        found = {k[:3] for k in self.counts}
+        return sorted(found, key=lambda k: (natural_key(k[0]), k[1] != "good", k[1], k[2]))
+
+    def count(self, topology: str, cls: str, defect: str, split: str) -> int:
+        """Rows in use of one topology, class, defect and split (0 when none)."""
+        return self.counts.get((topology, cls, defect, split), 0)
+
+    def to_inventory(self) -> Inventory:
+        """Per (topology, class) counts of the rows in use, as a folder scan would give."""
+        per: Counter[tuple[str, str]] = Counter()
+        for (topo, cls, _, _), n in self.counts.items():
+            per[topo, cls] += n
+        return Inventory(root=self.root, counts=dict(per))
+
+
+def manifest_inventory(root: str | Path, records: Iterable[Record]) -> ManifestInventory:
+    """Count manifest rows per topology, class folder, defect and split.
+
+    The class is the folder of the row's path (``<topology>/<class>/<name>.png``), or its
+    label when the path has no class folder. Rows with a ``status`` are only counted in
+    ``excluded``.
+    """
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    excluded: Counter[str] = Counter()
+    n = 0
+    for rec in records:
+        n += 1
+        if not rec.active:
+            excluded[rec.status] += 1
+            continue
+        parts = PurePosixPath(rec.path).parts
+        cls = parts[1] if len(parts) >= 3 else rec.label
+        counts[rec.topology, cls, rec.defect, rec.split] += 1
+    return ManifestInventory(root=Path(root), counts=dict(counts), excluded=dict(excluded),
+                             rows=n)

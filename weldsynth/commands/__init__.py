@@ -11,7 +11,8 @@ import importlib
 
 import click
 
-_MODULES = ("info", "inspect", "samples", "recipe", "generate", "defects", "demo")
+_MODULES = ("info", "inspect", "samples", "recipe", "generate", "balance", "split", "defects",
+            "demo")
 
 
 def _load() -> list[click.Command]:

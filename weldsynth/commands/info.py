@@ -1,4 +1,5 @@
-"""``weldsynth info DIR``: how many height maps per topology and class."""
+"""``weldsynth info DIR``: how many height maps per topology and class (and, for a data set
+with a manifest, per defect and split)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from weldsynth.errors import WeldsynthError
-from weldsynth.inventory import Inventory, scan
+from weldsynth.inventory import Inventory, ManifestInventory, manifest_inventory, scan
+from weldsynth.manifest import manifest_path, read_manifest
 
 
 @click.command("info")
@@ -21,17 +23,32 @@ def command(folder: Path, plot: Path | None) -> None:
 
     FOLDER is laid out as FOLDER/<topology>/<class>/*.png (a data set) or
     FOLDER/<topology>/*.png (good welds by topology). Folders starting with "_"
-    (masks, quarantine) are not counted.
+    (masks, quarantine) are not counted. When FOLDER/manifest.csv exists, the counts
+    come from it instead: per topology, class, defect and split, rows in use only, plus
+    the number of rows left out (undersampled, dropped).
 
     \b
     Examples:
       weldsynth info samples/
       weldsynth info dataset/ --plot counts.png
     """
-    inv = scan(folder)
-    if inv.total == 0:
-        raise WeldsynthError(f"{folder}: no PNG height maps found")
-    Console().print(_table(inv))
+    console = Console()
+    if manifest_path(folder).is_file():
+        minv = manifest_inventory(folder, read_manifest(folder))
+        console.print(_manifest_table(minv))
+        left_out = sum(minv.excluded.values())
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(minv.excluded.items()))
+        console.print(f"excluded rows: {left_out}" + (f" ({detail})" if detail else ""))
+        on_disk = scan(folder).total
+        if on_disk != minv.rows:
+            console.print(f"note: {on_disk} PNG files in class folders, {minv.rows} rows in "
+                          "the manifest")
+        inv = minv.to_inventory()
+    else:
+        inv = scan(folder)
+        if inv.total == 0:
+            raise WeldsynthError(f"{folder}: no PNG height maps found")
+        console.print(_table(inv))
     if plot is not None:
         _plot(inv, plot)
         click.echo(f"bar chart written to {plot}")
@@ -48,6 +65,22 @@ def _table(inv: Inventory) -> Table:
         table.add_row(topo, *map(str, row), str(sum(row)))
     totals = [sum(inv.count(t, c) for t in inv.topologies) for c in inv.classes]
     table.add_row("all", *map(str, totals), str(inv.total), style="bold")
+    return table
+
+
+def _manifest_table(minv: ManifestInventory) -> Table:
+    table = Table(title=f"{minv.root}: {minv.total} rows in use (manifest)")
+    for name in ("topology", "class", "defect"):
+        table.add_column(name)
+    splits = minv.splits
+    for s in splits:
+        table.add_column(s or "unsplit", justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for topo, cls, defect in minv.groups():
+        row = [minv.count(topo, cls, defect, s) for s in splits]
+        table.add_row(topo, cls, defect or "-", *map(str, row), str(sum(row)))
+    totals = [sum(n for k, n in minv.counts.items() if k[3] == s) for s in splits]
+    table.add_row("all", "", "", *map(str, totals), str(minv.total), style="bold")
     return table
 
 
