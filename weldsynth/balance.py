@@ -253,7 +253,9 @@ def _plan_topology(root: Path, topo: str, rows: list[Record], known: set[str],
             added = _plan_variants(bases, rows, known, need, cap, seed)
             plan.new += added
             counts["good"] += len(added)
-            if len(added) < need:
+            if not bases:
+                plan.note = "no good image in use to derive variants from"
+            elif len(added) < need:
                 plan.note = f"variants capped at {max_variants} per good image"
         elif need < 0 and method == "oversample":
             plan.note = "good already above the ratio; use --method undersample"
