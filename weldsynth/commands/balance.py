@@ -67,7 +67,7 @@ def command(out: Path, ratio: str, method: str, seed: int, extras: int, max_vari
             apply_plan(out, records, plan,
                        progress=lambda items: track(items, description="writing variants",
                                                     console=console, transient=True))
-    console.print(_table(plan, ratio, dry_run))
+    console.print(balance_table(plan, ratio, dry_run))
     for t in plan.topologies:
         if t.note:
             console.print(f"topology {t.topology}: {t.note}")
@@ -75,7 +75,7 @@ def command(out: Path, ratio: str, method: str, seed: int, extras: int, max_vari
         console.print("already balanced: nothing to do")
 
 
-def _table(plan: BalancePlan, ratio: str, dry_run: bool) -> Table:
+def balance_table(plan: BalancePlan, ratio: str, dry_run: bool) -> Table:
     verb = "would change" if dry_run else "changed"
     table = Table(title=f"balance {plan.method} to good:bad = {ratio} ({verb})")
     for name in ("topology", "good\nbefore", "bad\nbefore", "good\nafter", "bad\nafter",

@@ -17,7 +17,6 @@ from weldsynth.heightmap import atomic_write_bytes
 from weldsynth.inventory import natural_key
 
 MARKER = ".weldsynth-demo"
-STEPS = 3
 SAMPLES_SEED = 7
 """Seed of the shipped samples/ set; used to regenerate it when the package is installed
 without the repository's samples/ folder."""
@@ -58,60 +57,81 @@ def prepare_output(out: Path) -> None:
 def command(out: Path, samples_dir: Path | None) -> None:
     """Run weldsynth end to end on the bundled good-weld samples.
 
-    Steps: collect the good welds (OUT/good), locate the bead in each (overlay pictures
-    in OUT/inspect, table in OUT/geometry.csv), generate a labelled data set with the
-    shipped recipes (OUT/data: ImageFolder, masks, manifest.csv, rejected.csv).
+    \b
+    Steps, each writing into OUT:
+      1. good welds          OUT/good/<topology>/*.png
+      2. locate the bead     OUT/inspect/ overlays, OUT/geometry.csv
+      3. generate defects    OUT/data/ (ImageFolder, masks, manifest.csv, rejected.csv)
+      4. balance good:bad    1:1 by label-preserving variants of good welds
+      5. split               train/val/test grouped by source weld
 
     \b
     Example:
       weldsynth demo --out weldsynth-demo
     """
-    from weldsynth.geometry import locate
-    from weldsynth.heightmap import read_heightmap, write_png
-    from weldsynth.overlay import render_overlay
-
     console = Console()
     started = time.perf_counter()
     prepare_output(out)
-    good = out / "good"
+    steps = [
+        ("good welds", lambda: _good_welds(out / "good", samples_dir)),
+        ("locate the bead", lambda: _locate(out / "good", out)),
+        ("generate defects", lambda: _generate(out / "good", out / "data")),
+        ("balance good:bad 1:1", lambda: _balance(out / "data")),
+        ("split train/val/test", lambda: _split(out / "data")),
+    ]
+    for number, (title, step) in enumerate(steps, start=1):
+        t0 = time.perf_counter()
+        with console.status(f"{title}..."):
+            message, table = step()
+        console.print(f"[bold]{number}/{len(steps)} {title}[/] ({time.perf_counter() - t0:.1f}"
+                      f" s): {message}")
+        if table is not None:
+            console.print(table)
+    console.print(f"done in {time.perf_counter() - started:.1f} s -> {out}")
+
+
+Step = tuple[str, Table | None]
+
+
+def _good_welds(good: Path, samples_dir: Path | None) -> Step:
     source = samples_dir or bundled_samples_dir()
     if source is not None:
         shutil.copytree(source, good, ignore=shutil.ignore_patterns("*.md", "*.py"))
-        console.print(f"[bold]1/{STEPS}[/] good welds copied from {source}")
-    else:
-        from weldsynth.samples import TOPOLOGIES, write_samples
+        return f"copied from {source}", None
+    from weldsynth.samples import TOPOLOGIES, write_samples
 
-        write_samples(good, sorted(TOPOLOGIES), n=4, seed=SAMPLES_SEED)
-        console.print(f"[bold]1/{STEPS}[/] no bundled samples/ folder: good welds generated "
-                      f"(seed {SAMPLES_SEED})")
+    write_samples(good, sorted(TOPOLOGIES), n=4, seed=SAMPLES_SEED)
+    return f"no bundled samples/ folder: generated (seed {SAMPLES_SEED})", None
+
+
+def _locate(good: Path, out: Path) -> Step:
+    from weldsynth.geometry import locate
+    from weldsynth.heightmap import read_heightmap, write_png
+    from weldsynth.overlay import render_overlay
 
     files = sorted(good.glob("*/*.png"), key=lambda p: (natural_key(p.parent.name), p.name))
     if not files:
         raise WeldsynthError(f"{good}: no height maps as <topology>/*.png")
     rows = []
-    with console.status("locating beads..."):
-        for file in files:
-            hm = read_heightmap(file)
-            geo = locate(hm.height)
-            rel = file.relative_to(good)
-            write_png(out / "inspect" / rel, render_overlay(hm.height, geo))
-            rows.append({
-                "file": rel.as_posix(), "topology": file.parent.name, "found": geo.found,
-                "kind": geo.kind,
-                "axis_angle": "" if geo.axis_angle is None else round(geo.axis_angle, 2),
-                "mean_width": "" if geo.path is None else round(geo.path.mean_width, 2),
-                "length": "" if geo.path is None else round(geo.path.length, 1),
-                "reason": geo.reason or "",
-            })
+    for file in files:
+        hm = read_heightmap(file)
+        geo = locate(hm.height)
+        rel = file.relative_to(good)
+        write_png(out / "inspect" / rel, render_overlay(hm.height, geo))
+        rows.append({
+            "file": rel.as_posix(), "topology": file.parent.name, "found": geo.found,
+            "kind": geo.kind,
+            "axis_angle": "" if geo.axis_angle is None else round(geo.axis_angle, 2),
+            "mean_width": "" if geo.path is None else round(geo.path.mean_width, 2),
+            "length": "" if geo.path is None else round(geo.path.length, 1),
+            "reason": geo.reason or "",
+        })
     _write_csv(out / "geometry.csv", rows)
-    console.print(f"[bold]2/{STEPS}[/] bead located in {sum(r['found'] for r in rows)}/{len(rows)} "
-                  f"maps; overlays in {out / 'inspect'}")
-    console.print(_summary(rows))
-    _generate(good, out / "data", console)
-    console.print(f"done in {time.perf_counter() - started:.1f} s -> {out}")
+    found = sum(r["found"] for r in rows)
+    return f"found in {found}/{len(rows)} maps; overlays in {out / 'inspect'}", _geometry(rows)
 
 
-def _generate(good: Path, data: Path, console: Console) -> None:
+def _generate(good: Path, data: Path) -> Step:
     from weldsynth import generate as gen
     from weldsynth.recipe import recipe_for_topology
 
@@ -119,15 +139,31 @@ def _generate(good: Path, data: Path, console: Console) -> None:
     recipes = {t: recipe_for_topology(t) for t in topologies}
     gen.prepare_out(data, recipes, by_defect=False, force=False)
     tasks, rejected = gen.plan_all(good, recipes, data, by_defect=False)
-    with console.status("generating defects..."):
-        summary = gen.run(tasks, data, rejected, workers=gen.default_workers())
+    summary = gen.run(tasks, data, rejected, workers=gen.default_workers())
     counts = gen.counts_by_topology(summary)
     bad = sum(v for row in counts.values() for k, v in row.items() if k.startswith("bad:"))
-    console.print(f"[bold]3/{STEPS}[/] data set: {len(summary.records)} images ({bad} bad), "
-                  f"{len(summary.rejections)} rejected draws -> {data}")
+    return (f"{len(summary.records)} images ({bad} bad), {len(summary.rejections)} rejected "
+            f"draws -> {data}"), None
 
 
-def _summary(rows: list[dict]) -> Table:
+def _balance(data: Path) -> Step:
+    from weldsynth.balance import balance
+    from weldsynth.commands.balance import balance_table
+
+    plan = balance(data, ratio="1:1", method="oversample", seed=0)
+    added = sum(len(t.new) for t in plan.topologies)
+    return f"{added} label-preserving good variants added", balance_table(plan, "1:1", False)
+
+
+def _split(data: Path) -> Step:
+    from weldsynth.commands.split import split_table
+    from weldsynth.split import split_dataset
+
+    _before, after = split_dataset(data, val=0.2, test=0.1, seed=42)
+    return "grouped by source weld, seed 42", split_table(after)
+
+
+def _geometry(rows: list[dict]) -> Table:
     table = Table(title="geometry per topology")
     for col in ("topology", "maps", "found", "kind", "mean width px"):
         table.add_column(col, justify="right")

@@ -44,11 +44,11 @@ def command(out: Path, val: float, test: float, seed: int, keep_test: bool) -> N
     before, after = split_dataset(out, val, test, seed, keep_test)
     changed = sum(1 for a, b in zip(before, after, strict=True) if a.split != b.split)
     console = Console()
-    console.print(_table(after))
+    console.print(split_table(after))
     console.print(f"{changed} row(s) changed split" if changed else "split unchanged")
 
 
-def _table(records: list[Record]) -> Table:
+def split_table(records: list[Record]) -> Table:
     counts = split_counts(records)
     table = Table(title="rows in use per split (good/bad)")
     table.add_column("topology", justify="right")
