@@ -12,7 +12,7 @@ import importlib
 import click
 
 _MODULES = ("info", "inspect", "samples", "recipe", "generate", "balance", "split", "defects",
-            "demo", "relabel")
+            "demo", "train", "predict", "evaluate", "ensemble", "relabel")
 
 
 def _load() -> list[click.Command]:

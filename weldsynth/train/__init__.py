@@ -1,0 +1,19 @@
+"""The built-in trainer: per-topology ResNet baselines, reports, predict, evaluate, ensembles.
+
+Modules, one job each:
+
+* :mod:`~weldsynth.train.config` — the resolved training configuration;
+* :mod:`~weldsynth.train.data` — listing a data set (manifest or plain ImageFolder) and splits;
+* :mod:`~weldsynth.train.images` — decoding once into a RAM cache, letterboxing, batches;
+* :mod:`~weldsynth.train.model` — ResNet builder (1-channel conv1), weight loading;
+* :mod:`~weldsynth.train.fit` — fine-tune schedule and training loop;
+* :mod:`~weldsynth.train.metrics` — error, F1, confusion matrices;
+* :mod:`~weldsynth.train.reports` — metrics.csv, plots, report.json, summary tables;
+* :mod:`~weldsynth.train.checkpoint` — atomic ``model.pt`` save and checked load;
+* :mod:`~weldsynth.train.predict` — inference on files and data sets;
+* :mod:`~weldsynth.train.ensemble` — committees of models;
+* :mod:`~weldsynth.train.tracking` — optional MLflow tracking;
+* :mod:`~weldsynth.train.run` — one topology end to end, and ``--all``.
+
+Importing this package does not import torch; the modules that need it do.
+"""

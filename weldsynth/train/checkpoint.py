@@ -1,0 +1,116 @@
+"""``model.pt``: the weights plus what is needed to use them (arch, classes, input, normalisation).
+
+Saved atomically (temp file + ``os.replace``), so an interrupted run leaves the last good
+checkpoint intact; loaded with ``weights_only=True`` and checked against its metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from weldsynth.errors import WeldsynthError
+
+FORMAT = "weldsynth-model/1"
+MODEL_NAME = "model.pt"
+REQUIRED = ("arch", "classes", "in_channels", "input_size", "mean", "std")
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model ready for inference.
+
+    Attributes:
+        model: The network in eval mode, on CPU.
+        meta: Its metadata (arch, classes, input_size, mean, std, topology, ...).
+        path: The file it came from.
+    """
+
+    model: nn.Module
+    meta: dict[str, Any]
+    path: Path
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names in output order."""
+        return list(self.meta["classes"])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Input (height, width)."""
+        h, w = self.meta["input_size"]
+        return int(h), int(w)
+
+
+def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> Path:
+    """Write ``{"state_dict", "meta"}`` to ``path`` atomically (never a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save({"format": FORMAT, "state_dict": state, "meta": meta}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def model_file(path: str | Path) -> Path:
+    """``path`` itself, or ``path/model.pt`` when given a run folder."""
+    file = Path(path)
+    return file / MODEL_NAME if file.is_dir() else file
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Load and check a weldsynth model (a ``model.pt`` or the run folder holding it).
+
+    Raises:
+        WeldsynthError: Missing file, not a weldsynth model, or weights that do not match
+            the recorded architecture, channels or classes.
+    """
+    from weldsynth.train.model import build_model
+
+    file = model_file(path)
+    if not file.is_file():
+        raise WeldsynthError(f"{file}: model file not found")
+    try:
+        payload = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeldsynthError(f"{file}: not a loadable model ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or "meta" not in payload or "state_dict" not in payload:
+        raise WeldsynthError(f"{file}: not a weldsynth model (no meta/state_dict); train one "
+                             "with `weldsynth train`")
+    meta, state = payload["meta"], payload["state_dict"]
+    missing = [k for k in REQUIRED if k not in meta]
+    if missing:
+        raise WeldsynthError(f"{file}: model metadata lacks {', '.join(missing)}")
+    model = build_model(meta["arch"], len(meta["classes"]), int(meta["in_channels"]))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "shape mismatch"
+        hint = _mismatch_hint(state, meta)
+        raise WeldsynthError(f"{file}: weights do not match {meta['arch']} with "
+                             f"{meta['in_channels']} channel(s) and {len(meta['classes'])} "
+                             f"classes{hint} ({first[:80]})") from exc
+    model.eval()
+    return Checkpoint(model=model, meta=dict(meta), path=file)
+
+
+def _mismatch_hint(state: dict[str, Any], meta: dict[str, Any]) -> str:
+    conv1, fc = state.get("conv1.weight"), state.get("fc.weight")
+    notes = []
+    if conv1 is not None and conv1.shape[1] != int(meta["in_channels"]):
+        notes.append(f"conv1 has {conv1.shape[1]} channel(s)")
+    if fc is not None and fc.shape[0] != len(meta["classes"]):
+        notes.append(f"the head has {fc.shape[0]} outputs")
+    return ": " + ", ".join(notes) if notes else ""

@@ -1,0 +1,156 @@
+"""The training configuration: every knob of ``weldsynth train``, validated and serialisable.
+
+The resolved configuration (defaults filled in, decisions taken at run time such as the
+precision or whether pretrained weights were found) is written next to each model as
+``config.json``, so a run can be understood and repeated from its folder alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from weldsynth.errors import WeldsynthError
+
+ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
+PRECISIONS = ("auto", "bf16", "fp32")
+BALANCES = ("none", "weights", "sampler")
+DEFAULT_SIZE = (128, 352)
+"""Input (height, width): the seed's native scan size, so nothing is lost by resizing."""
+DEFAULT_AUGMENT = "hflip,vflip,rotate=5"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run.
+
+    Attributes:
+        arch: One of :data:`ARCHS`.
+        epochs: Epochs with every layer trainable (after ``freeze_epochs`` head-only epochs).
+        freeze_epochs: Epochs training only the new head (body frozen, BatchNorm trainable).
+            Forced to 0 when the body is not pretrained: freezing random layers helps nothing.
+        batch_size: Images per optimisation step.
+        lr: Base learning rate (the head's peak rate of the one-cycle schedule).
+        weight_decay: AdamW weight decay.
+        seed: Seed of model initialisation, shuffling, sampling and augmentation.
+        split_seed: Seed of the train/val split when one has to be drawn (kept apart from
+            ``seed`` so that models trained with different seeds share one validation set).
+        val_pct: Fraction of images (grouped by source) put in validation when drawing a split.
+        weights: "imagenet", "none" or a file path.
+        size: Input (height, width); images are resized keeping their aspect and zero-padded.
+        augment: Albumentations spec: "none", a comma list of ``hflip``, ``vflip``,
+            ``rotate=DEG``, or a ``.json``/``.yaml`` file written by ``A.save``.
+        balance: "none", "weights" (class-weighted loss) or "sampler" (weighted sampling).
+        patience: Early stopping after this many epochs without a better validation
+            result (0: off).
+        by_defect: One class per ``bad-<defect>`` instead of a single "bad".
+        precision: "auto" (bf16 autocast where the CPU supports it), "bf16" or "fp32".
+        channels_last: Use the channels-last memory format (faster convolutions on CPU).
+        threads: Torch intra-op threads (0: torch's default).
+        track: "" or "mlflow".
+        tracking_uri: MLflow store ("" : ``./mlruns``).
+    """
+
+    arch: str = "resnet18"
+    epochs: int = 10
+    freeze_epochs: int = 1
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    seed: int = 42
+    split_seed: int = 42
+    val_pct: float = 0.2
+    weights: str = "imagenet"
+    size: tuple[int, int] = DEFAULT_SIZE
+    augment: str = DEFAULT_AUGMENT
+    balance: str = "none"
+    patience: int = 0
+    by_defect: bool = False
+    precision: str = "auto"
+    channels_last: bool = True
+    threads: int = 0
+    track: str = ""
+    tracking_uri: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", tuple(int(v) for v in self.size))
+        problems = []
+        if self.arch not in ARCHS:
+            problems.append(f"arch={self.arch!r} (choose {', '.join(ARCHS)})")
+        if self.epochs < 1:
+            problems.append(f"epochs={self.epochs} (at least 1)")
+        if self.freeze_epochs < 0:
+            problems.append(f"freeze_epochs={self.freeze_epochs} (0 or more)")
+        if self.batch_size < 2:
+            problems.append(f"batch_size={self.batch_size} (at least 2, BatchNorm needs it)")
+        if not self.lr > 0:
+            problems.append(f"lr={self.lr} (must be > 0)")
+        if not 0 < self.val_pct < 1:
+            problems.append(f"val_pct={self.val_pct} (between 0 and 1)")
+        if len(self.size) != 2 or min(self.size) < 16:
+            problems.append(f"size={self.size} (height and width of at least 16 px)")
+        if self.balance not in BALANCES:
+            problems.append(f"balance={self.balance!r} (choose {', '.join(BALANCES)})")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision={self.precision!r} (choose {', '.join(PRECISIONS)})")
+        if self.track not in ("", "mlflow"):
+            problems.append(f"track={self.track!r} (only 'mlflow')")
+        if self.patience < 0 or self.threads < 0:
+            problems.append("patience and threads must be 0 or more")
+        if problems:
+            raise WeldsynthError("invalid training setting: " + "; ".join(problems))
+
+    @property
+    def total_epochs(self) -> int:
+        """Head-only plus full epochs."""
+        return self.freeze_epochs + self.epochs
+
+    def with_(self, **changes: Any) -> TrainConfig:
+        """A validated copy with some fields changed."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (``size`` as a list)."""
+        data = asdict(self)
+        data["size"] = list(self.size)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are refused."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise WeldsynthError(f"unknown training setting(s): {', '.join(unknown)}")
+        values = dict(data)
+        if "size" in values:
+            values["size"] = tuple(values["size"])
+        return cls(**values)
+
+    def write(self, path: Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write the resolved configuration as JSON, atomically."""
+        from weldsynth.heightmap import atomic_write_bytes
+
+        payload = {**self.to_dict(), **(extra or {})}
+        return atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode())
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``HxW`` (``128x352``) or ``N`` (square) into (height, width).
+
+    Raises:
+        WeldsynthError: The text is not of that form.
+    """
+    parts = text.lower().replace(" ", "").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or min(values) < 16:
+        raise WeldsynthError(f"--size {text!r}: expected HEIGHTxWIDTH such as 128x352, "
+                             "each at least 16")
+    return values[0], values[1]

@@ -1,0 +1,241 @@
+"""The fine-tune schedule and the training loop.
+
+With a pretrained body (fastai's ``fine_tune``, the seed's recipe): ``freeze_epochs`` epochs
+train the new head only (body frozen, BatchNorm trainable) with a one-cycle schedule at
+``lr``; then every layer trains for ``epochs`` epochs with discriminative learning rates
+(lr/200, lr/20, lr/2 for early layers, late layers and head) and a one-cycle schedule.
+From scratch there is nothing to keep: every layer trains at ``lr`` from the first epoch.
+AdamW throughout; the best epoch on validation (lowest error, then lowest loss) is
+checkpointed; optional early stopping.
+
+After every training epoch the BatchNorm running statistics are re-estimated on a fixed
+sample of training images (as ``torch.optim.swa_utils.update_bn`` does for SWA): the
+running averages lag behind fast-changing weights, which on small data sets makes the
+model in eval mode predict one class for everything even when it has learnt the task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from weldsynth.train.config import TrainConfig
+from weldsynth.train.images import Batches
+from weldsynth.train.metrics import error_rate, f1_score
+from weldsynth.train.model import freeze_body, param_groups
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One row of ``metrics.csv``."""
+
+    epoch: int
+    phase: str
+    train_loss: float
+    val_loss: float
+    error_rate: float
+    accuracy: float
+    f1: float
+    lr: float
+    seconds: float
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        """Plain dict (column -> value)."""
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    """What a training run did.
+
+    Attributes:
+        history: One record per epoch run.
+        best_epoch: Epoch of the checkpointed model (1-based; 0 if none).
+        best_error: Its validation error rate.
+        stopped_early: Early stopping ended the run.
+    """
+
+    history: list[EpochRecord]
+    best_epoch: int = 0
+    best_error: float = math.inf
+    stopped_early: bool = False
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of epochs with one optimiser and one one-cycle schedule."""
+
+    name: str
+    epochs: int
+    lrs: tuple[float, float, float]
+    frozen: bool
+    pct_start: float
+    div: float
+
+
+def schedule(cfg: TrainConfig, pretrained: bool) -> list[Phase]:
+    """The phases of the fine-tune schedule (see the module docstring)."""
+    lr = cfg.lr
+    if not pretrained:
+        return [Phase("all", cfg.epochs, (lr, lr, lr), False, 0.25, 25.0)]
+    phases = []
+    if cfg.freeze_epochs:
+        phases.append(Phase("head", cfg.freeze_epochs, (lr, lr, lr), True, 0.99, 25.0))
+    half = lr / 2
+    phases.append(Phase("all", cfg.epochs, (half / 100, half / 10, half), False, 0.3, 5.0))
+    return phases
+
+
+def autocast(precision: str):
+    """bf16 autocast context on CPU, or a no-op for fp32."""
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def evaluate_batches(model: nn.Module, batches: Batches, precision: str,
+                     loss_fn: nn.Module) -> tuple[float, np.ndarray]:
+    """Mean loss and logits (float32, in ``batches`` order) of a model in eval mode."""
+    model.eval()
+    total, n, outs = 0.0, 0, []
+    with torch.inference_mode():
+        for x, y in batches:
+            with autocast(precision):
+                logits = model(x)
+            logits = logits.float()
+            total += float(loss_fn(logits, y)) * len(y)
+            n += len(y)
+            outs.append(logits.numpy())
+    logits_all = np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
+    return total / max(n, 1), logits_all
+
+
+def fit(model: nn.Module, train: Batches, val: Batches, cfg: TrainConfig, *, classes: list[str],
+        pretrained: bool, precision: str, loss_weights: torch.Tensor | None = None,
+        on_best: Callable[[EpochRecord], None] | None = None,
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        calibration: Batches | None = None, progress=None, label: str = "") -> FitResult:
+    """Train ``model`` with the fine-tune schedule.
+
+    Args:
+        model: The network (channels-last already applied if wanted).
+        train: Training batches (shuffled, augmented).
+        val: Validation batches (fixed order).
+        cfg: The configuration (epochs, lr, weight decay, patience).
+        classes: Class names, for F1.
+        pretrained: Whether the body holds pretrained weights (decides the schedule).
+        precision: "bf16" or "fp32".
+        loss_weights: Per-class weights of the loss, or None.
+        on_best: Called after an epoch that improves on validation (save the checkpoint).
+        on_epoch: Called after every epoch (tracking).
+        calibration: Fixed training batches to re-estimate BatchNorm statistics on after
+            each epoch (None: keep the running averages).
+        progress: A ``rich.progress.Progress`` to draw one bar per epoch on, or None.
+        label: Prefix of the progress bar descriptions (the topology).
+    """
+    train_loss_fn = nn.CrossEntropyLoss(weight=loss_weights)
+    val_loss_fn = nn.CrossEntropyLoss()
+    y_val = val.labels
+    result = FitResult(history=[])
+    best_key = (math.inf, math.inf)
+    stale = 0
+    epoch = 0
+    phases = schedule(cfg, pretrained)
+    total_epochs = sum(p.epochs for p in phases)
+    for phase in phases:
+        freeze_body(model, phase.frozen)
+        groups = [{"params": g, "lr": lr} for g, lr in zip(param_groups(model), phase.lrs,
+                                                           strict=True)]
+        optimizer = torch.optim.AdamW(groups, lr=phase.lrs[-1], weight_decay=cfg.weight_decay)
+        steps = len(train) * phase.epochs
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=list(phase.lrs), total_steps=max(steps, 1),
+            pct_start=phase.pct_start, div_factor=phase.div)
+        for _ in range(phase.epochs):
+            epoch += 1
+            started = time.perf_counter()
+            task = None
+            if progress is not None:
+                task = progress.add_task(f"{label} epoch {epoch}/{total_epochs} ({phase.name})",
+                                         total=len(train) + len(val), info="")
+            train_loss, last_lr = _train_epoch(model, train, optimizer, scheduler, train_loss_fn,
+                                      precision, progress, task)
+            if calibration is not None:
+                recalibrate_batchnorm(model, calibration, precision)
+            val_loss, logits = evaluate_batches(model, val, precision, val_loss_fn)
+            pred = logits.argmax(axis=1)
+            err = error_rate(y_val, pred)
+            rec = EpochRecord(epoch=epoch, phase=phase.name, train_loss=train_loss,
+                              val_loss=val_loss, error_rate=err, accuracy=1.0 - err,
+                              f1=f1_score(y_val, pred, classes),
+                              lr=last_lr,
+                              seconds=time.perf_counter() - started)
+            result.history.append(rec)
+            if progress is not None:
+                progress.update(task, completed=len(train) + len(val),
+                                info=f"loss {train_loss:.4f} val {val_loss:.4f} "
+                                     f"err {100 * err:.2f}%")
+            if on_epoch is not None:
+                on_epoch(rec)
+            key = (err, val_loss)
+            if key < best_key:
+                best_key, stale = key, 0
+                result.best_epoch, result.best_error = epoch, err
+                if on_best is not None:
+                    on_best(rec)
+            elif phase.name == "all":
+                stale += 1
+            if cfg.patience and stale >= cfg.patience:
+                result.stopped_early = True
+                return result
+    return result
+
+
+def recalibrate_batchnorm(model: nn.Module, batches: Batches, precision: str) -> None:
+    """Recompute every BatchNorm layer's running mean and variance from ``batches``.
+
+    The statistics become the plain average over the batches (momentum None) with the
+    weights as they are now; the layers' momentum is restored afterwards.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for x, _ in batches:
+            with autocast(precision):
+                model(x)
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+
+
+def _train_epoch(model: nn.Module, batches: Batches, optimizer, scheduler, loss_fn: nn.Module,
+                 precision: str, progress, task) -> tuple[float, float]:
+    """One pass over the training batches: (mean loss, head learning rate of the last step)."""
+    model.train()
+    total, n, lr = 0.0, 0, 0.0
+    for x, y in batches:
+        with autocast(precision):
+            logits = model(x)
+            loss = loss_fn(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        lr = float(optimizer.param_groups[-1]["lr"])
+        scheduler.step()
+        total += float(loss.detach()) * len(y)
+        n += len(y)
+        if progress is not None:
+            progress.update(task, advance=1, info=f"loss {total / n:.4f}")
+    return total / max(n, 1), lr

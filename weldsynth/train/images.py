@@ -1,0 +1,209 @@
+"""Images as the network sees them: decoded once, letterboxed, cached in RAM, batched.
+
+Height maps are decoded with :func:`weldsynth.heightmap.read_heightmap` (8- and 16-bit),
+resized keeping their aspect ratio and zero-padded to the input size (0 means "no data", so
+the padding is honest), and kept as uint16 in RAM: one decode per run, not per epoch.
+Unreadable files are listed and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from weldsynth.errors import HeightMapError, WeldsynthError
+from weldsynth.heightmap import read_heightmap
+
+
+@dataclass
+class Decoded:
+    """Decoded images of a list of files.
+
+    Attributes:
+        images: uint16 array (N, H, W), letterboxed to the input size.
+        kept: Indices (into the input list) of the files decoded, in order.
+        failures: (file, reason) of every file skipped.
+    """
+
+    images: np.ndarray
+    kept: list[int]
+    failures: list[tuple[str, str]]
+
+
+def letterbox(height: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a float height map into ``size`` keeping its aspect ratio, zero-padded, centred.
+
+    Args:
+        height: float32 (h, w) in [0, 1].
+        size: Output (height, width).
+
+    Returns:
+        float32 (H, W).
+    """
+    out_h, out_w = size
+    h, w = height.shape
+    scale = min(out_h / h, out_w / w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    if (new_h, new_w) != (h, w):
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        height = cv2.resize(height, (new_w, new_h), interpolation=interp)
+    out = np.zeros((out_h, out_w), np.float32)
+    top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+    out[top:top + new_h, left:left + new_w] = height
+    return out
+
+
+def to_cache(height: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Letterbox a float height map and quantise it to uint16 (the RAM cache format)."""
+    return np.rint(letterbox(height, size) * 65535.0).astype(np.uint16)
+
+
+def read_height(path: Path) -> np.ndarray:
+    """Decode one height map to float32 [0, 1] (raises :class:`HeightMapError`)."""
+    return read_heightmap(path).height
+
+
+def decode_all(paths: Sequence[Path], size: tuple[int, int], threads: int = 2) -> Decoded:
+    """Decode and letterbox every file once, skipping (and listing) unreadable ones.
+
+    Args:
+        paths: Files to read.
+        size: Input (height, width).
+        threads: Decoder threads (PNG decoding releases the GIL).
+    """
+    def one(path: Path) -> np.ndarray | str:
+        try:
+            return to_cache(read_height(path), size)
+        except HeightMapError as exc:
+            return exc.reason
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        results = list(pool.map(one, paths))
+    kept = [k for k, r in enumerate(results) if not isinstance(r, str)]
+    failures = [(str(paths[k]), r) for k, r in enumerate(results) if isinstance(r, str)]
+    images = (np.stack([results[k] for k in kept]) if kept  # type: ignore[misc]
+              else np.zeros((0, *size), np.uint16))
+    return Decoded(images=images, kept=kept, failures=failures)
+
+
+def pixel_stats(images: np.ndarray, chunk: int = 256) -> tuple[float, float]:
+    """Mean and standard deviation of the pixels (in [0, 1]) of a uint16 image stack."""
+    if images.size == 0:
+        return 0.0, 1.0
+    total = sq = 0.0
+    for start in range(0, len(images), chunk):
+        block = images[start:start + chunk].astype(np.float64) / 65535.0
+        total += float(block.sum())
+        sq += float(np.square(block).sum())
+    mean = total / images.size
+    std = max(float(np.sqrt(max(sq / images.size - mean * mean, 0.0))), 1e-6)
+    return mean, std
+
+
+def build_augment(spec: str, seed: int):
+    """Albumentations pipeline from a spec (see :class:`~weldsynth.train.config.TrainConfig`).
+
+    Returns:
+        An ``A.Compose`` seeded with ``seed``, or None for "none".
+
+    Raises:
+        WeldsynthError: An unknown term, or an unreadable pipeline file.
+    """
+    import albumentations as A
+
+    text = spec.strip()
+    if text.lower() in ("", "none"):
+        return None
+    if text.endswith((".json", ".yaml", ".yml")):
+        fmt = "json" if text.endswith(".json") else "yaml"
+        try:
+            loaded = A.load(text, data_format=fmt)
+        except (OSError, ValueError, KeyError) as exc:
+            raise WeldsynthError(f"--augment {text}: cannot load the pipeline ({exc})") from exc
+        return A.Compose([loaded], seed=seed)
+    transforms = []
+    for term in (t.strip() for t in text.split(",") if t.strip()):
+        name, _, value = term.partition("=")
+        if name == "hflip":
+            transforms.append(A.HorizontalFlip(p=0.5))
+        elif name == "vflip":
+            transforms.append(A.VerticalFlip(p=0.5))
+        elif name == "rotate":
+            try:
+                limit = float(value or 5)
+            except ValueError as exc:
+                raise WeldsynthError(f"--augment: bad rotation {term!r}") from exc
+            transforms.append(A.Rotate(limit=limit, border_mode=cv2.BORDER_CONSTANT, fill=0,
+                                       p=0.5))
+        else:
+            raise WeldsynthError(f"--augment: unknown term {term!r} (use hflip, vflip, "
+                                 "rotate=DEG, none, or an albumentations .json/.yaml file)")
+    return A.Compose(transforms, seed=seed)
+
+
+class Batches:
+    """Mini-batches of normalised 1-channel tensors from a uint16 image cache.
+
+    Args:
+        images: uint16 (N, H, W).
+        labels: int64 (N,) class indices.
+        batch_size: Images per batch.
+        mean: Normalisation mean (pixels in [0, 1]).
+        std: Normalisation standard deviation.
+        shuffle_seed: Seed of the order (None: keep the order, e.g. for validation).
+        augment: An albumentations pipeline applied per image, or None.
+        sample_weights: Per-image sampling weights (draws N with replacement), or None.
+        channels_last: Return tensors in channels-last memory format.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, mean: float,
+                 std: float, shuffle_seed: int | None = None, augment=None,
+                 sample_weights: np.ndarray | None = None, channels_last: bool = False) -> None:
+        import torch
+
+        self.images, self.labels = images, np.asarray(labels, np.int64)
+        self.batch_size, self.mean, self.std = batch_size, mean, std
+        self.augment, self.channels_last = augment, channels_last
+        self.generator = None
+        if shuffle_seed is not None:
+            self.generator = torch.Generator().manual_seed(shuffle_seed)
+        self.sample_weights = sample_weights
+
+    def __len__(self) -> int:
+        n = len(self.images)
+        full, rest = divmod(n, self.batch_size)
+        return full + (1 if rest >= 2 or (rest and not self.generator) else 0)
+
+    def order(self) -> np.ndarray:
+        """Indices of one epoch (advances the shuffle generator)."""
+        import torch
+
+        n = len(self.images)
+        if self.sample_weights is not None and self.generator is not None:
+            w = torch.as_tensor(self.sample_weights, dtype=torch.float64)
+            return torch.multinomial(w, n, replacement=True, generator=self.generator).numpy()
+        if self.generator is not None:
+            return torch.randperm(n, generator=self.generator).numpy()
+        return np.arange(n)
+
+    def __iter__(self) -> Iterator[tuple]:
+        import torch
+
+        idx = self.order()
+        for start in range(0, len(idx), self.batch_size):
+            chunk = idx[start:start + self.batch_size]
+            if len(chunk) < 2 and self.generator is not None:
+                break  # a training batch of one breaks BatchNorm
+            x = self.images[chunk].astype(np.float32) * np.float32(1 / 65535)
+            if self.augment is not None:
+                x = np.stack([self.augment(image=img)["image"] for img in x])
+            x = (x - np.float32(self.mean)) / np.float32(self.std)
+            xt = torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(1)
+            if self.channels_last:
+                xt = xt.contiguous(memory_format=torch.channels_last)
+            yield xt, torch.from_numpy(self.labels[chunk])

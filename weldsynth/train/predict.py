@@ -1,0 +1,103 @@
+"""Inference: class probabilities for height maps, files or folders, with a trained model.
+
+Every path (training's final report, ``predict``, ``evaluate``, ``ensemble``) goes through
+:func:`probabilities_from_cache` in fp32, so they agree exactly on the same model and images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from weldsynth.errors import HeightMapError
+from weldsynth.train.checkpoint import Checkpoint
+from weldsynth.train.images import Batches, read_height, to_cache
+from weldsynth.train.metrics import softmax
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The verdict on one file.
+
+    Attributes:
+        file: The file, as given.
+        label: Predicted class.
+        probability: Probability of the predicted class.
+        probs: Probability of every class (model order).
+    """
+
+    file: str
+    label: str
+    probability: float
+    probs: tuple[float, ...]
+
+
+def probabilities_from_cache(model: torch.nn.Module, images: np.ndarray, mean: float, std: float,
+                             batch_size: int = 64) -> np.ndarray:
+    """Softmax probabilities (N, classes) of uint16 cached images, fp32, eval mode."""
+    model.eval()
+    labels = np.zeros(len(images), np.int64)
+    batches = Batches(images, labels, batch_size, mean, std)
+    outs = []
+    with torch.inference_mode():
+        for x, _ in batches:
+            outs.append(model(x).float().numpy())
+    if not outs:
+        n_out = model.fc.out_features if hasattr(model, "fc") else 0
+        return np.zeros((0, n_out), np.float32)
+    return softmax(np.concatenate(outs).astype(np.float64)).astype(np.float32)
+
+
+def probabilities(ckpt: Checkpoint, heights: Sequence[np.ndarray], batch_size: int = 64
+                  ) -> np.ndarray:
+    """Probabilities (N, classes) for float height maps at native size."""
+    size = ckpt.size
+    cache = (np.stack([to_cache(h, size) for h in heights]) if len(heights)
+             else np.zeros((0, *size), np.uint16))
+    return probabilities_from_cache(ckpt.model, cache, float(ckpt.meta["mean"]),
+                                    float(ckpt.meta["std"]), batch_size)
+
+
+def read_heights(files: Sequence[Path]) -> tuple[list[np.ndarray], list[int],
+                                                 list[tuple[str, str]]]:
+    """Decode files at native size: (heights, indices kept, (file, reason) of failures)."""
+    heights, kept, failures = [], [], []
+    for k, file in enumerate(files):
+        try:
+            heights.append(read_height(file))
+        except HeightMapError as exc:
+            failures.append((str(file), exc.reason))
+            continue
+        kept.append(k)
+    return heights, kept, failures
+
+
+def collect_images(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, folders expanded to their PNGs (recursively; ``_``/``.`` folders skipped)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*.png") if p.is_file() and not any(
+                part.startswith(("_", ".")) for part in p.relative_to(path).parts[:-1])))
+        else:
+            out.append(path)
+    return out
+
+
+def predict_files(ckpt: Checkpoint, files: Sequence[Path], batch_size: int = 64
+                  ) -> tuple[list[Prediction], list[tuple[str, str]]]:
+    """Predict every readable file; unreadable ones are returned as (file, reason)."""
+    heights, kept, failures = read_heights(files)
+    probs = probabilities(ckpt, heights, batch_size)
+    classes = ckpt.classes
+    preds = []
+    for row, k in zip(probs, kept, strict=True):
+        best = int(row.argmax())
+        preds.append(Prediction(file=str(files[k]), label=classes[best],
+                                probability=float(row[best]),
+                                probs=tuple(float(p) for p in row)))
+    return preds, failures
