@@ -18,6 +18,8 @@ STEP = 4.0
 """Spacing of the centreline vertices, in pixels."""
 SECTION = 2.0
 """Spacing of the cross-sections along the rough midline, in pixels."""
+PASSES = 2
+"""Rounds of cross-sections (each along the centreline the previous one found)."""
 
 
 @dataclass(frozen=True)
@@ -99,19 +101,22 @@ def fit_closed(
     pts = _resample_closed(np.stack([fx, fy], axis=1), SECTION)
     if len(pts) < 8:
         return None
-    nrm = _normals(pts)
     reach_out = int(np.ceil(0.5 * rough_w + 12.0))
     reach_in = int(np.clip(0.5 * rough_w + 0.9 * hole_in, 3, reach_out))
-    prof, has, in_img = sample_sections(image, valid, pts, nrm, reach_out, reach_in)
-    sec = find_edges(prof, has, in_img, reach_in)
-    good = sec.trusted
-    if good.sum() < 0.3 * len(pts):
-        return None
-    shift = _circular_fill(np.where(good, sec.shift, np.nan))
-    width = _circular_fill(np.where(good, sec.width, np.nan))
-    shift = _circular_mean(_circular_median(shift, 5), 3)
-    width = _circular_median(width, 7)
-    pts = pts + shift[:, None] * nrm
+    for _ in range(PASSES):  # the second pass starts from the first one's centreline
+        nrm = _normals(pts)
+        prof, has, in_img = sample_sections(image, valid, pts, nrm, reach_out, reach_in)
+        sec = find_edges(prof, has, in_img, reach_in)
+        good = sec.trusted
+        if good.sum() < 0.3 * len(pts):
+            return None
+        shift = _circular_fill(np.where(good, sec.shift, np.nan))
+        width = _circular_fill(np.where(good, sec.width, np.nan))
+        shift = _circular_mean(_circular_median(shift, 5), 3)
+        width = _circular_median(width, 7)
+        pts = _resample_closed(pts + shift[:, None] * nrm, SECTION)
+        width = np.interp(np.linspace(0, 1, len(pts), endpoint=False),
+                          np.linspace(0, 1, len(width), endpoint=False), width)
     pts, width, corners = _corners_and_start(pts, width)
     keep = np.arange(0, len(pts), max(1, round(STEP / SECTION)))
     path = BeadPath(pts[keep], width[keep], closed=True)

@@ -30,8 +30,8 @@ class Sections:
     Attributes:
         left: Distance from the centre point to the positive-offset edge (px), per section.
         right: Distance to the negative-offset edge (px), per section.
-        core: True where the centre sample belongs to the bead and the section spans at
-            least a quarter of the typical width.
+        core: True where the section crosses the bead (at its centre or at its highest
+            sample near it) over at least a quarter of the typical width.
         trusted: True where both edges were found inside the sampled span.
     """
 
@@ -93,36 +93,86 @@ def find_edges(
     taken for bead, and the cap, steep at its feet, loses well under a pixel. The plate
     level is first the median of the outer samples of the section, then the median of the
     plate just beyond the edge found with it (so tilt and texture of the plate do not move
-    the edge).
+    the edge). A section whose centre misses the bead starts from its highest sample within
+    half the reach instead, so a rough centreline a few pixels off still finds the bead.
     """
-    sides = []
-    for sl in (slice(centre, None, -1), slice(centre, None)):
-        prof, hs = profile[:, sl], has[:, sl]
-        sides.append((prof, hs, _plate_level(prof, hs, in_image[:, sl])))
-    levels = [lv for _, _, lv in sides if lv is not None]
+    n, m = profile.shape
+    cols = np.arange(m)[None, :]
+    right = _plate_level(profile[:, centre::-1], has[:, centre::-1], in_image[:, centre::-1])
+    left = _plate_level(profile[:, centre:], has[:, centre:], in_image[:, centre:])
+    shown = [lv for lv in (left, right) if lv is not None]
     step = step_above
-    if levels:
-        crown = profile[:, centre] - np.max(levels, axis=0)
+    if shown:
+        crown = profile[:, centre] - np.max(shown, axis=0)
         up = crown > step_above
         if up.any():
             step = max(step_above, CROWN_FRACTION * float(np.median(crown[up])))
-    out = []
-    for prof, hs, lv in sides:
-        if lv is None:
-            out.append(_walk(prof, hs, None))
-            continue
-        edge, _, _ = _walk(prof, hs, prof - lv[:, None] - step)
-        lv = _level_beyond(prof, hs, edge, lv)
-        out.append(_walk(prof, hs, prof - lv[:, None] - step))
-    (r_edge, r_found, r_core), (l_edge, l_found, l_core) = out
-    core = l_core & r_core
+    level = _level_rows(left, right, centre, n, m)
+    inside = has & (profile - level > step)
+    k = max(2, min(centre, m - 1 - centre) // 2)
+    window = has & (np.abs(cols - centre) <= k)
+    highest = np.argmax(np.where(window, profile, -np.inf), axis=1)
+    start = np.where(inside[:, centre], centre, highest)
+    lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
+    if shown:  # level again, just beyond the edges found
+        if left is not None:
+            left = _level_near(profile, has, (cols >= hi[:, None] + 2) & (cols <= hi[:, None] + 8),
+                               left)
+        if right is not None:
+            right = _level_near(profile, has, (cols <= lo[:, None] - 2) & (cols >= lo[:, None] - 8),
+                                right)
+        level = _level_rows(left, right, centre, n, m)
+        inside = has & (profile - level > step)
+        lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
+    rows = np.arange(n)
+    core = inside[rows, start] & (hi - start >= 1.0) & (start - lo >= 1.0)
+    width = hi - lo
     if core.any():
         # a section across the bead spans a good part of the typical width; one that only
         # touches a plate or the edge of the data (beyond the bead's ends) does not
-        width = l_edge + r_edge
-        core &= (width >= 0.25 * float(np.median(width[core]))) & (l_edge >= 1.0) & (
-            r_edge >= 1.0)
-    return Sections(left=l_edge, right=r_edge, core=core, trusted=core & l_found & r_found)
+        core &= width >= 0.25 * float(np.median(width[core]))
+    return Sections(left=hi - centre, right=centre - lo, core=core,
+                    trusted=core & lo_found & hi_found)
+
+
+def _level_rows(
+    left: np.ndarray | None, right: np.ndarray | None, centre: int, n: int, m: int
+) -> np.ndarray:
+    """Plate level under every sample: the left level from the centre on, the right one
+    before it; far below any height on a side without plate (there only the data ends the
+    bead)."""
+    lv = np.full(n, -10.0) if left is None else left
+    rv = np.full(n, -10.0) if right is None else right
+    return np.where(np.arange(m)[None, :] >= centre, lv[:, None], rv[:, None])
+
+
+def _walk(
+    profile: np.ndarray, has: np.ndarray, inside: np.ndarray, above: np.ndarray,
+    start: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sub-pixel column of the bead's edge on each side of ``start`` and whether found.
+
+    From ``start`` the bead spans the samples that are ``inside``; where it stops at a
+    sample with data (the profile came down to its plate) the edge is interpolated on
+    ``above``, where it stops at a sample without data it lies half-way.
+    """
+    n, m = inside.shape
+    rows = np.arange(n)
+    cols = np.arange(m)[None, :]
+    out = ~inside
+    j_hi = np.where(out & (cols > start[:, None]), cols, m).min(axis=1)
+    j_lo = np.where(out & (cols < start[:, None]), cols, -1).max(axis=1)
+    hi_found, lo_found = j_hi < m, j_lo >= 0
+    jh, jl = np.minimum(j_hi, m - 1), np.maximum(j_lo, 0)
+    a_in, a_out = above[rows, np.maximum(jh - 1, 0)], above[rows, jh]
+    frac = np.clip(a_in / np.maximum(a_in - a_out, 1e-9), 0.0, 1.0)
+    hi = np.where(has[rows, jh], jh - 1 + frac + EDGE_BIAS, jh - 0.5)
+    a_in, a_out = above[rows, np.minimum(jl + 1, m - 1)], above[rows, jl]
+    frac = np.clip(a_in / np.maximum(a_in - a_out, 1e-9), 0.0, 1.0)
+    lo = np.where(has[rows, jl], jl + 1 - frac - EDGE_BIAS, jl + 0.5)
+    hi = np.where(hi_found, hi, m - 1.0)
+    lo = np.where(lo_found, lo, 0.0)
+    return lo, hi, lo_found, hi_found
 
 
 def _plate_level(prof: np.ndarray, has: np.ndarray, in_image: np.ndarray) -> np.ndarray | None:
@@ -148,18 +198,16 @@ def _plate_level(prof: np.ndarray, has: np.ndarray, in_image: np.ndarray) -> np.
     return _fill_nan(level)
 
 
-def _level_beyond(
-    prof: np.ndarray, has: np.ndarray, edge: np.ndarray, level: np.ndarray
+def _level_near(
+    profile: np.ndarray, has: np.ndarray, zone: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
-    """Median of the plate samples 2 to 8 px beyond ``edge`` (``level`` where too few)."""
-    m = prof.shape[1]
-    cols = np.arange(m)[None, :]
-    near = has & (cols >= edge[:, None] + 2.0) & (cols <= edge[:, None] + 8.0)
+    """Median of the samples with data in ``zone`` per section (``level`` where too few)."""
+    near = has & zone
     ok = near.sum(axis=1) >= 3
     if not ok.any():
         return level
     out = level.copy()
-    out[ok] = _row_median(prof[ok], near[ok])
+    out[ok] = _row_median(profile[ok], near[ok])
     return out
 
 
@@ -169,31 +217,6 @@ def _row_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     count = mask.sum(axis=1)
     rows = np.arange(len(v))
     return 0.5 * (v[rows, (count - 1) // 2] + v[rows, count // 2])
-
-
-def _walk(
-    prof: np.ndarray, has: np.ndarray, above: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Edge distance, whether it was found, and whether the centre is bead, for one side.
-
-    From the centre (column 0) outwards, the bead spans the samples that have data and,
-    where the side shows a plate, stand above it (``above > 0``).
-    """
-    n, m = prof.shape
-    rows = np.arange(n)
-    inside = has & (above > 0) if above is not None else has
-    stop = np.argmax(~inside, axis=1)
-    found = ~inside[rows, stop]
-    stop = np.where(found, stop, m - 1)
-    core = inside[:, 0]
-    k = np.maximum(stop, 1)
-    edge = (k - 1).astype(np.float64) + 0.5
-    if above is not None:
-        a0 = above[rows, k - 1]
-        a1 = above[rows, k]
-        frac_step = np.clip(a0 / np.maximum(a0 - a1, 1e-9), 0.0, 1.0)
-        edge = np.where(has[rows, k], (k - 1) + frac_step + EDGE_BIAS, edge)
-    return edge, found, core
 
 
 def _fill_nan(values: np.ndarray) -> np.ndarray:

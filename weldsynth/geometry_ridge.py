@@ -39,9 +39,10 @@ class Reduced:
 
 
 def reduce(f: np.ndarray, validf: np.ndarray) -> Reduced:
-    """Half-resolution copy of a map (full resolution when a side is under 64 px)."""
+    """Half-resolution copy of a map (kept at full resolution when a side is under 100 px,
+    where beads are too narrow to halve)."""
     h, w = f.shape
-    if min(h, w) < 64:
+    if min(h, w) < 100:
         return Reduced(f, validf > 0, (1.0, 1.0))
     size = ((w + 1) // 2, (h + 1) // 2)
     num = cv2.resize(f, size, interpolation=cv2.INTER_AREA)
