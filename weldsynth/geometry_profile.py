@@ -94,7 +94,8 @@ def find_edges(
     level is first the median of the outer samples of the section, then the median of the
     plate just beyond the edge found with it (so tilt and texture of the plate do not move
     the edge). A section whose centre misses the bead starts from its highest sample within
-    half the reach instead, so a rough centreline a few pixels off still finds the bead.
+    half the reach instead (when that stands above every plate), so a rough centreline a few
+    pixels off still finds the bead.
     """
     n, m = profile.shape
     cols = np.arange(m)[None, :]
@@ -112,7 +113,10 @@ def find_edges(
     k = max(2, min(centre, m - 1 - centre) // 2)
     window = has & (np.abs(cols - centre) <= k)
     highest = np.argmax(np.where(window, profile, -np.inf), axis=1)
-    start = np.where(inside[:, centre], centre, highest)
+    rows = np.arange(n)
+    top = np.max(shown, axis=0) if shown else np.full(n, -10.0)
+    crest = profile[rows, highest] - top > step  # stands above every plate it could be on
+    start = np.where(inside[:, centre] | ~crest, centre, highest)
     lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
     if shown:  # level again, just beyond the edges found
         if left is not None:
@@ -124,7 +128,6 @@ def find_edges(
         level = _level_rows(left, right, centre, n, m)
         inside = has & (profile - level > step)
         lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
-    rows = np.arange(n)
     core = inside[rows, start] & (hi - start >= 1.0) & (start - lo >= 1.0)
     width = hi - lo
     if core.any():
