@@ -8,17 +8,24 @@ registered plugin without one.
 from __future__ import annotations
 
 import ast
+import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 from defects_support import Case, make_case, sample_case, signed_distance
+from scipy.ndimage import gaussian_filter, gaussian_filter1d, map_coordinates
 
 from weldsynth.defects import DefectConfigError, create_defect, list_defects
 from weldsynth.defects.ball import BallParams
+from weldsynth.defects.bead_deviation import BeadDeviationParams, offset_profile
 from weldsynth.defects.cut import CutParams
+from weldsynth.defects.excess_material import ExcessMaterialParams
 from weldsynth.defects.functional import ellipse_radius, local_path, to_unit
 from weldsynth.defects.hole import HoleParams
+from weldsynth.defects.missing_plate import MissingPlateParams
+from weldsynth.path import BeadPath
 
 TESTS = Path(__file__).parent
 
@@ -202,3 +209,179 @@ def test_cut_follows_the_path_round_a_corner() -> None:
     cx, cy = path.point_at(corner)
     assert xs.max() <= cx + 10 and ys.min() >= cy - 10, "band leaked beyond the corner"
     assert mask[int(cy), int(cx) - 5] and mask[int(cy) + 5, int(cx)]  # both sides of it
+
+
+# ------------------------------------------- bead_deviation, excess_material, missing_plate
+@lru_cache(maxsize=16)
+def _maps(case_name: str, path_json: str) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (S, D) of a case's path, computed once per case."""
+    return signed_distance(BeadPath.from_dict(json.loads(path_json)))
+
+
+def _coords(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    return _maps(case.name, json.dumps(case.geometry.path.to_dict()))
+
+
+def _local(s: np.ndarray, path: BeadPath, origin: float, end: float = 0.0) -> np.ndarray:
+    """Arc length along a plugin's local centreline piece that starts at ``origin`` and ends
+    at ``end`` (local); on a closed path the rest of the loop counts as before the start."""
+    if not path.closed:
+        return s - origin
+    local = np.mod(s - origin, path.length)
+    return np.where(local > (end + path.length) / 2, local - path.length, local)
+
+
+def _crest(unit: np.ndarray, path: BeadPath, s: np.ndarray, reach: float
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (offset from the path) and top height of the bead on cross-sections at ``s``.
+
+    The centre is the midpoint of the two flank points at 40 % of the way from the crest
+    down to the higher end of the section: robust to noise on a flat crest.
+    """
+    u = np.arange(-reach, reach + 1e-9, 0.25)
+    xy = path.to_image(s[:, None], u[None, :] + 0 * s[:, None])
+    prof = gaussian_filter1d(map_coordinates(unit, [xy[..., 1], xy[..., 0]], order=1,
+                                             mode="nearest"), 4.0, axis=1)
+    top = prof.max(axis=1)
+    level = top - 0.4 * (top - np.maximum(prof[:, 0], prof[:, -1]))
+    above = prof >= level[:, None]
+    first = np.argmax(above, axis=1)
+    last = len(u) - 1 - np.argmax(above[:, ::-1], axis=1)
+    return 0.5 * (u[first] + u[last]), top
+
+
+@pytest.mark.parametrize("kind,dtype,angle,position", [
+    ("line", "uint16", 0.0, "start"), ("curve", "uint8", 30.0, "middle"),
+    ("line", "float32", -30.0, "end"), ("square", "uint16", 0.0, "middle"),
+    (8, "float32", 0.0, "middle"), (4, "uint16", 30.0, "end"), (11, "uint8", 0.0, "start")])
+def test_realism_bead_deviation(kind: str | int, dtype: str, angle: float,
+                                position: str) -> None:
+    """The bead's crest moves sideways by the drawn amplitude on the deviated part and stays
+    put elsewhere; the bead keeps its height; where it left, the surface becomes the
+    surroundings on that side; nothing changes beyond the old and new footprints."""
+    case = _case(kind, dtype, angle)
+    path = case.geometry.path
+    s_map, d_map = _coords(case)
+    before = to_unit(case.height)
+    plugin = create_defect("bead_deviation", position=position, amplitude=(0.55, 0.7))
+    for seed in range(3):
+        result = plugin(case.height, np.random.default_rng(seed), case.geometry)
+        assert result.ok, result.reason
+        p: BeadDeviationParams = result.params  # type: ignore[assignment]
+        after = to_unit(result.height)
+        amp = p.amplitude
+        big_r = max(p.widths) / 2 * (1 + p.margin)
+
+        def offset(s: np.ndarray, p: BeadDeviationParams = p) -> np.ndarray:
+            return p.amplitude * offset_profile(_local(s, path, p.s, p.s1), p.kind, p.s0, p.s1,
+                                                p.ramp)
+
+        ends = 0.0 if path.closed else min(p.widths) / 2  # crests at the very ends are caps
+        s = np.arange(ends, path.length - ends, 1.0)
+        centre_0, top_0 = _crest(before, path, s, big_r + abs(amp))
+        centre_1, top_1 = _crest(after, path, s, big_r + abs(amp))
+        full = np.abs(offset(s)) >= 0.97 * abs(amp)
+        still = (offset(s - 2) == 0) & (offset(s) == 0) & (offset(s + 2) == 0)
+        assert full.any() and still.any()
+        np.testing.assert_allclose(centre_1[full] - centre_0[full], amp, atol=1.0)
+        np.testing.assert_allclose(centre_1[still], centre_0[still], atol=0.5)
+        np.testing.assert_allclose(top_1[full], top_0[full], atol=0.03)
+        # where the bead left: the surroundings of that side, not bead
+        sl = offset(s_map)
+        half = path.width_at(s_map) / 2
+        away = -np.sign(amp) * d_map
+        plateau = (np.abs(sl) >= 0.97 * abs(amp)) & (s_map > ends) & (s_map < path.length - ends)
+        left = plateau & (away >= 0.3 * half) & (away <= 0.5 * half)
+        around = plateau & (away >= big_r + 1) & (away <= 2 * big_r)
+        was, now, there = before[left], after[left], before[around]
+        if np.count_nonzero(there) < 5:  # no data beside the bead: none where it was
+            assert np.mean(now == 0) > 0.5
+        else:  # the level of the surroundings (shadows aside), no longer the bead's
+            level = np.median(there[there > 0])
+            assert abs(np.median(now[now > 0]) - level) < 0.3 * (np.median(was) - level)
+        # changes only inside the old or the new footprint (+ pixel tolerance)
+        ys, xs = np.nonzero(result.mask)
+        d, off = d_map[ys, xs], sl[ys, xs]
+        inside_path = (s_map[ys, xs] > 0.01) & (s_map[ys, xs] < path.length - 0.01) | path.closed
+        tol = np.where(inside_path, 1.5, 0.42 * big_r + 1.5)  # past the ends: corners of a box
+        assert np.all((np.abs(d) <= big_r + tol) | (np.abs(d - off) <= big_r + tol))
+
+
+@pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", -30.0),
+                                              ("square", "float32", 0.0), (11, "uint16", 0.0),
+                                              (7, "uint8", 0.0)])
+def test_realism_excess_material(kind: str | int, dtype: str, angle: float) -> None:
+    """Inside the section one half of the bead rises and the other sinks by about the drawn
+    strength, the crest line stays, the texture is kept; outside the section nothing moves."""
+    case = _case(kind, dtype, angle)
+    path = case.geometry.path
+    s_map, d_map = _coords(case)
+    before = to_unit(case.height)
+    u = d_map / (path.width_at(s_map) / 2)
+    plugin = create_defect("excess_material", p_whole=0.0, strength=(0.15, 0.3))
+    for seed in range(4):
+        result = plugin(case.height, np.random.default_rng(seed), case.geometry)
+        assert result.ok, result.reason
+        p: ExcessMaterialParams = result.params  # type: ignore[assignment]
+        after = to_unit(result.height)
+        sl = _local(s_map, path, p.s, p.s1)
+        k, side = abs(p.strength), np.sign(p.strength)
+        core = (sl >= p.s0 + p.ramp) & (sl <= p.s1 - p.ramp) & (before > 0)
+        up = core & (side * u >= 0.3) & (side * u <= 0.7)
+        down = core & (-side * u >= 0.3) & (-side * u <= 0.7)
+        assert up.sum() > 20 and down.sum() > 20
+        rise = np.median((after - before)[up] / before[up])
+        fall = np.median((after - before)[down] / before[down])
+        assert -1.05 * k <= fall <= -0.75 * k
+        assert rise <= 1.05 * k
+        assert rise >= 0.3 * k or np.median(after[up]) > 0.85  # raises softly capped near white
+        crest = core & (np.abs(u) < 0.03)  # sin(0.03 pi) = 0.094
+        assert np.all(np.abs(after - before)[crest] <= 0.1 * k * before[crest] + 0.006)
+        # inside a corner of a square weld a pixel is as near to both sides: s is ambiguous
+        slack = 1 + (2 * np.abs(d_map) if path.closed else 0)
+        outside = (sl < p.s0 - slack) | (sl > p.s1 + slack)
+        assert not result.mask[outside].any(), "changed outside the section"
+        if isinstance(kind, str):  # hand-made welds: texture sigma 0.01 well above 8-bit steps
+            hp0 = before - gaussian_filter(before, 1.5)
+            hp1 = after - gaussian_filter(after, 1.5)
+            assert np.corrcoef(hp0[up], hp1[up])[0, 1] > 0.9, "texture not kept"
+
+
+@pytest.mark.parametrize("kind,dtype,angle,side", [
+    ("line", "uint16", 0.0, "left"), ("line", "uint8", 30.0, "right"),
+    ("curve", "float32", -30.0, "left"), ("square", "uint16", 0.0, "left"),
+    ("square", "uint16", 0.0, "right"), (8, "float32", 0.0, "left"), (2, "uint16", 0.0, "right")])
+def test_realism_missing_plate(kind: str | int, dtype: str, angle: float, side: str) -> None:
+    """On the chosen side, next to the bead, the surface drops to the plate level or below it
+    (a groove) along the section only; the other side and the rest of the bead are untouched."""
+    case = _case(kind, dtype, angle)
+    path = case.geometry.path
+    s_map, d_map = _coords(case)
+    before = to_unit(case.height)
+    half = path.width_at(s_map) / 2
+    plugin = create_defect("missing_plate", side=side, depth=(0.3, 0.8))
+    for seed in range(4):
+        result = plugin(case.height, np.random.default_rng(seed), case.geometry)
+        assert result.ok, result.reason
+        p: MissingPlateParams = result.params  # type: ignore[assignment]
+        after = to_unit(result.height)
+        sl = _local(s_map, path, p.s, p.s1)
+        q = p.side * d_map
+        e0, e1 = half * (1 - p.flank), half * (1 + p.margin)
+        assert np.all(after <= before), "material is only removed"
+        assert np.all(q[result.mask] > 0), "the other side changed"
+        assert np.all((sl[result.mask] >= p.s0 - 1) & (sl[result.mask] <= p.s1 + 1))
+        core = (sl >= p.s0 + p.ramp) & (sl <= p.s1 - p.ramp)
+        gap = core & (q >= e0 + 1.5) & (q <= e1 - 1)
+        plate = core & (q >= e1 + 1) & (q <= e1 + 4)
+        assert after[gap].mean() < before[gap].mean() - 0.03, "flank not lowered"
+        there = before[plate]
+        if np.count_nonzero(there) < 5:  # no plate seen there: the flank is gone (no data)
+            assert np.mean(after[gap] == 0) > 0.5
+        else:  # down to the plate level (shadows aside), and a groove below it
+            level = np.median(there[there > 0])
+            now = after[gap][after[gap] > 0]
+            assert np.median(now) <= level + 0.02, "flank above the plate beside it"
+            assert np.percentile(now, 10) < level * (1 - 0.3 * p.depth), "no groove"
+        bead = core & (q >= 0) & (q <= e0 - 1.5)
+        assert not result.mask[bead].any(), "the inner bead changed"
