@@ -193,3 +193,26 @@ def test_kill_and_resume_ends_identical(tmp_path: Path, recipe: Path) -> None:
     cmp = filecmp.dircmp(clean, killed)
     assert _tree(clean) == _tree(killed), cmp.report_full_closure()
 
+
+
+def test_rerun_after_relabel_and_new_sources_keeps_later_steps(good: Path, recipe: Path,
+                                                               tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    files = sorted(good.glob("*.png"))
+    for f in files[:3]:
+        (src / f.name).write_bytes(f.read_bytes())
+    out = tmp_path / "out"
+    _generate(str(src), "--recipe", str(recipe), "--out", str(out))
+    bad = next(r for r in read_manifest(out) if r.label == "bad")
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(f"path,decision,to,sha256\n{bad.path},move,good,{bad.sha256}\n")
+    res = CliRunner().invoke(cli, ["relabel", "apply", str(out), str(decisions)])
+    assert res.exit_code == 0, res.output
+    moved = bad.path.replace("/bad/", "/good/")
+    (src / files[3].name).write_bytes(files[3].read_bytes())  # a new good weld arrives
+    _generate(str(src), "--recipe", str(recipe), "--out", str(out))
+    rows = {r.path: r for r in read_manifest(out)}
+    assert bad.path not in rows and rows[moved].label == "good"  # relabel kept
+    assert any(p.startswith(f"7/good/{files[3].stem}") for p in rows)  # new source added
+    assert all((out / p).exists() for p in rows)

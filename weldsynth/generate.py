@@ -288,24 +288,41 @@ def prepare_out(out: Path, recipes: dict[int, Recipe], by_defect: bool, force: b
 
 
 def run(tasks: list[SourceTask], out: Path, planned_rejections: list[Rejection],
-        workers: int = 1, progress: Callable[[int], None] | None = None) -> RunSummary:
-    """Run every task (in ``workers`` processes), then write the manifest and rejections."""
+        workers: int = 1, progress: Callable[[int], None] | None = None,
+        engine: str = "local", address: str | None = None) -> RunSummary:
+    """Run every task, then write the manifest and rejections.
+
+    ``engine="local"`` runs the tasks in ``workers`` processes; ``engine="ray"`` as Ray
+    tasks (:mod:`weldsynth.ray_engine`) on the cluster at ``address``, or on a local Ray
+    instance with ``workers`` CPUs. The files written are the same.
+    """
     summary = RunSummary(out=out, records=[], rejections=list(planned_rejections))
-    for result in _results(tasks, workers):
+    produced: dict[str, list[Record]] = {}
+    for task, result in zip(tasks, _results(tasks, workers, engine, address), strict=True):
         summary.records += result.records
         summary.rejections += result.rejections
+        if result.records:
+            produced[_source_id(task.topology, task.name)] = result.records
         if result.skipped:
             summary.sources_done_before += 1
         else:
             summary.sources_run += 1
         if progress is not None:
             progress(1)
-    _write_manifest_merged(out, summary.records)
+    _update_manifest(out, produced)
     _write_rejected(out, summary.rejections)
     return summary
 
 
-def _results(tasks: list[SourceTask], workers: int) -> Iterator[SourceResult]:
+def _results(tasks: list[SourceTask], workers: int, engine: str = "local",
+             address: str | None = None) -> Iterator[SourceResult]:
+    """Results of ``tasks``, in task order."""
+    if engine == "ray":
+        from weldsynth.ray_engine import generate_results
+
+        yield from generate_results(tasks, address=address,
+                                    num_cpus=None if address else workers)
+        return
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield run_task(task)
@@ -314,20 +331,27 @@ def _results(tasks: list[SourceTask], workers: int) -> Iterator[SourceResult]:
         yield from pool.map(run_task, tasks, chunksize=max(1, min(8, len(tasks) // (4 * workers))))
 
 
-def _write_manifest_merged(out: Path, records: list[Record]) -> None:
-    """Merge with an existing manifest: rows already there (split, status set by later
-    steps, rows added by balance) win over freshly generated ones of the same path."""
-    merged = {r.path: r for r in records}
-    if (out / MANIFEST_NAME).exists():
-        merged.update({r.path: r for r in read_manifest(out)})
-    buf_target = out / MANIFEST_NAME
-    old = buf_target.read_bytes() if buf_target.exists() else None
+def _update_manifest(out: Path, produced: dict[str, list[Record]]) -> None:
+    """Add the rows of sources not yet in the manifest; never touch rows already there.
+
+    Later steps own the manifest once written (split sets ``split``, balance adds rows,
+    relabel moves files and rows), so rows of sources merged by an earlier run are not
+    added again; ``.weldsynth/merged.json`` lists those sources.
+    """
+    target = out / MANIFEST_NAME
+    merged_file = out / STATE_DIR / "merged.json"
+    existing = read_manifest(out) if target.exists() else []
+    merged = set(json.loads(merged_file.read_text())) if target.exists() and \
+        merged_file.exists() else set()
+    paths = {r.path for r in existing}
+    rows = list(existing)
+    for source in sorted(set(produced) - merged):
+        rows += [r for r in produced[source] if r.path not in paths]
     tmp = out / STATE_DIR / "manifest.next.csv"
-    write_manifest(tmp, merged.values())
-    new = tmp.read_bytes()
+    write_manifest(tmp, rows)
+    _write_if_changed(target, tmp.read_bytes())
     tmp.unlink()
-    if new != old:
-        atomic_write_bytes(buf_target, new)
+    _write_if_changed(merged_file, json.dumps(sorted(merged | set(produced))).encode("utf-8"))
 
 
 def _write_rejected(out: Path, rejections: list[Rejection]) -> None:
