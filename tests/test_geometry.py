@@ -134,6 +134,33 @@ def test_square_weld_is_closed_clockwise_with_four_corners():
         assert np.max(np.hypot(*(corner_pts - truth_pts).T)) < 5.0
 
 
+def _cut_across(weld, at: float, gap: float) -> np.ndarray:
+    """The weld's map with a zero band ``gap`` px long across the bead at arc ``at``."""
+    path = weld.path
+    p, t = path.point_at(at * path.length), path.tangent_at(at * path.length)
+    ys, xs = np.mgrid[0 : weld.height.shape[0], 0 : weld.height.shape[1]]
+    along = (xs - p[0]) * t[0] + (ys - p[1]) * t[1]
+    across = (ys - p[1]) * t[0] - (xs - p[0]) * t[1]
+    cut = weld.height.copy()
+    cut[(np.abs(along) < gap / 2) & (np.abs(across) < path.mean_width)] = 0.0
+    return cut
+
+
+def test_square_weld_with_a_cut_stays_closed():
+    weld = generate_weld(7, sample_seed(SEED, 7, 2))
+    geo = locate(_cut_across(weld, 0.3, 12.0))
+    _assert_accurate(weld, geo, "square with a 12 px cut")
+    assert geo.kind == "closed" and len(geo.corners) == 4
+
+
+def test_square_weld_with_a_wide_gap_is_not_taken_for_a_line():
+    weld = generate_weld(7, sample_seed(SEED, 7, 2))
+    geo = locate(_cut_across(weld, 0.3, 40.0))
+    assert geo.kind in ("closed", "none")
+    if not geo.found:
+        assert geo.reason
+
+
 def test_square_weld_outside_is_left_plate():
     weld = generate_weld(7, sample_seed(SEED, 7, 0))
     geo = locate(weld.height)

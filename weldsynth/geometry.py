@@ -137,6 +137,8 @@ MIN_RIDGE = 0.04
 """Smallest height of a bead above its surroundings (heights in [0, 1])."""
 MIN_SNR = 6.0
 """Smallest bead height in units of the pixel noise."""
+MIN_COVERED = 0.75
+"""Smallest fraction of the rough ridge that a line bead found in it must cover."""
 MIN_PLATE_FRACTION = 0.02
 """Smallest plate, as a fraction of the map, reported as a plate."""
 
@@ -182,8 +184,12 @@ def locate(height: np.ndarray) -> WeldGeometry:
     crest = crest_component(ridge, peak)
     if crest is None:
         return missing("no bead-sized ridge")
+    min_hole = max(0.01 * crest.size, 25.0)
     ring = _close(crest, 3)
-    hole = ring_hole(ring, min_area=max(0.01 * crest.size, 25.0))
+    hole = ring_hole(ring, min_hole)
+    if hole is None:  # a nearly closed ring (a gap, a cut) still makes a square weld
+        ring = _close(crest, 9)
+        hole = ring_hole(ring, min_hole)
     if hole is not None:
         closed = fit_closed(ring & ~hole, hole, small.to_full, small.scale, f, validf)
         if closed is None:
@@ -200,7 +206,13 @@ def locate(height: np.ndarray) -> WeldGeometry:
         return missing("the ridge is not line-shaped")
     if line.path.length < 2.0 * line.path.mean_width:
         return missing("the ridge is too short for a bead")
-    bead = _band(line.path, shape) & valid
+    band = _band(line.path, shape)
+    xi = np.clip(np.rint(fx).astype(np.intp), 0, shape[1] - 1)
+    yi = np.clip(np.rint(fy).astype(np.intp), 0, shape[0] - 1)
+    covered = float(np.mean(band[yi, xi]))
+    if covered < MIN_COVERED:
+        return missing(f"the ridge is not one line bead ({100 * covered:.0f}% on the path)")
+    bead = band & valid
     labels, plates = _plates(f, valid, bead, _left_of(line.path, shape))
     # the axis is the chord from start to end (the main axis of a gently curved bead)
     angle = axis_angle(line.path.end - line.path.start)
