@@ -210,6 +210,13 @@ def test_plate_found_on_its_side(topology, side):
     assert not np.any(geo.plate_labels[weld.height == 0])
 
 
+def test_isolated_bead_has_no_plate():
+    weld = generate_weld(3, sample_seed(SEED, 3, 0), shadows=False)
+    geo = locate(weld.height)
+    assert geo.found and geo.plates == ()
+    assert not geo.plate_labels.any()
+
+
 def test_bead_mask_matches_truth():
     for topology in (3, 5, 7, 9):
         weld = generate_weld(topology, sample_seed(SEED, topology, 5))
