@@ -216,3 +216,20 @@ def test_rerun_after_relabel_and_new_sources_keeps_later_steps(good: Path, recip
     assert bad.path not in rows and rows[moved].label == "good"  # relabel kept
     assert any(p.startswith(f"7/good/{files[3].stem}") for p in rows)  # new source added
     assert all((out / p).exists() for p in rows)
+
+
+def test_params_in_the_manifest_rebuild_the_image(good: Path, recipe: Path,
+                                                  tmp_path: Path) -> None:
+    from weldsynth.defects import create_defect
+    from weldsynth.heightmap import read_heightmap
+
+    out = tmp_path / "out"
+    _generate(str(good), "--recipe", str(recipe), "--out", str(out))
+    rows = [r for r in read_manifest(out) if r.defect]
+    assert {r.defect for r in rows} >= {"hole", "cut"}
+    for r in rows:
+        name = "cut" if r.defect == "acceptable_cut" else r.defect
+        plugin = create_defect(name)
+        source = read_heightmap(out / r.source).to_uint()
+        rebuilt, _ = plugin.apply(source, plugin.params_from_dict(json.loads(r.params)))
+        np.testing.assert_array_equal(rebuilt, read_heightmap(out / r.path).to_uint())
