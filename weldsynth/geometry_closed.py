@@ -83,8 +83,8 @@ def fit_closed(
     """
     filled = (ring | hole).astype(np.uint8)
     outer = np.pad(filled, 1)  # the image border counts as outside
-    a = cv2.distanceTransform(outer, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    b = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    a = exact_distance(outer)[1:-1, 1:-1]
+    b = exact_distance((~hole).astype(np.uint8))
     # pixels nearer the hole than the outside, plus the hole: its boundary is the midline
     inner = (hole | ((filled > 0) & (b <= a))).astype(np.uint8)
     contours, _ = cv2.findContours(inner, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
@@ -125,6 +125,18 @@ def fit_closed(
     inside = np.zeros(image.shape, np.uint8)
     cv2.fillPoly(inside, [np.rint(path.points * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
     return ClosedFit(path, corners, inside > 0)
+
+
+def exact_distance(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every non-zero pixel of ``mask`` to the nearest zero pixel.
+
+    OpenCV's exact transform can be off by an ulp depending on the process (memory
+    layout), which flips ties such as ``b <= a`` and so changes the located path between
+    processes; the squared distance is an integer, so rounding it gives the same float
+    everywhere (generate's output is then the same from any worker or engine).
+    """
+    d = cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE).astype(np.float64)
+    return np.sqrt(np.rint(d * d)).astype(np.float32)
 
 
 def _clockwise(poly: np.ndarray) -> np.ndarray:
