@@ -38,6 +38,14 @@ if TYPE_CHECKING:
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Worker processes (default: the CPUs available). Output does not depend "
                    "on it.")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local",
+              show_default=True,
+              help='Where sources run: local processes, or Ray tasks (pip install '
+                   '"weldsynth[ray]"). Output does not depend on it.')
+@click.option("--address", default=None, metavar="ADDR",
+              help="With --engine ray: a running Ray cluster (e.g. 10.0.0.5:6379 or auto); "
+                   "default: a local Ray with --workers CPUs. Data and OUT must be on a "
+                   "filesystem every node sees at the same path.")
 @click.option("--by-defect", is_flag=True,
               help="Split bad into bad-<defect> class folders.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
@@ -48,7 +56,8 @@ if TYPE_CHECKING:
               help="Exit with status 1 when any input or draw was rejected.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
 def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
-            recipes_dir: Path | None, out: Path, workers: int | None, by_defect: bool,
+            recipes_dir: Path | None, out: Path, workers: int | None, engine: str,
+            address: str | None, by_defect: bool,
             seed: int | None, force: bool, strict: bool, quiet: bool) -> None:
     """Turn the good welds in GOOD_DIR into a labelled data set in OUT.
 
@@ -62,6 +71,7 @@ def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
     Examples:
       weldsynth generate good/7 --recipe recipes/7.yaml --out data
       weldsynth generate good/ --all --out data --workers 2 --by-defect
+      weldsynth generate good/ --all --out data --engine ray --address auto
     """
     from weldsynth import generate as gen
     from weldsynth.recipe import load_recipe, recipe_for_topology
@@ -69,6 +79,12 @@ def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
 
     if all_topologies == (recipe_file is not None):
         raise click.UsageError("give either --recipe FILE (one topology) or --all")
+    if address and engine != "ray":
+        raise click.UsageError("--address is for --engine ray")
+    if engine == "ray":
+        from weldsynth.ray_engine import require_ray
+
+        require_ray()  # before anything is written
     if all_topologies:
         present = [int(p.name) for p in good_dir.iterdir()
                    if p.is_dir() and p.name.isdigit() and int(p.name) in TOPOLOGIES]
@@ -101,7 +117,8 @@ def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
             speed = bar.tasks[0].speed
             bar.update(job, rate=f"{speed:.1f} welds/s" if speed else "")
 
-        summary = gen.run(tasks, out, rejected, workers=n_workers, progress=tick)
+        summary = gen.run(tasks, out, rejected, workers=n_workers, progress=tick,
+                          engine=engine, address=address)
     if not quiet:
         Console().print(_summary_table(summary, gen.counts_by_topology(summary)))
     n_rej = len(summary.rejections)

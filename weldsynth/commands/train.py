@@ -53,14 +53,28 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101")
 @click.option("--track", type=click.Choice(("mlflow",)), default=None,
               help='Track runs with MLflow (needs pip install "weldsynth[mlflow]").')
 @click.option("--tracking-uri", default="", help="MLflow store (default ./mlruns).")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local",
+              show_default=True,
+              help='ray: one Ray task per topology (pip install "weldsynth[ray]"); the '
+                   "summary is the same.")
+@click.option("--address", default=None, metavar="ADDR",
+              help="With --engine ray: a running Ray cluster (default: a local Ray). DATA "
+                   "and OUT must be on a filesystem every node sees at the same path.")
+@click.option("--ray-cpus-per-task", type=click.FloatRange(0.01), default=1.0,
+              show_default=True, help="CPUs Ray reserves per topology (torch uses as many "
+                                      "threads unless --threads).")
+@click.option("--ray-resource", "ray_resources", multiple=True, metavar="NAME=AMOUNT",
+              help="Other Ray resources per topology, e.g. GPU=1 or big_memory=1 "
+                   "(repeatable).")
 @click.option("--force", is_flag=True, help="Overwrite runs already in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or tables.")
 def command(data: Path, topologies: tuple[str, ...], all_topologies: bool, arch: str,
             epochs: int, freeze_epochs: int, batch_size: int, lr: float, seed: int,
             split_seed: int, val_pct: float, out: Path, weights: str, size: str, augment: str,
             balance: str, patience: int, by_defect: bool, precision: str, channels_last: bool,
-            threads: int, track: str | None, tracking_uri: str, force: bool,
-            quiet: bool) -> None:
+            threads: int, track: str | None, tracking_uri: str, engine: str,
+            address: str | None, ray_cpus_per_task: float, ray_resources: tuple[str, ...],
+            force: bool, quiet: bool) -> None:
     """Train a ResNet classifier per topology of DATA, with reports.
 
     DATA is DATA/<topology>/<class>/*.png, with or without DATA/manifest.csv (with
@@ -68,11 +82,16 @@ def command(data: Path, topologies: tuple[str, ...], all_topologies: bool, arch:
     config.json, metrics.csv, loss.png, confusion.png/.csv, model.pt and report.json;
     OUT/summary.csv and summary.md hold one row per topology.
 
+    Scaling out: --engine ray trains the topologies as Ray tasks; data-parallel training
+    of one topology runs under torchrun (DDP, --batch-size per process, rank 0 writes):
+    torchrun --nproc-per-node 2 -m weldsynth train dataset/ --topology 7
+
     \b
     Examples:
       weldsynth train dataset/ --topology 7 --epochs 20 --out runs/t7
       weldsynth train dataset/ --all --arch resnet34 --out runs/all-r34
       weldsynth train dataset/ --all --weights none --track mlflow
+      weldsynth train dataset/ --all --engine ray --ray-cpus-per-task 2
     """
     from rich.console import Console
 
@@ -92,9 +111,39 @@ def command(data: Path, topologies: tuple[str, ...], all_topologies: bool, arch:
         if taken:
             raise WeldsynthError(f"{out}: already holds a model for topology "
                                  f"{', '.join(taken)}; use --force or another --out")
+    train_fn, ddp = _engine(engine, address, ray_cpus_per_task, ray_resources, quiet)
+    if ddp is not None and not ddp.is_writer:  # torchrun rank > 0: rank 0 writes OUT
+        out, quiet, cfg = ddp.scratch(), True, cfg.with_(track="")
     console = Console(quiet=quiet)
-    err = Console(stderr=True)
-    _run(data, chosen, out, cfg, console, err, quiet)
+    err = Console(stderr=True, quiet=ddp is not None and not ddp.is_writer)
+    try:
+        _run(data, chosen, out, cfg, console, err, quiet, train_fn=train_fn)
+    finally:
+        if ddp is not None:
+            ddp.close()
+
+
+def _engine(engine: str, address: str | None, cpus_per_task: float,
+            resources: tuple[str, ...], quiet: bool):
+    """The function that trains the topologies (None: the local one) and the torchrun job
+    this process belongs to (None when not started by torchrun)."""
+    import functools
+
+    from weldsynth.train import distributed
+
+    if address and engine != "ray":
+        raise click.UsageError("--address is for --engine ray")
+    if engine != "ray":
+        return None, distributed.from_env()
+    if distributed.launched():
+        raise click.UsageError("--engine ray does not run under torchrun; use one or the other")
+    from weldsynth import ray_engine
+
+    ray_engine.require_ray()
+    return functools.partial(ray_engine.train_topologies, address=address,
+                             cpus_per_task=cpus_per_task,
+                             resources=ray_engine.parse_resources(resources),
+                             quiet=quiet), None
 
 
 def pick_topologies(found: list[str], asked: tuple[str, ...], everything: bool,
@@ -114,7 +163,8 @@ def pick_topologies(found: list[str], asked: tuple[str, ...], everything: bool,
                          "or --all")
 
 
-def _run(data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: bool) -> None:
+def _run(data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: bool,
+         train_fn=None) -> None:
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -140,7 +190,8 @@ def _run(data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: boo
                         console=console, disable=quiet)
 
     try:
-        rows = train_topologies(data, chosen, out, cfg, weights=weights, weights_note=note,
+        rows = (train_fn or train_topologies)(data, chosen, out, cfg, weights=weights,
+                                              weights_note=note,
                                 say=say, progress_factory=progress,
                                 tracker_factory=lambda: make_tracker(cfg.track, cfg.tracking_uri))
     except KeyboardInterrupt:

@@ -112,7 +112,7 @@ def evaluate_batches(model: nn.Module, batches: Batches, precision: str,
             logits = logits.float()
             total += float(loss_fn(logits, y)) * len(y)
             n += len(y)
-            outs.append(logits.numpy())
+            outs.append(logits.cpu().numpy())
     logits_all = np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
     return total / max(n, 1), logits_all
 

@@ -118,6 +118,7 @@ def param_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     Returns:
         [stem + layer1 + layer2, layer3 + layer4, head]: early layers learn slowest.
     """
+    model = getattr(model, "module", model)  # the network inside a DDP wrapper
     early = ("conv1.", "bn1.", "layer1.", "layer2.")
     groups: list[list[nn.Parameter]] = [[], [], []]
     for name, param in model.named_parameters():
@@ -128,6 +129,7 @@ def param_groups(model: nn.Module) -> list[list[nn.Parameter]]:
 
 def freeze_body(model: nn.Module, frozen: bool) -> None:
     """Freeze (or unfreeze) every layer but the head; BatchNorm layers stay trainable."""
+    model = getattr(model, "module", model)  # the network inside a DDP wrapper
     for module_name, module in model.named_modules():
         is_bn = isinstance(module, nn.modules.batchnorm._BatchNorm)
         for param in module.parameters(recurse=False):

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from weldsynth import __version__
-from weldsynth.train import reports
+from weldsynth.train import distributed, reports
 from weldsynth.train.checkpoint import MODEL_NAME, load_checkpoint, save_checkpoint
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Listing, check_classes, check_splits, list_images
@@ -77,6 +77,7 @@ def train_topology(listing: Listing, out: Path, cfg: TrainConfig, *, weights: Pa
     """
     started = time.perf_counter()
     tracker = tracker or NullTracker()
+    ddp = distributed.current()  # under torchrun: shard, DDP, mean loss (rank 0 writes)
     topo, where = listing.topology, f"{listing.root} topology {listing.topology}"
     for warning in listing.warnings:
         say(f"warning: {warning}")
@@ -113,13 +114,16 @@ def train_topology(listing: Listing, out: Path, cfg: TrainConfig, *, weights: Pa
     loss_weights = (torch.tensor(class_w, dtype=torch.float32) if cfg.balance == "weights"
                     else None)
     sample_w = class_w[y["train"]] if cfg.balance == "sampler" else None
-    train_b = Batches(x["train"], y["train"], cfg.batch_size, mean, std,
+    make_batches = ddp.batches if ddp else Batches
+    train_b = make_batches(x["train"], y["train"], cfg.batch_size, mean, std,
                       shuffle_seed=seeds["shuffle"], augment=build_augment(cfg.augment,
                       seeds["augment"]), sample_weights=sample_w,
                       channels_last=cfg.channels_last)
     val_b = Batches(x["val"], y["val"], cfg.batch_size, mean, std,
                     channels_last=cfg.channels_last)
     calib_b = calibration_batches(x["train"], y["train"], cfg, mean, std, seeds["calibrate"])
+    if ddp:
+        val_b, calib_b = ddp.on_device(val_b), ddp.on_device(calib_b)
     meta = {"arch": cfg.arch, "classes": classes, "in_channels": 1,
             "input_size": list(cfg.size), "mean": mean, "std": std,
             "normalisation": "letterbox (aspect kept, zero padding), heights in [0, 1], "
@@ -130,11 +134,13 @@ def train_topology(listing: Listing, out: Path, cfg: TrainConfig, *, weights: Pa
     out.mkdir(parents=True, exist_ok=True)
     resolved = {"data": str(listing.root), "topology": topo, "precision_used": precision,
                 "pretrained": pretrained, "weights_note": weights_note,
-                "split": listing.split_note, "seeds": seeds}
+                "split": listing.split_note, "seeds": seeds,
+                **({"distributed": ddp.describe()} if ddp else {})}
     run_cfg.write(out / "config.json", resolved)
     history: list[EpochRecord] = []
 
     def on_epoch(rec: EpochRecord) -> None:
+        rec = ddp.reduce_epoch(rec) if ddp else rec
         history.append(rec)
         reports.write_metrics(out / "metrics.csv", history)
         tracker.log_epoch(rec.epoch, {k: v for k, v in rec.to_dict().items()
@@ -156,7 +162,9 @@ def train_topology(listing: Listing, out: Path, cfg: TrainConfig, *, weights: Pa
     try:
         progress = progress_factory() if progress_factory else None
         with progress if progress is not None else _nothing():
-            result = fit(model, train_b, val_b, run_cfg, classes=classes, pretrained=pretrained,
+            fitted = (ddp.wrap(model, find_unused=pretrained and run_cfg.freeze_epochs > 0)
+                      if ddp else model)
+            result = fit(fitted, train_b, val_b, run_cfg, classes=classes, pretrained=pretrained,
                          precision=precision, loss_weights=loss_weights, on_best=on_best,
                          on_epoch=on_epoch, calibration=calib_b, progress=progress,
                          label=f"[{topo}]")
@@ -176,7 +184,7 @@ def train_topology(listing: Listing, out: Path, cfg: TrainConfig, *, weights: Pa
     reports.write_confusion_csv(out / "confusion.csv", matrix, classes)
     reports.plot_confusion(out / "confusion.png", matrix, classes,
                            f"{title}: val error {100 * val_report['error_rate']:.2f}%")
-    reports.plot_loss(out / "loss.png", result.history, title)
+    reports.plot_loss(out / "loss.png", history, title)
     report = {
         "topology": topo, "arch": cfg.arch, "classes": classes, "data": str(listing.root),
         "counts": split_counts(items), "split": listing.split_note,
