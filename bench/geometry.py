@@ -10,11 +10,21 @@ reports the pass rate of each criterion and of all three together:
   distance to the found polyline,
 * width error <= 15 %: ``|found mean_width - truth mean_width| / truth mean_width``,
 
-with error percentiles and the not-found count. Speed: median and p90 ms of ``locate`` per
-352x128 map after a warm-up, with a fixed baseline (``cv2.GaussianBlur`` 5x5 on the same
-map) timed in the same process, because the machine is shared and noisy.
+with error percentiles and the not-found count.
 
-    python bench/geometry.py [--n 200] [--out bench/results/geometry.json]
+Deviated beads (``--n-deviated`` welds per topology, the same generated welds): a
+``bead_deviation`` is drawn on each by the plugin (default config, fixed rng, on the truth
+geometry) and ``locate`` runs on the result. The deviated truth centreline is the truth path
+moved by the drawn offset ``amplitude * offset_profile(s)`` along its normals. Reported:
+the median distance of the deviated truth centreline (every 1 px) to the found polyline
+(pass: <= 2 px), the same median over the deviated part only (where the offset is at least
+half the amplitude), and the axis angle error against the undeviated bead's chord.
+
+Speed: median and p90 ms of ``locate`` per 352x128 map after a warm-up, with a fixed
+baseline (``cv2.GaussianBlur`` 5x5 on the same map) timed in the same process, because the
+machine is shared and noisy.
+
+    python bench/geometry.py [--n 200] [--n-deviated 100] [--out bench/results/geometry.json]
 """
 
 from __future__ import annotations
@@ -30,10 +40,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from weldsynth.defects import create_defect
+from weldsynth.defects.bead_deviation import BeadDeviationParams, offset_profile
 from weldsynth.geometry import locate
 from weldsynth.heightmap import atomic_write_bytes
 from weldsynth.path import BeadPath, angle_difference
-from weldsynth.samples import TOPOLOGIES, generate_weld, sample_seed
+from weldsynth.samples import TOPOLOGIES, generate_weld, sample_seed, truth_geometry
 
 ANGLE_MAX = 3.0
 CENTRE_MAX = 2.0
@@ -41,6 +53,8 @@ WIDTH_MAX = 0.15
 ODD_SHAPES = ((160, 480), (96, 200), (128, 256), (144, 400), (112, 300))
 VARIANT_STREAM = 7919
 """Extra SeedSequence word for the benchmark's own draws (size, bit depth, vertical)."""
+DEVIATION_STREAM = 7927
+"""Extra SeedSequence word for the ``bead_deviation`` draws of the deviated section."""
 
 
 def centreline_error(truth: BeadPath, found: BeadPath) -> float:
@@ -99,6 +113,80 @@ def evaluate(topology: int, n: int, seed: int) -> dict:
                 row["corners"] = len(geo.corners)
         rows.append(row)
     return summarise(topology, rows)
+
+
+def deviated_centreline(path: BeadPath, p: BeadDeviationParams) -> tuple[np.ndarray, np.ndarray]:
+    """Centreline of the deviated bead every 1 px, and the drawn offset there.
+
+    The plugin moves the surface at arc length ``s`` by ``amplitude * offset_profile`` along
+    the normal of its local piece, which starts at arc length ``p.s`` of the whole path
+    (closed paths: the rest of the loop lies before the piece).
+    """
+    s = np.arange(0.0, path.length + 1e-9, 1.0)
+    local = s - p.s
+    if path.closed:
+        local = np.mod(local, path.length)
+        local = np.where(local > (p.s1 + path.length) / 2, local - path.length, local)
+    off = p.amplitude * offset_profile(local, p.kind, p.s0, p.s1, p.ramp)
+    return path.to_image(s, off), off
+
+
+def evaluate_deviated(topology: int, n: int, seed: int) -> dict:
+    """Accuracy of locate on ``n`` welds of one topology with a drawn ``bead_deviation``."""
+    plugin = create_defect("bead_deviation")
+    rows = []
+    for index in range(n):
+        meta, weld = make_case(topology, index, seed)
+        truth = truth_geometry(weld)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, topology, index,
+                                                            DEVIATION_STREAM]))
+        result = plugin(weld.height, rng, truth)
+        if not result.ok:
+            rows.append(dict(meta, drawn=False, found=False, reason=result.reason))
+            continue
+        p: BeadDeviationParams = result.params  # type: ignore[assignment]
+        pts, off = deviated_centreline(truth.path, p)
+        geo = locate(result.height)
+        row = dict(meta, drawn=True, found=geo.found, reason=geo.reason, kind=p.kind,
+                   amplitude_widths=abs(p.amplitude) / truth.path.mean_width)
+        if geo.found and geo.path is not None:
+            dist = _distance_to_polyline(pts, geo.path)
+            row["centre_error"] = float(np.median(dist))
+            row["deviated_part_error"] = float(np.median(dist[np.abs(off) >= 0.5 * abs(
+                p.amplitude)]))
+            row["closed_ok"] = geo.path.closed == truth.path.closed
+            if not truth.path.closed:
+                row["angle_error"] = (90.0 if geo.axis_angle is None else
+                                      angle_difference(weld.truth["axis_angle"], geo.axis_angle))
+        rows.append(row)
+    drawn = [r for r in rows if r["drawn"]]
+    found = [r for r in drawn if r["found"]]
+
+    def pct(key: str) -> dict:
+        vals = np.array([r[key] for r in found if key in r], dtype=np.float64)
+        if vals.size == 0:
+            return {}
+        return {f"p{q}": round(float(np.percentile(vals, q)), 4) for q in (50, 90, 95, 99)}
+
+    def rate(key: str) -> float:
+        ok = [r["found"] and r.get("closed_ok", False) and r[key] <= CENTRE_MAX for r in drawn]
+        return round(float(np.mean(ok)), 4) if ok else 0.0
+
+    worst = sorted(found, key=lambda r: -r["deviated_part_error"])[:5]
+    return {
+        "topology": topology,
+        "kind": TOPOLOGIES[topology].shape_kind,
+        "n": n,
+        "drawn": len(drawn),
+        "not_found": len(drawn) - len(found),
+        "pass_centreline": rate("centre_error"),
+        "pass_deviated_part": rate("deviated_part_error"),
+        "centreline_error_px": pct("centre_error"),
+        "deviated_part_error_px": pct("deviated_part_error"),
+        "angle_error_deg": pct("angle_error"),
+        "worst": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
+                  for r in worst],
+    }
 
 
 def summarise(topology: int, rows: list[dict]) -> dict:
@@ -185,18 +273,47 @@ def _print_speed(s: dict) -> None:
           f"(ratio {s['ratio_median']:.0f}x); load average {s['load_average_1min']}")
 
 
+def _deviated_section(topos: list[int], n: int, seed: int) -> dict:
+    """Measure and print the deviated-bead accuracy of every topology."""
+    t0 = time.perf_counter()
+    results = [evaluate_deviated(t, n, seed) for t in topos]
+    print(f"deviated: {'topo':>4} {'n':>4} {'miss':>4} {'centre':>6} {'part':>6} | "
+          f"{'cl p50':>6} {'cl p95':>6} {'pt p50':>6} {'pt p95':>6} {'ang p50':>7}")
+    for r in results:
+        cl, pt, ang = r["centreline_error_px"], r["deviated_part_error_px"], r["angle_error_deg"]
+        print(f"          {r['topology']:>4} {r['drawn']:>4} {r['not_found']:>4} "
+              f"{r['pass_centreline']:>6.3f} {r['pass_deviated_part']:>6.3f} | "
+              f"{cl.get('p50', np.nan):>6.2f} {cl.get('p95', np.nan):>6.2f} "
+              f"{pt.get('p50', np.nan):>6.2f} {pt.get('p95', np.nan):>6.2f} "
+              f"{ang.get('p50', np.nan):>7.2f}")
+    return {"defect": "bead_deviation (default config)", "criterion_px": CENTRE_MAX,
+            "results": results, "seconds": round(time.perf_counter() - t0, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table, write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="welds per topology")
+    ap.add_argument("--n-deviated", type=int, default=100,
+                    help="welds per topology with a bead_deviation (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--topologies", type=str, default="", help="comma list (default: all)")
     ap.add_argument("--out", type=Path, default=Path("bench/results/geometry.json"))
     ap.add_argument("--no-speed", action="store_true", help="skip the timing")
     ap.add_argument("--speed-only", action="store_true",
                     help="time again and update the speed of an existing --out file")
+    ap.add_argument("--deviated-only", action="store_true",
+                    help="measure deviated beads only and update that part of --out")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
+    topos = [int(t) for t in args.topologies.split(",") if t] or list(TOPOLOGIES)
+    if args.deviated_only:
+        report = json.loads(args.out.read_text(encoding="utf-8"))
+        report["deviated"] = _deviated_section(topos, args.n_deviated, args.seed)
+        if not args.no_write:
+            atomic_write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+            print(f"wrote {args.out}")
+        return 0
     if args.speed_only:
         report = json.loads(args.out.read_text(encoding="utf-8"))
         report["speed"] = speed(args.seed)
@@ -205,7 +322,6 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
             print(f"wrote {args.out}")
         return 0
-    topos = [int(t) for t in args.topologies.split(",") if t] or list(TOPOLOGIES)
     t0 = time.perf_counter()
     results = [evaluate(t, args.n, args.seed) for t in topos]
     print(f"{'topo':>4} {'kind':>6} {'n':>4} {'miss':>4} {'angle':>6} {'centre':>6} "
@@ -228,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         "opencv": cv2.__version__,
         "machine": platform.machine(),
     }
+    if args.n_deviated > 0:
+        report["deviated"] = _deviated_section(topos, args.n_deviated, args.seed)
     if not args.no_speed:
         report["speed"] = speed(args.seed)
         _print_speed(report["speed"])

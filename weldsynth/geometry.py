@@ -214,8 +214,8 @@ def locate(height: np.ndarray) -> WeldGeometry:
         return missing(f"the ridge is not one line bead ({100 * covered:.0f}% on the path)")
     bead = band & valid
     labels, plates = _plates(f, valid, bead, _left_of(line.path, shape))
-    # the axis is the chord from start to end (the main axis of a gently curved bead)
-    angle = axis_angle(line.path.end - line.path.start)
+    # the main axis: the line through the centres (parallel to a curved bead's chord)
+    angle = axis_angle(line.axis)
     return WeldGeometry(shape, True, None, line.path, angle, bead, labels, plates, nodata, ())
 
 

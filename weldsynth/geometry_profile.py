@@ -93,9 +93,9 @@ def find_edges(
     taken for bead, and the cap, steep at its feet, loses well under a pixel. The plate
     level is first the median of the outer samples of the section, then the median of the
     plate just beyond the edge found with it (so tilt and texture of the plate do not move
-    the edge). A section whose centre misses the bead starts from its highest sample within
-    half the reach instead (when that stands above every plate), so a rough centreline a few
-    pixels off still finds the bead.
+    the edge). A section whose centre misses the bead, or lies on its edge, starts from its
+    highest sample within half the reach instead (when that stands above every plate), so a
+    rough centreline a few pixels off still finds the bead.
     """
     n, m = profile.shape
     cols = np.arange(m)[None, :]
@@ -116,7 +116,10 @@ def find_edges(
     rows = np.arange(n)
     top = np.max(shown, axis=0) if shown else np.full(n, -10.0)
     crest = profile[rows, highest] - top > step  # stands above every plate it could be on
-    start = np.where(inside[:, centre] | ~crest, centre, highest)
+    # the centre only starts the walk when it lies in the bead, not on its very edge (a bead
+    # that bends away from the rough centreline passes it at its edge)
+    in_bead = inside[:, centre - 1] & inside[:, centre] & inside[:, centre + 1]
+    start = np.where(in_bead | ~crest, centre, highest)
     lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
     if shown:  # level again, just beyond the edges found
         if left is not None:
