@@ -103,6 +103,27 @@ def test_a_task_killed_mid_run_is_retried_with_the_same_result(
     _assert_same(_tree(out), local_tree)
 
 
+def test_a_chunk_of_sources_killed_mid_run_is_retried(ray_cluster, good: Path,
+                                                       local_tree: dict[str, bytes],
+                                                       fault_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    recipes = {t: recipe_for_topology(t) for t in TOPOLOGIES}
+    gen.prepare_out(out, recipes, by_defect=False, force=False)
+    tasks, rejected = gen.plan_all(good, recipes, out, by_defect=False)
+    # chunks of 3: [2_0000 2_0001 2_0002] [2_0003 7_0000 7_0001] [7_0002 7_0003]; the
+    # worker dies in the 3rd unit of the 2nd chunk, after the first two were done
+    (fault_dir / "7_7_0001.png.killed").unlink(missing_ok=True)
+    (fault_dir / "7_7_0001.png").write_text("5")
+    results = list(ray_engine.generate_results(tasks, chunk=3))
+    assert (fault_dir / "7_7_0001.png.killed").exists()
+    assert [r.skipped for r in results[3:6]] == [True, True, False]  # the retry skipped 2
+    assert [r.records[0].path for r in results] == [
+        f"{t.topology}/good/{Path(t.name).stem}.png" for t in tasks]  # in task order
+    summary = gen.run(tasks, out, rejected)  # every unit done: only the manifest is left
+    assert summary.sources_run == 0
+    _assert_same(_tree(out), local_tree)
+
+
 def test_ray_resumes_a_run_made_by_the_local_engine(ray_cluster, good: Path,
                                                      local_tree: dict[str, bytes],
                                                      tmp_path: Path) -> None:

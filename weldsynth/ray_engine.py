@@ -117,8 +117,8 @@ def _window(ray, cpus_per_task: float = 1.0) -> int:
 
 # --------------------------------------------------------------------------- generate
 def generate_results(tasks: Sequence[Any], *, address: str | None = None,
-                     num_cpus: int | None = None, max_retries: int = MAX_RETRIES
-                     ) -> Iterator[Any]:
+                     num_cpus: int | None = None, max_retries: int = MAX_RETRIES,
+                     chunk: int = 0) -> Iterator[Any]:
     """Run :func:`weldsynth.generate.run_task` over ``tasks`` as Ray tasks.
 
     Yields the :class:`~weldsynth.generate.SourceResult` of every task in task order (as
@@ -130,28 +130,37 @@ def generate_results(tasks: Sequence[Any], *, address: str | None = None,
         address: A running cluster; None starts a local instance.
         num_cpus: CPUs of that local instance (None: all).
         max_retries: Reruns of a task whose worker died.
+        chunk: Work units per Ray task (0: as the local engine, up to 8, at least 4
+            Ray tasks per CPU). A retried chunk skips the units it had finished (their
+            done records exist).
     """
     if not tasks:
         return
     with session(address, num_cpus) as ray:
-        remote = ray.remote(_run_source).options(num_cpus=1, max_retries=max_retries)
+        remote = ray.remote(_run_sources).options(num_cpus=1, max_retries=max_retries)
         absolute = [dataclasses.replace(t, file=Path(t.file).absolute(),
                                         out=Path(t.out).absolute()) for t in tasks]
-        calls = [(lambda t=t: remote.remote(t)) for t in absolute]
-        waiting: dict[int, Any] = {}
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        size = chunk if chunk else max(1, min(8, len(tasks) // (4 * cpus)))
+        chunks = [absolute[k:k + size] for k in range(0, len(absolute), size)]
+        calls = [(lambda c=c: remote.remote(c)) for c in chunks]
+        waiting: dict[int, list[Any]] = {}
         next_out = 0
-        for index, result in run_remote(ray, calls, _window(ray), max_retries):
-            waiting[index] = result
+        for index, results in run_remote(ray, calls, _window(ray), max_retries):
+            waiting[index] = results
             while next_out in waiting:
-                yield waiting.pop(next_out)
+                yield from waiting.pop(next_out)
                 next_out += 1
 
 
-def _run_source(task):  # -> SourceResult (runs in a Ray worker)
+def _run_sources(tasks: list) -> list:  # -> list[SourceResult] (runs in a Ray worker)
     from weldsynth import generate
 
-    with _fault_injection(task):
-        return generate.run_task(task)
+    results = []
+    for task in tasks:
+        with _fault_injection(task):
+            results.append(generate.run_task(task))
+    return results
 
 
 @contextlib.contextmanager

@@ -124,6 +124,7 @@ def train_topology(listing: Listing, out: Path, cfg: TrainConfig, *, weights: Pa
     calib_b = calibration_batches(x["train"], y["train"], cfg, mean, std, seeds["calibrate"])
     if ddp:
         val_b, calib_b = ddp.on_device(val_b), ddp.on_device(calib_b)
+        loss_weights = None if loss_weights is None else loss_weights.to(ddp.device)
     meta = {"arch": cfg.arch, "classes": classes, "in_channels": 1,
             "input_size": list(cfg.size), "mean": mean, "std": std,
             "normalisation": "letterbox (aspect kept, zero padding), heights in [0, 1], "
