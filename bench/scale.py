@@ -14,7 +14,8 @@
 Runs are interleaved and repeated (``--repeats``); medians are reported with every run and
 the load average, as the 2-core machine may be shared.
 
-Usage: python bench/scale.py [--per-topology 12] [--repeats 3] [--out FILE]
+Usage: python bench/scale.py [--per-topology 12] [--repeats 5] [--train-repeats 3]
+       [--skip-train] [--out FILE]
 """
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ def run_generate_one(good: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-topology", type=int, default=12)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="generate runs per engine")
+    parser.add_argument("--train-repeats", type=int, default=3)
     parser.add_argument("--train-welds", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16, help="global batch")
@@ -202,7 +204,7 @@ def main() -> None:
         result["generate"] = bench_generate(work, args.per_topology, args.repeats)
         if not args.skip_train:
             print("train:", flush=True)
-            result["ddp"] = bench_ddp(work, args.train_welds, args.repeats, args.epochs,
+            result["ddp"] = bench_ddp(work, args.train_welds, args.train_repeats, args.epochs,
                                       args.batch, args.size)
     result["machine"]["load_avg_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
