@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -137,3 +138,18 @@ def test_checkpoint_round_trip_and_mismatches_are_clear(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(WeldsynthError, match="not a loadable model"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_batchnorm_statistics_are_re_estimated_from_the_calibration_batches() -> None:
+    from weldsynth.train.fit import recalibrate_batchnorm
+    from weldsynth.train.images import Batches
+
+    model = build_model("resnet18", 2)
+    images = np.random.default_rng(0).integers(0, 65535, (3, 16, 32), dtype=np.uint16)
+    batches = Batches(images, np.zeros(3, np.int64), 2, 0.5, 0.25)  # batches of 2 and 1
+    recalibrate_batchnorm(model, batches, "fp32")  # the lone image is skipped, no error
+    x, _ = next(iter(batches))
+    with torch.no_grad():
+        first = model.conv1(x)
+    assert torch.allclose(model.bn1.running_mean, first.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert model.bn1.momentum == 0.1  # restored

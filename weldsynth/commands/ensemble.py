@@ -43,9 +43,9 @@ def command(models: tuple[Path, ...], data: Path, mode: str, split: str, topolog
     result = run_committee(members, data, split, mode, topology)
     err = Console(stderr=True)
     for line in result.warnings:
-        err.print(f"warning: {line}", markup=False, highlight=False)
+        err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     for file, reason in result.failures:
-        err.print(f"skipped {file}: {reason}", markup=False, highlight=False)
+        err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
     n = len(result.items)
     errors = result.member_errors()
     rows = [{"model": name, "arch": m.meta["arch"], "error_rate": e}

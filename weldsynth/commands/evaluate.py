@@ -44,13 +44,13 @@ def command(model: Path, data: Path, split: str, topology: str | None, json_out:
     result = evaluate(ckpt, data, split, topology)
     console, err = Console(), Console(stderr=True)
     for line in result.warnings:
-        err.print(f"warning: {line}", markup=False, highlight=False)
+        err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     for file, reason in result.failures:
-        err.print(f"skipped {file}: {reason}", markup=False, highlight=False)
+        err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
     n = len(result.items)
     wrong = int((result.y_true != result.y_pred).sum())
     console.print(f"topology {result.topology}, {split} split: {n} images, {wrong} wrong, "
-                  f"error {100 * result.error:.2f}%", markup=False, highlight=False)
+                  f"error {100 * result.error:.2f}%", markup=False, highlight=False, soft_wrap=True)
     console.print(confusion_table(result.confusion, result.classes))
     breakdown = result.per_defect()
     console.print(defect_table(breakdown, result.classes))

@@ -43,7 +43,7 @@ def command(model: Path, images: tuple[Path, ...], csv_out: Path | None, batch_s
     preds, failures = predict_files(ckpt, files, batch_size)
     err = Console(stderr=True)
     for file, reason in failures:
-        err.print(f"skipped {file}: {reason}", markup=False, highlight=False)
+        err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
     classes = ckpt.classes
     if csv_out is not None:
         rows = [{"file": p.file, "label": p.label, "probability": p.probability,

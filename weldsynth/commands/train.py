@@ -178,11 +178,12 @@ def _run(data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: boo
     if cfg.track:
         make_tracker(cfg.track, cfg.tracking_uri)  # fail now, not after the first topology
     weights, note = resolve_weights(cfg.weights, cfg.arch)
-    (console if weights is not None else err).print(note, markup=False, highlight=False)
 
     def say(line: str) -> None:
         target = err if line.startswith("warning:") else console
-        target.print(line, markup=False, highlight=False)
+        target.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    say(note if weights is not None else f"warning: {note}")
 
     def progress() -> Progress:
         return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -196,8 +197,7 @@ def _run(data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: boo
                                 tracker_factory=lambda: make_tracker(cfg.track, cfg.tracking_uri))
     except KeyboardInterrupt:
         err.print(f"interrupted: the best checkpoint so far of each topology is in "
-                  f"{out}/<topology>/model.pt", markup=False)
+                  f"{out}/<topology>/model.pt", markup=False, soft_wrap=True)
         sys.exit(130)
     console.print(reports.summary_table(rows))
-    console.print(f"summary: {out / 'summary.csv'}, {out / 'summary.md'}", markup=False,
-                  highlight=False)
+    say(f"summary: {out / 'summary.csv'}, {out / 'summary.md'}")

@@ -214,6 +214,8 @@ def recalibrate_batchnorm(model: nn.Module, batches: Batches, precision: str) ->
     model.train()
     with torch.no_grad():
         for x, _ in batches:
+            if len(x) < 2:
+                continue  # BatchNorm in train mode needs two samples
             with autocast(precision):
                 model(x)
     for m, momentum in zip(norms, momenta, strict=True):
