@@ -1,0 +1,227 @@
+"""Suggested decisions for audited samples, ``suspects.csv`` and the per-defect confusion.
+
+Each sample gets a suggestion, a ``confidence`` (the seed-averaged probability that the
+given label is wrong, ``1 - p_given``) and a one-line ``why``. The rules, in order, with
+``c`` the predicted class and ``p`` its mean probability over seeds:
+
+1. the model agrees with the label (``c`` = given) → **keep**;
+2. a bad sample of a defect that is predicted good in at least
+   :data:`AMBIGUOUS_DEFECT` of its (at least :data:`MIN_DEFECT_N`) samples → **keep**: the
+   model cannot see that defect (too mild, or a shortcut), so this is a defect-level
+   problem, not a label error — relabelling the whole defect would be wrong;
+3. ``p ≥`` :data:`RELABEL_P` and every seed's models (each trained without the sample, on
+   different folds) predict ``c`` → **relabel:c**;
+4. ``p ≥`` :data:`DROP_P` (confidently wrong) but not sure enough for rule 3 (the seeds
+   disagree, or ``p`` below :data:`RELABEL_P`) → **drop**: an ambiguous sample that
+   teaches noise either way;
+5. otherwise (wrong but unsure) → **keep**, worth a look.
+
+A sample is *flagged* when the suggestion is relabel or drop. ``weldsynth loop --auto T``
+applies flagged suggestions whose confidence is at least ``T``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from weldsynth.audit.oof import Scores
+from weldsynth.heightmap import atomic_write_bytes
+
+RELABEL_P = 0.90
+"""Mean probability of another class needed to suggest relabelling to it."""
+DROP_P = 0.70
+"""Mean probability of another class above which a sample not relabelled is dropped."""
+AMBIGUOUS_DEFECT = 0.5
+"""Share of a defect's bad samples predicted good from which the defect, not the label, is
+suspected."""
+MIN_DEFECT_N = 5
+"""Fewest samples of a defect for rule 2."""
+SUSPECT_COLUMNS = ("rank", "path", "topology", "given", "predicted", "p_given", "loss",
+                   "margin", "agree", "p_given_min", "p_given_max", "suggestion", "confidence",
+                   "why", "defect", "source", "split", "fold", "mask", "cam_in_mask",
+                   "mask_share", "params", "sha256")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the audit knows about one sample besides its scores."""
+
+    path: str
+    topology: str
+    defect: str = ""
+    source: str = ""
+    split: str = ""
+    mask: str = ""
+    params: str = "{}"
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested decision: ``keep``, ``relabel:<class folder>`` or ``drop``."""
+
+    action: str
+    confidence: float
+    why: str
+
+    @property
+    def flagged(self) -> bool:
+        """True for relabel and drop."""
+        return self.action != "keep"
+
+
+def defect_key(given: str, defect: str) -> str:
+    """Row key of the per-defect confusion: ``bad/hole``, ``good/(none)``..."""
+    return f"{given}/{defect or '(none)'}"
+
+
+def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], seeds: int,
+            folder_of: dict[str, str] | None = None) -> list[Suggestion]:
+    """Apply the module's rules to every sample.
+
+    Args:
+        scores: From :func:`weldsynth.audit.oof.score`.
+        samples: Same order.
+        classes: Class names (model order).
+        seeds: Number of seeds averaged (for the wording).
+        folder_of: Class -> the class folder a relabel moves to, per sample path; default
+            the class name (see :func:`move_folder`).
+    """
+    good = classes.index("good") if "good" in classes else None
+    bad_rate = _defect_good_rate(scores, samples, classes, good)
+    out = []
+    for k, smp in enumerate(samples):
+        g, c = int(scores.given[k]), int(scores.predicted[k])
+        p, conf = float(scores.p_predicted[k]), float(1.0 - scores.p_given[k])
+        over = f"over {seeds} seed{'s' if seeds != 1 else ''}"
+        agree = float(scores.agree[k])
+        if c == g:
+            out.append(Suggestion("keep", conf, f"model agrees: p({classes[g]})="
+                                  f"{scores.p_given[k]:.2f} {over}"))
+            continue
+        rate = bad_rate.get(smp.defect) if good is not None and g != good else None
+        if rate is not None and rate[0] >= AMBIGUOUS_DEFECT:
+            out.append(Suggestion("keep", conf, (
+                f"p({classes[c]})={p:.2f}, but defect {smp.defect} is taken for good in "
+                f"{100 * rate[0]:.0f}% of its {rate[1]} samples: a defect the model cannot "
+                "see (too mild or a shortcut), not a label error; review the defect")))
+            continue
+        target = (folder_of or {}).get(smp.path, classes[c])
+        agreeing = "all agree" if agree >= 1.0 else f"{100 * agree:.0f}% agree"
+        if p >= RELABEL_P and agree >= 1.0 and target:
+            out.append(Suggestion(f"relabel:{target}", conf,
+                                  f"p({classes[c]})={p:.2f} {over}, {agreeing}"))
+        elif p >= DROP_P:
+            reason = (f"only {agreeing}" if agree < 1.0 else
+                      f"below {RELABEL_P:.2f}" if p < RELABEL_P else "no class folder to move to")
+            out.append(Suggestion("drop", conf, f"confidently wrong, p({classes[c]})={p:.2f} "
+                                  f"{over}, but {reason}: ambiguous"))
+        else:
+            out.append(Suggestion("keep", conf, f"unsure: p({classes[c]})={p:.2f} {over}, "
+                                  f"p({classes[g]})={scores.p_given[k]:.2f}; worth a look"))
+    return out
+
+
+def _defect_good_rate(scores: Scores, samples: Sequence[Sample], classes: Sequence[str],
+                      good: int | None) -> dict[str, tuple[float, int]]:
+    """Defect -> (share of its bad samples predicted good, their number), for rule 2."""
+    if good is None:
+        return {}
+    out = {}
+    defects = sorted({s.defect for s in samples if s.defect})
+    for defect in defects:
+        idx = [k for k, s in enumerate(samples)
+               if s.defect == defect and int(scores.given[k]) != good]
+        if len(idx) >= MIN_DEFECT_N:
+            out[defect] = (float(np.mean(scores.predicted[idx] == good)), len(idx))
+    return out
+
+
+def move_folder(path: str, label: str, defect: str, folders: set[str]) -> str:
+    """The class folder a relabel to ``label`` moves ``path`` to ("" when none fits).
+
+    In a per-defect layout (``bad-<defect>`` folders, no ``bad``), a move to "bad" goes to
+    the sample's own defect folder; a sample without a defect cannot be placed.
+
+    Args:
+        path: The sample's manifest path.
+        label: The class suggested.
+        defect: The sample's defect ("" if none).
+        folders: Class folders of the topology in use.
+    """
+    if label != "bad" or "bad" in folders or not any(f.startswith("bad-") for f in folders):
+        return label
+    return f"bad-{defect}" if defect else ""
+
+
+def class_folders(paths: Sequence[str]) -> set[str]:
+    """The class folders (parents of the files) used by manifest paths."""
+    return {PurePosixPath(p).parent.name for p in paths}
+
+
+def confusion_by_defect(scores: Scores, samples: Sequence[Sample], classes: Sequence[str]
+                        ) -> list[dict]:
+    """Per (given class, defect): how many, how they are predicted, mean ``p_given``.
+
+    Rows: ``given, defect, n, error, mean_p_given`` and one ``pred_<class>`` share per class,
+    sorted by error (highest first).
+    """
+    keys: dict[tuple[str, str], list[int]] = {}
+    for k, smp in enumerate(samples):
+        keys.setdefault((classes[int(scores.given[k])], smp.defect), []).append(k)
+    rows = []
+    for (given, defect), idx in keys.items():
+        pred = scores.predicted[idx]
+        row = {"given": given, "defect": defect or "(none)", "n": len(idx),
+               "error": round(float(np.mean(pred != scores.given[idx])), 4),
+               "mean_p_given": round(float(np.mean(scores.p_given[idx])), 4)}
+        for c, name in enumerate(classes):
+            row[f"pred_{name}"] = round(float(np.mean(pred == c)), 4)
+        rows.append(row)
+    rows.sort(key=lambda r: (-r["error"], r["given"], r["defect"]))
+    return rows
+
+
+def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str] | None = None) -> Path:
+    """Write dict rows as CSV, atomically (columns: given, or the first row's keys)."""
+    cols = list(columns or (rows[0].keys() if rows else []))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+
+
+def plot_confusion_by_defect(path: Path, rows: Sequence[dict], classes: Sequence[str],
+                             title: str) -> Path:
+    """Heat map: one row per (given, defect), one column per predicted class, shares."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['given']} / {r['defect']} (n={r['n']})" for r in rows]
+    shares = np.array([[r[f"pred_{c}"] for c in classes] for r in rows], np.float64)
+    if shares.size == 0:
+        shares = np.zeros((1, len(classes)))
+        labels = ["(no samples)"]
+    fig, ax = plt.subplots(figsize=(2.0 + 1.2 * len(classes), 1.2 + 0.42 * len(labels)))
+    ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(classes)), [f"predicted {c}" for c in classes])
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(shares.shape[0]):
+        for j in range(shares.shape[1]):
+            ax.text(j, i, f"{100 * shares[i, j]:.0f}%", ha="center", va="center",
+                    color="white" if shares[i, j] > 0.55 else "black", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
