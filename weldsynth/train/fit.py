@@ -93,6 +93,29 @@ def schedule(cfg: TrainConfig, pretrained: bool) -> list[Phase]:
     return phases
 
 
+MIN_ONE_CYCLE_STEPS = 4
+"""Below this many optimiser steps a phase runs at a constant learning rate."""
+
+
+def one_cycle(optimizer: torch.optim.Optimizer, max_lrs: list[float], steps: int,
+              pct_start: float, div: float) -> torch.optim.lr_scheduler.LRScheduler:
+    """One-cycle schedule over ``steps`` steps, safe for tiny runs.
+
+    torch's OneCycleLR divides by the length of its warm-up and annealing parts, which are
+    zero for some short runs (e.g. 4 steps with ``pct_start=0.25``): the warm-up is kept
+    between 1 and ``steps - 1`` steps, and runs shorter than ``MIN_ONE_CYCLE_STEPS`` steps
+    use the peak learning rates unchanged.
+    """
+    if steps < MIN_ONE_CYCLE_STEPS:
+        for group, lr in zip(optimizer.param_groups, max_lrs, strict=True):
+            group["lr"] = lr
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
+    warmup = min(max(pct_start * steps, 2.0), steps - 2.0)  # both parts >= 1 step long
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=max_lrs, total_steps=steps, pct_start=warmup / steps,
+        div_factor=div)
+
+
 def autocast(precision: str):
     """bf16 autocast context on CPU, or a no-op for fp32."""
     if precision == "bf16":
@@ -155,9 +178,7 @@ def fit(model: nn.Module, train: Batches, val: Batches, cfg: TrainConfig, *, cla
                                                            strict=True)]
         optimizer = torch.optim.AdamW(groups, lr=phase.lrs[-1], weight_decay=cfg.weight_decay)
         steps = len(train) * phase.epochs
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=list(phase.lrs), total_steps=max(steps, 1),
-            pct_start=phase.pct_start, div_factor=phase.div)
+        scheduler = one_cycle(optimizer, list(phase.lrs), steps, phase.pct_start, phase.div)
         for _ in range(phase.epochs):
             epoch += 1
             started = time.perf_counter()
