@@ -92,3 +92,14 @@ def test_demo_refuses_foreign_non_empty_folder(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "not a weldsynth demo output" in res.output
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_cli_start_up_does_not_load_heavy_libraries() -> None:
+    # `weldsynth --help` and generate's workers must not pay for torch (~600 MB, seconds)
+    code = ("import sys, weldsynth.cli, weldsynth.generate, weldsynth.defects; "
+            "print(sorted(m for m in ('torch', 'albumentations', 'ray', 'mlflow', "
+            "'matplotlib') if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import albumentations as A
 import cv2
 import numpy as np
 from scipy import ndimage
@@ -69,6 +68,8 @@ def augment(hm: HeightMap, kind: str, rng: np.random.Generator) -> tuple[np.ndar
     Returns:
         (pixels of the source's bit depth, params).
     """
+    import albumentations as A  # imports torch: only load it when variants are made
+
     if kind == DROPOUT:
         aug_seed = int(rng.integers(0, 2**31 - 1))
         tf = A.Compose([A.PixelDropout(dropout_prob=DROPOUT_PROB, drop_value=0, p=1.0)],
