@@ -33,7 +33,7 @@ import numpy as np
 
 from weldsynth import __version__
 from weldsynth.errors import HeightMapError, WeldsynthError
-from weldsynth.heightmap import atomic_write_bytes, read_heightmap, write_png
+from weldsynth.heightmap import atomic_write_bytes, encode_png, read_heightmap, write_png
 from weldsynth.manifest import (
     MANIFEST_NAME,
     Record,
@@ -225,9 +225,9 @@ def _plugin(recipe: Recipe, name: str, kind: str):  # -> Defect
 
 def _write_image(task: SourceTask, rel: str, pixels: np.ndarray, *, source: str, label: str,
                  defect: str, params: dict[str, Any], seed: str, mask: str = "") -> Record:
-    target = safe_join(task.out, rel)
-    write_png(target, pixels)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    data = encode_png(pixels, rel)
+    atomic_write_bytes(safe_join(task.out, rel), data)
+    digest = hashlib.sha256(data).hexdigest()  # of the bytes written: no read-back
     return Record(path=rel, topology=str(task.topology), label=label, defect=defect,
                   source=source, params=json.dumps(params, sort_keys=True), seed=seed,
                   mask=mask, sha256=digest)

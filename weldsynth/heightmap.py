@@ -175,14 +175,19 @@ def write_heightmap(
     return write_png(path, pixels)
 
 
-def write_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
-    """Write a uint8/uint16 image (gray, or BGR as OpenCV orders it) as PNG, atomically."""
+def encode_png(image: np.ndarray, name: str | os.PathLike[str] = "<image>") -> bytes:
+    """PNG bytes of a uint8/uint16 image (gray, or BGR as OpenCV orders it)."""
     if image.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"{path}: PNG needs uint8 or uint16 pixels, got {image.dtype}")
+        raise TypeError(f"{name}: PNG needs uint8 or uint16 pixels, got {image.dtype}")
     ok, buf = cv2.imencode(".png", image)
     if not ok:  # pragma: no cover - cv2 only fails on unsupported dtypes, checked above
-        raise OSError(f"{path}: PNG encoding failed")
-    return atomic_write_bytes(path, buf.tobytes())
+        raise OSError(f"{name}: PNG encoding failed")
+    return buf.tobytes()
+
+
+def write_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
+    """Write a uint8/uint16 image (gray, or BGR as OpenCV orders it) as PNG, atomically."""
+    return atomic_write_bytes(path, encode_png(image, path))
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
