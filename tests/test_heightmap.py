@@ -168,3 +168,10 @@ def test_min_side_constant_is_enforced_at_the_boundary(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "small.png"), ok[:, : side - 1])
     with pytest.raises(TinyImageError):
         read_heightmap(tmp_path / "small.png")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out = write_heightmap(tmp_path / "p.png", np.full((20, 20), 0.5, np.float32), 16)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
