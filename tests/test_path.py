@@ -121,3 +121,76 @@ def test_offset_past_a_sharp_corner_is_the_distance_to_the_corner() -> None:
     mask = sq.bead_mask((80, 110))
     assert not mask[6, 93]  # no stub of bead beyond the corner
     assert mask[10, 93] and mask[6, 90]
+
+
+# ---------------------------------------------------------------- fast pixel coordinates
+def _procedural(topology: int) -> tuple[BeadPath, tuple[int, int]]:
+    from weldsynth.samples import generate_weld, sample_seed
+
+    weld = generate_weld(topology, sample_seed(3, topology, 1))
+    return weld.path, weld.height.shape
+
+
+def _exact(path: BeadPath, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return path.project(xs.astype(np.float64), ys.astype(np.float64))
+
+
+@pytest.mark.parametrize("case", ["line", "square", "sharp square", "bent"])
+def test_field_is_project_on_every_pixel(case: str) -> None:
+    """The fast maps give project's values on every pixel: the nearest segment is found
+    exactly, also inside corners and across a ring, ties going to the first segment."""
+    if case == "line":
+        path, shape = _procedural(4)
+    elif case == "square":
+        path, shape = _procedural(7)
+    elif case == "sharp square":
+        path, shape = _square(), (80, 110)
+    else:  # a bead that bends sideways and back (a bead_deviation as locate finds it)
+        x = np.arange(20.0, 330.0, 4.0)
+        y = 60.0 + 14.0 * np.exp(-(((x - 170.0) / 25.0) ** 2))
+        path, shape = BeadPath(np.stack([x, y], 1), np.full(len(x), 24.0)), (128, 352)
+    s, d, near = path.field(shape)
+    s_exact, d_exact = _exact(path, shape)
+    assert near.all()
+    np.testing.assert_allclose(d, d_exact, atol=1e-9)
+    np.testing.assert_allclose(s, s_exact, atol=1e-6)
+
+
+def test_pixels_within_reach_have_feet_normals_and_ends() -> None:
+    path = BeadPath(points=[[40, 30], [100, 50], [160, 40]], widths=[10, 12, 10])
+    shape = (90, 200)
+    px = path.pixels((0, 0, 200, 90), reach=12.0)
+    s_exact, d_exact = _exact(path, shape)
+    within = np.abs(d_exact) <= 12.0
+    got = np.zeros(shape, bool)
+    got[px.iy, px.ix] = True
+    assert got[within].all(), "a pixel within reach is missing"
+    assert np.all(np.abs(px.d) <= 1.02 * 12.0 + 2.5)
+    np.testing.assert_allclose(px.d, d_exact[px.iy, px.ix], atol=1e-9)
+    np.testing.assert_allclose(px.s, s_exact[px.iy, px.ix], atol=1e-6)
+    # the foot is on the centreline at arc length s, |d| away from the pixel
+    np.testing.assert_allclose(np.stack([px.fx, px.fy], 1), path.point_at(px.s), atol=1e-9)
+    np.testing.assert_allclose(np.hypot(px.x - px.fx, px.y - px.fy), np.abs(px.d), atol=1e-9)
+    np.testing.assert_allclose(np.hypot(px.nx, px.ny), 1.0)
+    # e is the offset along the normal: d on the straight parts, across the end past an end
+    mid = (px.beyond == 0) & (np.abs(px.s - 30.0) < 20.0)
+    np.testing.assert_allclose(px.e[mid], px.d[mid], atol=1e-9)
+    past = px.x < 40.0 - 20.0 / 63.25 * (px.y - 30.0) - 1.0  # clearly before the start
+    assert past.any() and np.all(px.beyond[past] > 0)
+    np.testing.assert_allclose(np.hypot(px.e[past], px.beyond[past]), np.abs(px.d[past]))
+
+
+def test_band_keeps_every_pixel_whose_offset_is_in_it() -> None:
+    path, shape = _procedural(2)
+    box = (0, 0, shape[1], shape[0])
+    every = path.pixels(box, 20.0)
+    left = path.pixels(box, 20.0, band=(2.0, 8.0))
+    assert len(left.s) < 0.6 * len(every.s)
+    wanted = set(zip(every.iy[(every.e >= 2) & (every.e <= 8)].tolist(),
+                     every.ix[(every.e >= 2) & (every.e <= 8)].tolist(), strict=True))
+    assert wanted <= set(zip(left.iy.tolist(), left.ix.tolist(), strict=True))
+    varying = path.pixels(box, 20.0, band=lambda s: (np.zeros_like(s), s / 20.0))
+    inside = (every.e >= 0) & (every.e <= every.s / 20.0)
+    wanted = set(zip(every.iy[inside].tolist(), every.ix[inside].tolist(), strict=True))
+    assert wanted <= set(zip(varying.iy.tolist(), varying.ix.tolist(), strict=True))

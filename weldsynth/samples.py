@@ -38,7 +38,6 @@ from weldsynth.path import BeadPath, axis_angle
 from weldsynth.samples_render import (
     bead_mask_from_coordinates,
     left_side,
-    path_coordinates,
 )
 from weldsynth.samples_shapes import draw_knobs, render_weld
 
@@ -305,7 +304,7 @@ def truth_geometry(weld: SyntheticWeld) -> WeldGeometry:
 def bead_and_side(path: BeadPath, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Bead mask and positive-offset side mask of a path, as the generator computes them."""
     reach = 0.5 * float(np.max(path.widths)) + 2.0
-    s_map, d_map, near = path_coordinates(path, shape, reach)
+    s_map, d_map, near = path.field(shape, reach)
     return bead_mask_from_coordinates(path, s_map, d_map, near), left_side(path, shape)
 
 

@@ -14,56 +14,11 @@ import numpy as np
 from weldsynth.path import BeadPath
 
 
-def path_coordinates(
-    path: BeadPath, shape: tuple[int, int], reach: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Path coordinates of the pixels within ``reach`` pixels of the centreline.
-
-    Same nearest-segment rule as :meth:`BeadPath.project`, but only segment by segment inside
-    each segment's bounding box, so it costs ~O(length x reach) instead of O(pixels x segments).
-
-    Returns:
-        ``(S, D, near)``: arc length and signed offset (valid where ``near``), and the bool
-        mask of pixels whose distance to the centreline is at most ``reach``.
-    """
-    h, w = shape
-    best = np.full(shape, np.inf)
-    s_map = np.zeros(shape)
-    d_map = np.zeros(shape)
-    verts = path.vertices
-    arc = path.arc
-    seg = np.diff(verts, axis=0)
-    len2 = np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-12)
-    seg_len = np.sqrt(len2)
-    for i in range(len(seg)):
-        ax, ay = verts[i]
-        bx, by = verts[i + 1]
-        x0 = max(math.floor(min(ax, bx) - reach), 0)
-        x1 = min(math.ceil(max(ax, bx) + reach) + 1, w)
-        y0 = max(math.floor(min(ay, by) - reach), 0)
-        y1 = min(math.ceil(max(ay, by) + reach) + 1, h)
-        if x0 >= x1 or y0 >= y1:
-            continue
-        sx, sy = seg[i]
-        px = np.arange(x0, x1, dtype=np.float64)[None, :] - ax
-        py = np.arange(y0, y1, dtype=np.float64)[:, None] - ay
-        t = np.clip((px * sx + py * sy) / len2[i], 0.0, 1.0)
-        dx = px - t * sx
-        dy = py - t * sy
-        d2 = dx * dx + dy * dy
-        win = (slice(y0, y1), slice(x0, x1))
-        better = d2 < best[win]
-        best[win] = np.where(better, d2, best[win])
-        s_map[win] = np.where(better, arc[i] + t * seg_len[i], s_map[win])
-        d_map[win] = np.where(better, -(sx * dy - sy * dx) / seg_len[i], d_map[win])
-    near = best <= reach * reach
-    return s_map, d_map, near
-
-
 def bead_mask_from_coordinates(
     path: BeadPath, s_map: np.ndarray, d_map: np.ndarray, near: np.ndarray
 ) -> np.ndarray:
-    """Pixels within half the local width of the centreline (as :meth:`BeadPath.bead_mask`)."""
+    """Pixels within half the local width of the centreline (as :meth:`BeadPath.bead_mask`),
+    from the maps of :meth:`BeadPath.field`."""
     inside = near.copy()
     inside[near] = np.abs(d_map[near]) <= 0.5 * path.width_at(s_map[near])
     if not path.closed:

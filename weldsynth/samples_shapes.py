@@ -18,7 +18,6 @@ from weldsynth.samples_render import (
     bead_mask_from_coordinates,
     bead_surface,
     left_side,
-    path_coordinates,
     shadow_mask,
     smooth_field,
     wave_1d,
@@ -130,7 +129,7 @@ def render_weld(spec: TopologySpec, k: dict, shape: tuple[int, int], step: float
     gen["bead_width_mean"] = path.mean_width
 
     reach = 0.5 * float(np.max(path.widths)) + 12.0 * scale
-    s_map, d_map, near = path_coordinates(path, shape, reach)
+    s_map, d_map, near = path.field(shape, reach)
     bead = bead_mask_from_coordinates(path, s_map, d_map, near)
     left = left_side(path, shape)
 

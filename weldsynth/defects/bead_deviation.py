@@ -21,12 +21,7 @@ import cv2
 import numpy as np
 
 from weldsynth.defects import functional as F
-from weldsynth.defects._path_functional import (
-    TextureSampler,
-    edit_pixels,
-    path_field,
-    unit_floor,
-)
+from weldsynth.defects._path_functional import TextureSampler, edit_pixels, unit_floor
 from weldsynth.defects._path_sampling import draw_side, local_piece, place_section
 from weldsynth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.defects.registry import register_defect
@@ -110,6 +105,7 @@ def apply_bead_deviation(height: np.ndarray, p: BeadDeviationParams
     reach = big_r + abs(amp) + 1.0
     box = F.clip_box(F.bounds_of(pts, 2 * big_r + abs(amp) + 2.0), height.shape)
     floor = unit_floor(height.dtype)
+    local = BeadPath(pts, wid)
 
     def edit(unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         def band(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,9 +114,9 @@ def apply_bead_deviation(height: np.ndarray, p: BeadDeviationParams
             lo = np.where(on, np.minimum(-big_r, dl - big_r), np.inf)
             return lo, np.where(on, np.maximum(big_r, dl + big_r), -np.inf)
 
-        f = path_field(pts, wid, False, box, reach, band)  # type: ignore[arg-type]
+        f = local.pixels(box, reach, band)  # type: ignore[arg-type]
         delta = amp * offset_profile(f.s, p.kind, p.s0, p.s1, p.ramp)
-        half = f.width / 2
+        half = local.width_at(f.s) / 2
         r = half * (1 + p.margin)
         moved = (np.abs(delta) > MIN_SHIFT) & (f.beyond <= r)
         new_foot = moved & (np.abs(f.e - delta) <= r)

@@ -23,7 +23,6 @@ import numpy as np
 from weldsynth.defects import functional as F
 from weldsynth.defects._path_functional import (
     edit_pixels,
-    path_field,
     section_weight,
     unit_floor,
 )
@@ -32,6 +31,7 @@ from weldsynth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.defects.registry import register_defect
 from weldsynth.defects.sampling import uniform
 from weldsynth.geometry import WeldGeometry
+from weldsynth.path import BeadPath
 
 CEILING = 0.98
 """Full-scale height raises are kept under (softly, instead of clipping at 1)."""
@@ -94,11 +94,19 @@ def apply_excess_material(height: np.ndarray, p: ExcessMaterialParams
     reach = float(wid.max()) / 2 + 1.0
     box = F.clip_box(F.bounds_of(pts, reach + 1.0), height.shape)
     floor = unit_floor(height.dtype)
+    local = BeadPath(pts, wid, p.closed)
 
     def edit(unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        f = path_field(pts, wid, p.closed, box, reach)  # type: ignore[arg-type]
-        half = f.width / 2
-        u = f.d / np.maximum(half, 1e-6)
+        def band(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Across the bead, on the section only (nothing changes elsewhere)."""
+            on = (s > p.s0) & (s < p.s1)
+            return np.where(on, -reach, np.inf), np.where(on, reach, -np.inf)
+
+        f = local.pixels(box, reach, None if p.whole else band)  # type: ignore[arg-type]
+        half = local.width_at(f.s) / 2
+        # across the bead; past an open end, across the end's normal (a cap keeps the
+        # profile of the bead it ends)
+        u = np.where(f.beyond > 0, f.e, f.d) / np.maximum(half, 1e-6)
         across = np.where(np.abs(u) <= 1.0, np.sin(np.pi * u), 0.0)
         along = (np.ones_like(f.s) if p.whole
                  else section_weight(f.s, p.s0, p.s1, p.ramp))

@@ -28,7 +28,6 @@ from weldsynth.defects import functional as F
 from weldsynth.defects._path_functional import (
     TextureSampler,
     edit_pixels,
-    path_field,
     section_weight,
     smoothstep,
     unit_floor,
@@ -38,6 +37,7 @@ from weldsynth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.defects.registry import register_defect
 from weldsynth.defects.sampling import uniform
 from weldsynth.geometry import WeldGeometry
+from weldsynth.path import BeadPath
 
 SHOULDER = 1.5
 """Width (px) of the soft step where the remaining bead meets the groove."""
@@ -104,11 +104,18 @@ def apply_missing_plate(height: np.ndarray, p: MissingPlateParams
     src_reach = half_max * (1 + 2 * p.margin + p.flank) + SHOULDER + 2.0
     box = F.clip_box(F.bounds_of(pts, src_reach + 1.0), height.shape)
     floor = unit_floor(height.dtype)
+    local = BeadPath(pts, wid)
 
     def edit(unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        band = (0.0, reach) if p.side > 0 else (-reach, 0.0)
-        f = path_field(pts, wid, False, box, reach, band)  # type: ignore[arg-type]
-        half = f.width / 2
+        lo, hi = (0.0, reach) if p.side > 0 else (-reach, 0.0)
+
+        def band(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """One side, on the section only (nothing changes elsewhere)."""
+            on = (s > p.s0) & (s < p.s1)
+            return np.where(on, lo, np.inf), np.where(on, hi, -np.inf)
+
+        f = local.pixels(box, reach, band)  # type: ignore[arg-type]
+        half = local.width_at(f.s) / 2
         e0 = half * (1 - p.flank)
         e1 = half * (1 + p.margin)
         q = p.side * f.d
