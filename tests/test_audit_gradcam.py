@@ -64,12 +64,12 @@ def test_gradcam_batched_equals_one_image_at_a_time() -> None:
     """Each CAM depends on its own image only (eval mode): batching mixes nothing."""
     torch.manual_seed(0)
     model = build_model("resnet18", 2).eval()
-    images = np.random.default_rng(1).integers(0, 65535, (5, 64, 96), dtype=np.uint16)
-    targets = np.array([0, 1, 1, 0, 1])
-    together = gradcam(model, images, targets, 0.5, 0.3, batch_size=5)
+    images = np.random.default_rng(1).integers(0, 65535, (3, 64, 96), dtype=np.uint16)
+    targets = np.array([0, 1, 1])
+    together = gradcam(model, images, targets, 0.5, 0.3, batch_size=3)
     alone = np.concatenate([gradcam(model, images[k:k + 1], targets[k:k + 1], 0.5, 0.3)
-                            for k in range(5)])
-    assert together.shape == (5, 2, 3)
+                            for k in range(3)])
+    assert together.shape == (3, 2, 3)
     assert np.allclose(together, alone, atol=1e-4)
     assert together.min() >= 0 and np.allclose(together.max(axis=(1, 2)), 1.0)
     other = gradcam(model, images, 1 - targets, 0.5, 0.3)
@@ -81,3 +81,39 @@ def test_png_shape_reads_the_header(tmp_path: Path) -> None:
     assert png_shape(tmp_path / "a.png") == (37, 91)
     (tmp_path / "b.png").write_bytes(b"not a png at all, really not")
     assert png_shape(tmp_path / "b.png") is None
+
+
+def test_audit_report_shows_grad_cams_and_cam_in_mask(tmp_path: Path, monkeypatch) -> None:
+    """The audit's CAM path end to end, with untrained fold models (no training time)."""
+    import csv
+    import json
+
+    import audit_fixtures as afx
+
+    import weldsynth.audit.oof as oof_mod
+    from weldsynth.audit.learner import Fitted
+    from weldsynth.audit.run import AuditSettings, audit_topology
+    from weldsynth.train.config import TrainConfig
+
+    def untrained(x, y, n_classes, cfg, *, seed, **kw):
+        torch.manual_seed(seed % 2**31)
+        return Fitted(model=build_model("resnet18", n_classes).eval(), mean=0.4, std=0.3)
+
+    monkeypatch.setattr(oof_mod, "train_arrays", untrained)
+    root, _flipped, _truth = afx.flipped_set(tmp_path / "data", n_sources=8, flips=(1,))
+    out = tmp_path / "audit"
+    audit_topology(root, "7", out, TrainConfig(size=(32, 96), weights="none"),
+                   AuditSettings(folds=2, seeds=1, top=6, weights="none"))
+    html = (out / "report.html").read_text()
+    assert html.count('class="ov-cam"') == 6 and html.count('class="ov-mask"') >= 1
+    with (out / "suspects.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    masked = [r for r in rows if r["given"] == "bad" and r["mask"]]
+    assert masked and all(r["cam_in_mask"] != "" for r in masked)
+    assert all(0.0 <= float(r["cam_in_mask"]) <= 1.0 for r in masked)
+    assert all(r["cam_in_mask"] == "" for r in rows if r["given"] == "good")
+    with (out / "cam_in_mask.csv").open() as fh:
+        summary = list(csv.DictReader(fh))
+    assert [r["defect"] for r in summary] == ["hole"]
+    assert int(summary[0]["n"]) == len(masked)
+    assert json.loads((out / "audit.json").read_text())["cam_in_mask"][0]["defect"] == "hole"

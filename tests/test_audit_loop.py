@@ -27,18 +27,19 @@ CFG = TrainConfig(weights="none")
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch):
+def world(tmp_path: Path, monkeypatch, request):
     """Flipped data set (one flip in the test source 19), stand-in training and audit."""
     # index 19 is 7/bad-hole/w019.png, of source 19, which is test
-    root, flipped, truth = afx.flipped_set(tmp_path / "data", flips=(2, 7, 19, 33),
+    root, flipped, _truth = afx.flipped_set(tmp_path / "data", flips=(2, 7, 19, 33),
                                            splits={18: "test", 19: "test"})
-    by_name = {Path(p).name: label for p, label in truth.items()}
+    def true_label(rec) -> str:  # the fixture masks exactly the bad welds; moves keep it
+        return "bad" if rec.mask else "good"
     errors: list[float] = []
 
     def noise(split: str) -> float:
         rows = [r for r in read_manifest(root) if r.active and (r.split == "test") ==
                 (split == "test")]
-        return sum(r.label != by_name[Path(r.path).name] for r in rows) / len(rows)
+        return sum(r.label != true_label(r) for r in rows) / len(rows)
 
     def fake_train(listing, out, cfg, **kw):
         out.mkdir(parents=True, exist_ok=True)
@@ -47,15 +48,18 @@ def world(tmp_path: Path, monkeypatch):
                 "test": {"error_rate": errors[-1] if not scripted else scripted.pop(0)}}
 
     def fake_audit(data, topology, out, cfg, settings, **kw):
-        probs = afx.write_probs(tmp_path / "probs.csv",
-                                {r.path: by_name[Path(r.path).name]
-                                 for r in read_manifest(data) if r.active})
+        rows = [r for r in read_manifest(data) if r.active]
+        believed = {r.path: true_label(r) for r in rows}
+        for r in rows[:int(weak * len(rows))]:  # a weak model is wrong on these
+            believed[r.path] = "good" if believed[r.path] == "bad" else "bad"
+        probs = afx.write_probs(tmp_path / "probs.csv", believed)
         settings.probs = probs
         audited.append(out)
         return real_audit(data, topology, out, cfg, settings, **kw)
 
     scripted: list[float] = []
     audited: list[Path] = []
+    weak = float(getattr(request, "param", 0.0))
     monkeypatch.setattr(train_run, "train_topology", fake_train)
     monkeypatch.setattr(loop_mod, "audit_topology", fake_audit)
     return {"root": root, "flipped": flipped, "scripted": scripted, "audited": audited,
@@ -100,6 +104,15 @@ def test_loop_stops_early_when_test_error_does_not_improve(world) -> None:
                      LoopSettings(iterations=3, auto=0.9))
     assert len(state.rows) == 2 and state.rows[1]["note"] == "test error did not improve"
     assert "stopped early" in state.finished and "relabel undo" in state.finished
+
+
+@pytest.mark.parametrize("world", [0.4], indirect=True)
+def test_suggestions_of_weak_models_are_not_applied_automatically(world) -> None:
+    root = world["root"]
+    before = manifest_path(root).read_bytes()
+    state = run_loop(root, "7", world["out"], CFG, LoopSettings(iterations=3, auto=0.9))
+    assert "not applied automatically" in state.finished and len(state.rows) == 1
+    assert manifest_path(root).read_bytes() == before and not read_journal(root)
 
 
 def test_manual_loop_waits_for_decisions_and_resumes(world) -> None:

@@ -22,8 +22,8 @@ from weldsynth.audit.suspects import (
 CLASSES = ["bad", "good"]
 
 
-def _s(path: str, defect: str = "") -> Sample:
-    return Sample(path=path, topology="7", defect=defect)
+def _s(path: str, defect: str = "", source: str = "") -> Sample:
+    return Sample(path=path, topology="7", defect=defect, source=source or path)
 
 
 def test_rules_relabel_drop_keep() -> None:
@@ -60,6 +60,20 @@ def test_a_defect_the_model_cannot_see_is_kept_not_relabelled() -> None:
     assert [o.action for o in out[:4]] == ["keep"] * 4
     assert "defect cut is taken for good in 67% of its 6 samples" in out[0].why
     assert out[6].action == "relabel:good"  # 1 of 6 holes: a label error, not the defect
+
+
+def test_a_whole_source_weld_taken_for_the_other_class_is_kept() -> None:
+    """Label errors strike images; a model wrong on most variants of one weld is unfamiliar
+    with the weld (a fold without similar welds), so nothing is relabelled."""
+    p_bad = [0.99, 0.99, 0.98, 0.2, 0.01, 0.02, 0.99]
+    probs = np.array([[p, 1 - p] for p in p_bad])
+    given = np.ones(7, np.int64)  # all labelled good
+    samples = [_s(f"7/good/a{k}.png", source="a.png") for k in range(4)]
+    samples += [_s(f"7/good/b{k}.png", source="b.png") for k in range(3)]
+    out = suggest(score(probs, given), samples, CLASSES, seeds=1)
+    assert [o.action for o in out[:4]] == ["keep", "keep", "keep", "keep"]
+    assert "3 of the 4 good images of source weld a.png" in out[0].why
+    assert out[6].action == "relabel:bad"  # 1 of 3 images of weld b: a label error
 
 
 def test_move_folder_follows_the_layout() -> None:

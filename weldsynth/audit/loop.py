@@ -12,7 +12,8 @@ by source (:func:`weldsynth.split.assign_splits`; an existing test split is kept
 ``--keep-test``). The loop never audits it (the audit leaves the test split out) and
 checks before every training that its paths, labels and file hashes are unchanged.
 
-**Stops** after ``iterations`` audits, when nothing reaches the confidence threshold, or
+**Stops** after ``iterations`` audits, when nothing reaches the confidence threshold, when
+the audit's models are too often wrong for their suggestions to be applied unseen, or
 early when the test error is not lower than the best so far (the step that did not help
 can be reverted with ``weldsynth relabel undo``). Everything a step changed is undoable.
 
@@ -60,6 +61,9 @@ class LoopSettings:
         test: Fraction carved as test set when the topology has none.
         val: Validation fraction of that split.
         split_seed: Seed of that split.
+        max_oof_error: Automatic decisions are applied only when the audit's out-of-fold
+            error is at most this: suggestions of models that are wrong that often are
+            not evidence of label errors.
         audit: Audit settings of every iteration.
     """
 
@@ -68,6 +72,7 @@ class LoopSettings:
     test: float = 0.15
     val: float = 0.2
     split_seed: int = 42
+    max_oof_error: float = 0.25
     audit: AuditSettings = field(default_factory=AuditSettings)
 
 
@@ -199,13 +204,20 @@ def run_loop(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: L
             if k > settings.iterations:
                 state.finished = f"{settings.iterations} iteration(s) done"
                 break
-            audited = _audit(data, topology, out / f"iter{k}" / "audit", cfg, settings,
-                             say, progress)
+            audited, oof_error = _audit(data, topology, out / f"iter{k}" / "audit", cfg,
+                                        settings, say, progress)
             if settings.auto is None:
                 state.pending = k
                 state.save(out)
                 _manual_instructions(data, topology, out, k, say)
                 return state
+            if oof_error > settings.max_oof_error:
+                state.finished = (f"iteration {k}: the audit's models are wrong on "
+                                  f"{100 * oof_error:.0f}% of the samples (more than "
+                                  f"{100 * settings.max_oof_error:.0f}%): their suggestions "
+                                  "are not applied automatically; review the report or "
+                                  "train longer (--epochs)")
+                break
             applied = _apply_auto(data, out / f"iter{k}", audited, settings.auto, say)
             if not applied:
                 state.finished = (f"iteration {k}: no suggestion reaches confidence "
@@ -220,12 +232,12 @@ def run_loop(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: L
 
 
 def _audit(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: LoopSettings,
-           say: Say, progress) -> list[dict[str, Any]]:
+           say: Say, progress) -> tuple[list[dict[str, Any]], float]:
     audit = AuditSettings(**{**asdict(settings.audit), "include_test": False, "probs": None})
     result = audit_topology(data, topology, out, cfg, audit, say=say, progress=progress)
     say(f"audit: {result.summary['flagged']} of {result.summary['audited']} flagged "
         f"-> {out / 'report.html'}")
-    return result.rows
+    return result.rows, float(result.summary["oof_error"] or 0.0)
 
 
 def _apply_auto(data: Path, folder: Path, rows: list[dict[str, Any]], threshold: float,

@@ -119,8 +119,7 @@ def out_of_fold(images: np.ndarray, labels: np.ndarray, groups: Sequence[str], n
             t0 = time.perf_counter()
             fitted = train_arrays(images[train], labels[train], n_classes, cfg,
                                   seed=int(train_seeds[f]), precision=precision,
-                                  weights=weights, x_val=images[held], y_val=labels[held],
-                                  on_epoch=on_epoch)
+                                  weights=weights, on_epoch=on_epoch)
             p = fitted.probabilities(images[held])
             probs[s, held] = p
             errors.append(float((p.argmax(axis=1) != labels[held]).mean()))

@@ -9,12 +9,16 @@ given label is wrong, ``1 - p_given``) and a one-line ``why``. The rules, in ord
    :data:`AMBIGUOUS_DEFECT` of its (at least :data:`MIN_DEFECT_N`) samples → **keep**: the
    model cannot see that defect (too mild, or a shortcut), so this is a defect-level
    problem, not a label error — relabelling the whole defect would be wrong;
-3. ``p ≥`` :data:`RELABEL_P` and every seed's models (each trained without the sample, on
+3. most (at least :data:`SOURCE_SHARE`) of the images of the sample's source weld with the
+   same given class (at least :data:`MIN_SOURCE_N` of them) are predicted otherwise →
+   **keep**: label errors strike single images, not every variant of a weld; the weld is
+   unlike the ones the fold models learnt from (or is itself defective) — review the weld;
+4. ``p ≥`` :data:`RELABEL_P` and every seed's models (each trained without the sample, on
    different folds) predict ``c`` → **relabel:c**;
-4. ``p ≥`` :data:`DROP_P` (confidently wrong) but not sure enough for rule 3 (the seeds
+5. ``p ≥`` :data:`DROP_P` (confidently wrong) but not sure enough for rule 4 (the seeds
    disagree, or ``p`` below :data:`RELABEL_P`) → **drop**: an ambiguous sample that
    teaches noise either way;
-5. otherwise (wrong but unsure) → **keep**, worth a look.
+6. otherwise (wrong but unsure) → **keep**, worth a look.
 
 A sample is *flagged* when the suggestion is relabel or drop. ``weldsynth loop --auto T``
 applies flagged suggestions whose confidence is at least ``T``.
@@ -42,6 +46,11 @@ AMBIGUOUS_DEFECT = 0.5
 suspected."""
 MIN_DEFECT_N = 5
 """Fewest samples of a defect for rule 2."""
+SOURCE_SHARE = 0.5
+"""Share of a source weld's images (same given class) predicted otherwise from which the
+weld, not the labels, is suspected (rule 3)."""
+MIN_SOURCE_N = 3
+"""Fewest images of a source weld (same given class) for rule 3."""
 SUSPECT_COLUMNS = ("rank", "path", "topology", "given", "predicted", "p_given", "loss",
                    "margin", "agree", "p_given_min", "p_given_max", "suggestion", "confidence",
                    "why", "defect", "source", "split", "fold", "mask", "cam_in_mask",
@@ -95,6 +104,7 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
     """
     good = classes.index("good") if "good" in classes else None
     bad_rate = _defect_good_rate(scores, samples, classes, good)
+    by_source = _source_disagreement(scores, samples)
     out = []
     for k, smp in enumerate(samples):
         g, c = int(scores.given[k]), int(scores.predicted[k])
@@ -111,6 +121,13 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
                 f"p({classes[c]})={p:.2f}, but defect {smp.defect} is taken for good in "
                 f"{100 * rate[0]:.0f}% of its {rate[1]} samples: a defect the model cannot "
                 "see (too mild or a shortcut), not a label error; review the defect")))
+            continue
+        wrong, n_source = by_source[smp.source, g]
+        if n_source >= MIN_SOURCE_N and wrong / n_source >= SOURCE_SHARE:
+            out.append(Suggestion("keep", conf, (
+                f"p({classes[c]})={p:.2f}, but {wrong} of the {n_source} {classes[g]} images "
+                f"of source weld {smp.source} are predicted otherwise: the weld is unlike "
+                "the training welds (or itself defective); review the weld, not each image")))
             continue
         target = (folder_of or {}).get(smp.path, classes[c])
         agreeing = "all agree" if agree >= 1.0 else f"{100 * agree:.0f}% agree"
@@ -141,6 +158,18 @@ def _defect_good_rate(scores: Scores, samples: Sequence[Sample], classes: Sequen
         if len(idx) >= MIN_DEFECT_N:
             out[defect] = (float(np.mean(scores.predicted[idx] == good)), len(idx))
     return out
+
+
+def _source_disagreement(scores: Scores, samples: Sequence[Sample]
+                         ) -> dict[tuple[str, int], tuple[int, int]]:
+    """(source, given class) -> (images predicted otherwise, images), for rule 3."""
+    out: dict[tuple[str, int], list[int]] = {}
+    for k, smp in enumerate(samples):
+        key = (smp.source, int(scores.given[k]))
+        tally = out.setdefault(key, [0, 0])
+        tally[0] += int(scores.predicted[k] != scores.given[k])
+        tally[1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 def move_folder(path: str, label: str, defect: str, folders: set[str]) -> str:
