@@ -52,7 +52,7 @@ def command(model: Path, images: tuple[Path, ...], csv_out: Path | None, batch_s
         rows += [{"file": f, "label": "", "probability": "", "error": r} for f, r in failures]
         write_csv(csv_out, ["file", "label", "probability", *(f"p_{c}" for c in classes),
                             "error"], rows)
-    if not quiet:
+    if preds and not quiet:
         table = Table(title=f"{ckpt.path}: {len(preds)} predicted, {len(failures)} unreadable")
         table.add_column("file", overflow="fold")
         table.add_column("label")

@@ -29,8 +29,9 @@ from weldsynth.train.predict import probabilities_from_cache
 from weldsynth.train.tracking import NullTracker
 
 Say = Callable[[str], None]
-CALIBRATION_BATCHES = 8
-"""Training batches used to re-estimate BatchNorm statistics after each epoch."""
+CALIBRATION_IMAGES = 64
+"""Training images (a fixed random sample) used to re-estimate BatchNorm statistics after
+each epoch: enough for per-channel statistics, a small fraction of an epoch's cost."""
 
 
 def seeds_for(seed: int) -> dict[str, int]:
@@ -42,9 +43,9 @@ def seeds_for(seed: int) -> dict[str, int]:
 
 def calibration_batches(x: np.ndarray, y: np.ndarray, cfg: TrainConfig, mean: float, std: float,
                         seed: int) -> Batches:
-    """A fixed random sample of training images (up to ``CALIBRATION_BATCHES`` batches, in
-    ``batch_size`` batches, no augmentation) to re-estimate BatchNorm statistics on."""
-    n = min(len(x), CALIBRATION_BATCHES * cfg.batch_size)
+    """A fixed random sample of up to ``CALIBRATION_IMAGES`` training images (in batches of
+    ``batch_size``, no augmentation) to re-estimate BatchNorm statistics on."""
+    n = min(len(x), CALIBRATION_IMAGES)
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
     return Batches(x[pick], y[pick], cfg.batch_size, mean, std, channels_last=cfg.channels_last)
 

@@ -1,0 +1,302 @@
+"""Benchmark of the built-in trainer (issue 6) -> bench/results/train.json.
+
+1. Builds a data set from the shipped recipes: ``weldsynth samples`` (8-bit, so that the
+   reference's PIL loader reads it correctly) -> ``generate --all`` -> ``balance`` (1:1) ->
+   ``split`` (val 0.2, test 0.1, grouped by source).
+2. On one topology, same split, same model size (ResNet18), same epochs, in this process:
+   a plain reference loop (torchvision ImageFolder + PIL decoding every epoch, 3-channel
+   input, fp32, standard DataLoader, Adam, random init) against ``weldsynth train``'s code
+   path (RAM cache, 1 channel, channels-last, bf16 where supported, fine-tune schedule),
+   reporting wall time per epoch and validation error of both, alternating the two loops
+   so that they share the machine's load; then shorter runs that isolate channels-last
+   and bf16.
+3. Per-topology validation (and test) error of ResNet18 on every topology.
+
+Usage: python bench/train.py [--parts compare,ablation,topologies] [--work DIR] ...
+Sections not run are kept from the existing JSON, so parts can be measured separately.
+Timings depend on the machine and on its load; the JSON records both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "train.json"
+
+
+def weldsynth(*args: str) -> None:
+    """Run a weldsynth command (the stable CLI contract), quietly."""
+    subprocess.run([sys.executable, "-m", "weldsynth", *args], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+
+
+def build_dataset(work: Path, count: int) -> Path:
+    """Good welds -> defects from the shipped recipes -> balanced 1:1 -> grouped split."""
+    good, data = work / "good", work / "data"
+    weldsynth("samples", "--all", "-n", str(count), "--bit-depth", "8", "--out", str(good),
+              "-q")
+    weldsynth("generate", str(good), "--all", "--out", str(data), "--workers", "2", "-q")
+    weldsynth("balance", str(data))
+    weldsynth("split", str(data), "--val", "0.2", "--test", "0.1", "--seed", "42")
+    return data
+
+
+def reference_loop(data: Path, topology: str, epochs: int, batch_size: int,
+                   seed: int = 0) -> dict:
+    """The plain loop a user would write: ImageFolder + PIL, RGB, fp32, DataLoader, Adam."""
+    import torchvision
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import transforms
+
+    from weldsynth.manifest import read_manifest
+
+    class Folder(torchvision.datasets.ImageFolder):
+        def find_classes(self, directory):  # masks (_masks) are not a class
+            names = sorted(e.name for e in os.scandir(directory)
+                           if e.is_dir() and not e.name.startswith(("_", ".")))
+            return names, {n: k for k, n in enumerate(names)}
+
+    torch.manual_seed(seed)
+    tf_train = transforms.Compose([
+        transforms.Resize((128, 352)), transforms.RandomHorizontalFlip(),
+        transforms.RandomVerticalFlip(), transforms.ToTensor(),
+        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    tf_val = transforms.Compose([
+        transforms.Resize((128, 352)), transforms.ToTensor(),
+        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    split = {r.path: r.split for r in read_manifest(data) if r.active and r.topology == topology}
+    train_set, val_set = Folder(data / topology, tf_train), Folder(data / topology, tf_val)
+    rel = [Path(p).relative_to(data).as_posix() for p, _ in train_set.samples]
+    train_idx = [k for k, r in enumerate(rel) if split.get(r) == "train"]
+    val_idx = [k for k, r in enumerate(rel) if split.get(r) == "val"]
+    train_dl = DataLoader(Subset(train_set, train_idx), batch_size=batch_size, shuffle=True)
+    val_dl = DataLoader(Subset(val_set, val_idx), batch_size=batch_size)
+    model = torchvision.models.resnet18(weights=None, num_classes=len(train_set.classes))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    history = []
+    started, cpu0 = time.perf_counter(), time.process_time()
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        for x, y in train_dl:
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+        model.eval()
+        wrong = n = 0
+        with torch.no_grad():
+            for x, y in val_dl:
+                wrong += int((model(x).argmax(1) != y).sum())
+                n += len(y)
+        history.append({"epoch": epoch, "val_error": wrong / n,
+                        "seconds": time.perf_counter() - t0})
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    return {"train_images": len(train_idx), "val_images": len(val_idx),
+            "seconds_total": total, "seconds_per_epoch": total / epochs,
+            "cpu_seconds_per_epoch": cpu / epochs,
+            "val_error_final": history[-1]["val_error"],
+            "val_error_best": min(h["val_error"] for h in history), "history": history}
+
+
+def weldsynth_run(data: Path, topology: str, out: Path, epochs: int, batch_size: int,
+                  **cfg_changes) -> dict:
+    """``weldsynth train``'s code path on one topology, timed end to end."""
+    from weldsynth.train.config import TrainConfig
+    from weldsynth.train.model import resolve_weights
+    from weldsynth.train.run import prepare, train_topology
+
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, **cfg_changes)
+    weights, note = resolve_weights(cfg.weights, cfg.arch)
+    started, cpu0 = time.perf_counter(), time.process_time()
+    report = train_topology(prepare(data, topology, cfg), out, cfg, weights=weights,
+                            weights_note=note, say=lambda _: None)
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    rows = _metrics(out / "metrics.csv")
+    n_train = sum(report["counts"]["train"].values())
+    epoch_s = [float(r["seconds"]) for r in rows]
+    return {"precision": report["precision"], "channels_last": cfg.channels_last,
+            "weights": _short(note), "train_images": n_train,
+            "val_images": report["val"]["images"], "seconds_total": total,
+            "seconds_per_epoch": total / len(rows), "cpu_seconds_per_epoch": cpu / len(rows),
+            "epoch_loop_seconds_mean": float(np.mean(epoch_s)),
+            "epoch_loop_seconds_after_first": float(np.mean(epoch_s[1:] or epoch_s)),
+            "train_images_per_s": n_train / float(np.mean(epoch_s[1:] or epoch_s)),
+            "decode_seconds": report["decode_seconds"],
+            "val_error_best": report["val"]["error_rate"],
+            "val_error_final": float(rows[-1]["error_rate"]),
+            "history": [{"epoch": int(r["epoch"]), "val_error": float(r["error_rate"]),
+                         "seconds": float(r["seconds"])} for r in rows]}
+
+
+def _short(note: str) -> str:
+    """A weights note without this machine's paths."""
+    return note.replace(str(Path(torch.hub.get_dir())), "<torch hub dir>")
+
+
+def _metrics(path: Path) -> list[dict]:
+    import csv
+
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    from weldsynth.train.model import bf16_supported
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "bf16_supported": bf16_supported(),
+            "python": platform.python_version()}
+
+
+def compare(data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: int) -> dict:
+    """Reference loop against weldsynth, alternating (A B A B...) so both see the same load.
+
+    Time per epoch is the best of the repeats (the least disturbed by other processes);
+    errors come from the first repeat (both loops are seeded, so repeats agree).
+    """
+    refs, ours = [], []
+    for k in range(repeats):
+        refs.append(reference_loop(data, topo, epochs, bs))
+        print(f"reference: {refs[-1]['seconds_per_epoch']:.1f} s/epoch", flush=True)
+        ours.append(weldsynth_run(data, topo, work / "runs" / f"main{k}", epochs, bs))
+        print(f"weldsynth: {ours[-1]['seconds_per_epoch']:.1f} s/epoch", flush=True)
+    ref, own = dict(refs[0]), dict(ours[0])
+    for row, runs in ((ref, refs), (own, ours)):
+        for key in ("seconds_per_epoch", "cpu_seconds_per_epoch"):
+            row[f"{key}_repeats"] = [round(r[key], 3) for r in runs]
+            row[key] = min(r[key] for r in runs)
+    ratio = own["seconds_per_epoch"] / ref["seconds_per_epoch"]
+    cpu_ratio = own["cpu_seconds_per_epoch"] / ref["cpu_seconds_per_epoch"]
+    return {
+        "topology": topo, "arch": "resnet18", "epochs": epochs, "batch_size": bs,
+        "repeats": repeats, "reference": ref, "weldsynth": own,
+        "time_ratio_weldsynth_over_reference": round(ratio, 3),
+        "cpu_time_ratio_weldsynth_over_reference": round(cpu_ratio, 3), "target_ratio": 0.6,
+        "meets_time_target": ratio <= 0.6,
+        "error_not_worse": own["val_error_best"] <= ref["val_error_best"],
+    }
+
+
+def ablation(data: Path, work: Path, topo: str, epochs: int, bs: int) -> dict:
+    """Channels-last and bf16 switched on one at a time (weldsynth's loop, same data)."""
+    runs = {}
+    for name, changes in {"fp32": {"precision": "fp32", "channels_last": False},
+                          "fp32+channels_last": {"precision": "fp32"},
+                          "auto+channels_last": {}}.items():
+        run = weldsynth_run(data, topo, work / "runs" / name, epochs, bs, **changes)
+        runs[name] = {k: run[k] for k in ("precision", "channels_last",
+                                          "epoch_loop_seconds_after_first",
+                                          "train_images_per_s")}
+        print(f"{name}: {run['train_images_per_s']:.1f} train img/s", flush=True)
+    base = runs["fp32"]["epoch_loop_seconds_after_first"]
+    for row in runs.values():
+        row["time_ratio_vs_fp32"] = round(row["epoch_loop_seconds_after_first"] / base, 3)
+    return {"topology": topo, "epochs": epochs, "batch_size": bs, "runs": runs,
+            "note": "epoch loop time (train + BatchNorm re-estimate + val) after the first "
+                    "epoch; same data, batch and seed"}
+
+
+def per_topology(data: Path, work: Path, epochs: int, bs: int, size: tuple[int, int]) -> dict:
+    """ResNet18 on every topology with the default settings but epochs, batch and size."""
+    from weldsynth.train.config import TrainConfig
+    from weldsynth.train.data import list_topologies
+    from weldsynth.train.model import resolve_weights
+    from weldsynth.train.run import train_topologies
+
+    cfg = TrainConfig(epochs=epochs, batch_size=bs, size=size)
+    weights, note = resolve_weights(cfg.weights, cfg.arch)
+    started = time.perf_counter()
+    rows = train_topologies(data, list_topologies(data), work / "runs" / "all", cfg,
+                            weights=weights, weights_note=note,
+                            say=lambda s: print(s, flush=True))
+    return {"arch": "resnet18", "epochs": epochs, "batch_size": bs, "size": list(size),
+            "weights": _short(note), "seconds": round(time.perf_counter() - started, 1),
+            "goal_val_error_pct": "< 1 on every topology", "rows": rows,
+            "meets_goal": all(float(r["error_pct"]) < 1.0 for r in rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="compare,ablation,topologies",
+                        help="comma list of compare, ablation, topologies; sections not run "
+                             "are kept from the existing results file")
+    parser.add_argument("--count", type=int, default=20, help="good welds per topology")
+    parser.add_argument("--topology", default="7", help="topology of compare and ablation")
+    parser.add_argument("--epochs", type=int, default=6, help="epochs of the comparison")
+    parser.add_argument("--repeats", type=int, default=2, help="A/B repeats of the comparison")
+    parser.add_argument("--ablation-epochs", type=int, default=3)
+    parser.add_argument("--topo-epochs", type=int, default=10, help="epochs per topology")
+    parser.add_argument("--topo-size", default="128x352", help="input size per topology")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="scratch folder; a data set already there is reused")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    from weldsynth.train.config import parse_size
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    work = args.work or Path(tempfile.mkdtemp(prefix="weldsynth-bench-train-"))
+    result = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    data = work / "data"
+    if not (data / "manifest.csv").is_file():
+        t0 = time.perf_counter()
+        build_dataset(work, args.count)
+        print(f"dataset ready in {time.perf_counter() - t0:.0f} s", flush=True)
+    result["dataset"] = {"recipe": "shipped recipes/, samples --bit-depth 8, balance 1:1, "
+                                   "split val 0.2 test 0.1 seed 42",
+                         "good_welds_per_topology": args.count}
+    sections = {"compare": ("comparison", lambda: compare(
+                    data, work, args.topology, args.epochs, args.batch_size, args.repeats)),
+                "ablation": ("ablation", lambda: ablation(
+                    data, work, args.topology, args.ablation_epochs, args.batch_size)),
+                "topologies": ("per_topology", lambda: per_topology(
+                    data, work, args.topo_epochs, args.batch_size,
+                    parse_size(args.topo_size)))}
+    for part, (key, run) in sections.items():
+        if part not in parts:
+            continue
+        load_before, when = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M")
+        section = run()
+        section["measured"] = {"at": when, "machine": machine(),
+                               "load_average_before": [round(v, 2) for v in load_before],
+                               "load_average_after": [round(v, 2) for v in os.getloadavg()]}
+        result[key] = section
+        _write(args.out, result)
+    print(f"written {args.out}")
+
+
+def _write(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    main()
