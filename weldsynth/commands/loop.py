@@ -20,8 +20,10 @@ from weldsynth.commands.audit import make_config, model_options, pick_topology, 
 @click.option("--manual", is_flag=True,
               help="Stop after each audit for your decisions; resume with --resume.")
 @click.option("--resume", is_flag=True, help="Go on with the loop in OUT.")
-@click.option("--folds", type=click.IntRange(2), default=5, show_default=True)
-@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True)
+@click.option("--folds", type=click.IntRange(2), default=5, show_default=True,
+              help="Folds of each audit, grouped by source weld.")
+@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True,
+              help="Repetitions averaged in each audit (each costs --folds models).")
 @click.option("--top", type=click.IntRange(0), default=50, show_default=True,
               help="Suspects in each report.html.")
 @click.option("--test", "test_pct", type=click.FloatRange(0.01, 0.5), default=0.15,
