@@ -26,15 +26,21 @@ def _s(path: str, defect: str = "", source: str = "") -> Sample:
     return Sample(path=path, topology="7", defect=defect, source=source or path)
 
 
+def _with_background(probs: np.ndarray, n: int = 6) -> np.ndarray:
+    """Append ``n`` good samples every seed gets right (a group is mostly right)."""
+    right = np.tile([[0.05, 0.95]], (probs.shape[0], n, 1))
+    return np.concatenate([probs, right], axis=1)
+
+
 def test_rules_relabel_drop_keep() -> None:
     # per seed (3 seeds), per sample: p(bad), p(good)
-    probs = np.array([
+    probs = _with_background(np.array([
         [[0.97, 0.03], [0.95, 0.05], [0.10, 0.90], [0.60, 0.40], [0.80, 0.20]],
         [[0.96, 0.04], [0.95, 0.05], [0.20, 0.80], [0.55, 0.45], [0.85, 0.15]],
         [[0.98, 0.02], [0.40, 0.60], [0.15, 0.85], [0.50, 0.50], [0.90, 0.10]],
-    ])
-    given = np.array([1, 1, 1, 1, 1])  # all labelled good
-    samples = [_s(f"7/good/{k}.png") for k in range(5)]
+    ]))
+    given = np.ones(11, np.int64)  # all labelled good
+    samples = [_s(f"7/good/{k}.png") for k in range(11)]
     out = suggest(score(probs, given), samples, CLASSES, seeds=3)
     # sure and every seed agrees -> relabel
     assert out[0].action == "relabel:bad" and out[0].confidence > RELABEL_P
@@ -46,7 +52,7 @@ def test_rules_relabel_drop_keep() -> None:
     assert out[3].action == "keep" and "unsure" in out[3].why
     # every seed agrees, p(bad) = 0.85: above DROP_P, below RELABEL_P -> drop
     assert DROP_P <= 0.85 < RELABEL_P and out[4].action == "drop"
-    assert [o.flagged for o in out] == [True, True, False, False, True]
+    assert [o.flagged for o in out[:5]] == [True, True, False, False, True]
 
 
 def test_a_defect_the_model_cannot_see_is_kept_not_relabelled() -> None:
@@ -58,7 +64,7 @@ def test_a_defect_the_model_cannot_see_is_kept_not_relabelled() -> None:
     samples += [_s(f"7/bad/h{k}.png", "hole") for k in range(6)]
     out = suggest(score(probs, given), samples, CLASSES, seeds=1)
     assert [o.action for o in out[:4]] == ["keep"] * 4
-    assert "defect cut is taken for good in 67% of its 6 samples" in out[0].why
+    assert "bad/cut is predicted otherwise in 67% of its 6 samples" in out[0].why
     assert out[6].action == "relabel:good"  # 1 of 6 holes: a label error, not the defect
 
 
@@ -66,14 +72,30 @@ def test_a_whole_source_weld_taken_for_the_other_class_is_kept() -> None:
     """Label errors strike images; a model wrong on most variants of one weld is unfamiliar
     with the weld (a fold without similar welds), so nothing is relabelled."""
     p_bad = [0.99, 0.99, 0.98, 0.2, 0.01, 0.02, 0.99]
-    probs = np.array([[p, 1 - p] for p in p_bad])
-    given = np.ones(7, np.int64)  # all labelled good
+    probs = _with_background(np.array([[[p, 1 - p] for p in p_bad]]))
+    given = np.ones(13, np.int64)  # all labelled good
     samples = [_s(f"7/good/a{k}.png", source="a.png") for k in range(4)]
     samples += [_s(f"7/good/b{k}.png", source="b.png") for k in range(3)]
+    samples += [_s(f"7/good/c{k}.png") for k in range(6)]
     out = suggest(score(probs, given), samples, CLASSES, seeds=1)
     assert [o.action for o in out[:4]] == ["keep", "keep", "keep", "keep"]
     assert "3 of the 4 good images of source weld a.png" in out[0].why
     assert out[6].action == "relabel:bad"  # 1 of 3 images of weld b: a label error
+
+
+def test_a_group_the_model_gets_wrong_is_excused_only_in_its_usual_class() -> None:
+    """good/(none) mostly taken for bad: a shortcut, kept; good/ball (balls are bad): the
+    minority group of a defect is never excused, so mislabelled balls are relabelled."""
+    p_bad = [0.9] * 4 + [0.1] * 2 + [0.95] * 5 + [0.97] * 8
+    probs = np.array([[p, 1 - p] for p in p_bad])
+    given = np.array([1] * 6 + [1] * 5 + [0] * 8)
+    samples = [_s(f"7/good/n{k}.png") for k in range(6)]
+    samples += [_s(f"7/good/b{k}.png", "ball") for k in range(5)]
+    samples += [_s(f"7/bad/b{k}.png", "ball") for k in range(8)]
+    out = suggest(score(probs, given), samples, CLASSES, seeds=1)
+    assert [o.action for o in out[:4]] == ["keep"] * 4
+    assert "good/(none) is predicted otherwise in 67% of its 6 samples" in out[0].why
+    assert [o.action for o in out[6:11]] == ["relabel:bad"] * 5
 
 
 def test_move_folder_follows_the_layout() -> None:

@@ -2,7 +2,10 @@
 
 Writes into the audit folder:
 
-* ``suspects.csv``: every audited sample, highest loss first, with its suggestion;
+* ``suspects.csv``: every audited sample with its suggestion, ranked: flagged ones
+  (relabel, drop) first, then the others, then those a group-level reason explains
+  (a defect or a source weld the model mostly gets wrong), each tier by loss
+  (``loss_rank``: by loss alone);
 * ``decisions_suggested.csv``: the flagged suggestions as a decisions CSV that
   ``weldsynth relabel apply`` takes as is (review it first);
 * ``confusion_by_defect.csv`` / ``.png``: how each (given class, defect) is predicted;
@@ -298,7 +301,7 @@ def _rows(samples: list[sus.Sample], scores, suggestions: list[sus.Suggestion],
         sug = suggestions[k]
         inside, share = cim.get(k, (float("nan"), float("nan")))
         rows.append({
-            "_index": k, "rank": int(scores.rank[k]), "path": smp.path,
+            "_index": k, "rank": 0, "loss_rank": int(scores.rank[k]), "path": smp.path,
             "topology": smp.topology, "given": classes[int(scores.given[k])],
             "predicted": classes[int(scores.predicted[k])],
             "p_given": round(float(scores.p_given[k]), 5),
@@ -307,12 +310,16 @@ def _rows(samples: list[sus.Sample], scores, suggestions: list[sus.Suggestion],
             "p_given_min": round(float(scores.p_given_min[k]), 5),
             "p_given_max": round(float(scores.p_given_max[k]), 5),
             "suggestion": sug.action, "confidence": round(sug.confidence, 5), "why": sug.why,
+            "_tier": 0 if sug.flagged else 2 if sug.excused else 1,
             "defect": smp.defect, "source": smp.source, "split": smp.split,
             "fold": int(oof.folds[0, k]), "mask": smp.mask,
             "cam_in_mask": "" if finite(inside) is None else round(inside, 4),
             "mask_share": "" if finite(share) is None else round(share, 4),
             "params": smp.params, "sha256": smp.sha256})
-    rows.sort(key=lambda r: r["rank"])
+    rows.sort(key=lambda r: (r["_tier"], r["loss_rank"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+        del row["_tier"]
     return rows
 
 

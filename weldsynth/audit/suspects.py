@@ -5,10 +5,13 @@ given label is wrong, ``1 - p_given``) and a one-line ``why``. The rules, in ord
 ``c`` the predicted class and ``p`` its mean probability over seeds:
 
 1. the model agrees with the label (``c`` = given) → **keep**;
-2. a bad sample of a defect that is predicted good in at least
-   :data:`AMBIGUOUS_DEFECT` of its (at least :data:`MIN_DEFECT_N`) samples → **keep**: the
-   model cannot see that defect (too mild, or a shortcut), so this is a defect-level
-   problem, not a label error — relabelling the whole defect would be wrong;
+2. the sample's group — its given class and defect (``bad/hole``, ``good/(none)``...), when
+   that class is the defect's usual one (most samples with that defect have it) — is
+   predicted otherwise in at least :data:`AMBIGUOUS_DEFECT` of its (at least
+   :data:`MIN_DEFECT_N`) samples → **keep**: the model cannot see that defect, or learnt a
+   shortcut that fails on the whole group (e.g. "no zeros on the bead means bad"), so
+   this is a defect-level problem, not a label error — relabelling the group would be
+   wrong. A minority group (``good/ball``: balls are bad) is never excused this way;
 3. most (at least :data:`SOURCE_SHARE`) of the images of the sample's source weld with the
    same given class (at least :data:`MIN_SOURCE_N` of them) are predicted otherwise →
    **keep**: label errors strike single images, not every variant of a weld; the weld is
@@ -51,7 +54,7 @@ SOURCE_SHARE = 0.5
 weld, not the labels, is suspected (rule 3)."""
 MIN_SOURCE_N = 3
 """Fewest images of a source weld (same given class) for rule 3."""
-SUSPECT_COLUMNS = ("rank", "path", "topology", "given", "predicted", "p_given", "loss",
+SUSPECT_COLUMNS = ("rank", "loss_rank", "path", "topology", "given", "predicted", "p_given", "loss",
                    "margin", "agree", "p_given_min", "p_given_max", "suggestion", "confidence",
                    "why", "defect", "source", "split", "fold", "mask", "cam_in_mask",
                    "mask_share", "params", "sha256")
@@ -78,16 +81,13 @@ class Suggestion:
     action: str
     confidence: float
     why: str
+    excused: bool = False
+    """Kept because a group-level reason (rule 2 or 3) explains the disagreement."""
 
     @property
     def flagged(self) -> bool:
         """True for relabel and drop."""
         return self.action != "keep"
-
-
-def defect_key(given: str, defect: str) -> str:
-    """Row key of the per-defect confusion: ``bad/hole``, ``good/(none)``..."""
-    return f"{given}/{defect or '(none)'}"
 
 
 def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], seeds: int,
@@ -102,9 +102,9 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
         folder_of: Class -> the class folder a relabel moves to, per sample path; default
             the class name (see :func:`move_folder`).
     """
-    good = classes.index("good") if "good" in classes else None
-    bad_rate = _defect_good_rate(scores, samples, classes, good)
-    by_source = _source_disagreement(scores, samples)
+    group_error = {key: v for key, v in _group_errors(scores, samples).items()
+                   if v[0] >= AMBIGUOUS_DEFECT}
+    by_source = _source_disagreement(scores, samples, set(group_error))
     out = []
     for k, smp in enumerate(samples):
         g, c = int(scores.given[k]), int(scores.predicted[k])
@@ -115,19 +115,22 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
             out.append(Suggestion("keep", conf, f"model agrees: p({classes[g]})="
                                   f"{scores.p_given[k]:.2f} {over}"))
             continue
-        rate = bad_rate.get(smp.defect) if good is not None and g != good else None
-        if rate is not None and rate[0] >= AMBIGUOUS_DEFECT:
+        err = group_error.get((g, smp.defect))
+        if err is not None:
+            group = f"{classes[g]}/{smp.defect or '(none)'}"
             out.append(Suggestion("keep", conf, (
-                f"p({classes[c]})={p:.2f}, but defect {smp.defect} is taken for good in "
-                f"{100 * rate[0]:.0f}% of its {rate[1]} samples: a defect the model cannot "
-                "see (too mild or a shortcut), not a label error; review the defect")))
+                f"p({classes[c]})={p:.2f}, but {group} is predicted otherwise in "
+                f"{100 * err[0]:.0f}% of its {err[1]} samples: the model cannot see this "
+                "defect or learnt a shortcut that fails on it, not a label error; review "
+                "the group (confusion_by_defect)"), excused=True))
             continue
         wrong, n_source = by_source[smp.source, g]
         if n_source >= MIN_SOURCE_N and wrong / n_source >= SOURCE_SHARE:
             out.append(Suggestion("keep", conf, (
                 f"p({classes[c]})={p:.2f}, but {wrong} of the {n_source} {classes[g]} images "
                 f"of source weld {smp.source} are predicted otherwise: the weld is unlike "
-                "the training welds (or itself defective); review the weld, not each image")))
+                "the training welds (or itself defective); review the weld, not each image"),
+                excused=True))
             continue
         target = (folder_of or {}).get(smp.path, classes[c])
         agreeing = "all agree" if agree >= 1.0 else f"{100 * agree:.0f}% agree"
@@ -145,29 +148,31 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
     return out
 
 
-def _defect_good_rate(scores: Scores, samples: Sequence[Sample], classes: Sequence[str],
-                      good: int | None) -> dict[str, tuple[float, int]]:
-    """Defect -> (share of its bad samples predicted good, their number), for rule 2."""
-    if good is None:
-        return {}
+def _group_errors(scores: Scores, samples: Sequence[Sample]
+                  ) -> dict[tuple[int, str], tuple[float, int]]:
+    """(given class, defect) -> (share predicted otherwise, samples), for rule 2: only
+    groups of at least :data:`MIN_DEFECT_N` whose class is the defect's usual one."""
+    members: dict[tuple[int, str], list[int]] = {}
+    for k, smp in enumerate(samples):
+        members.setdefault((int(scores.given[k]), smp.defect), []).append(k)
     out = {}
-    defects = sorted({s.defect for s in samples if s.defect})
-    for defect in defects:
-        idx = [k for k, s in enumerate(samples)
-               if s.defect == defect and int(scores.given[k]) != good]
-        if len(idx) >= MIN_DEFECT_N:
-            out[defect] = (float(np.mean(scores.predicted[idx] == good)), len(idx))
+    for (g, defect), idx in members.items():
+        usual = max(len(m) for (_g, d), m in members.items() if d == defect)
+        if len(idx) < MIN_DEFECT_N or len(idx) < usual:
+            continue  # too small, or a minority class for this defect
+        out[g, defect] = (float(np.mean(scores.predicted[idx] != g)), len(idx))
     return out
 
 
-def _source_disagreement(scores: Scores, samples: Sequence[Sample]
-                         ) -> dict[tuple[str, int], tuple[int, int]]:
-    """(source, given class) -> (images predicted otherwise, images), for rule 3."""
+def _source_disagreement(scores: Scores, samples: Sequence[Sample],
+                         excused: set[tuple[int, str]]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(source, given class) -> (images predicted otherwise, images), for rule 3; images of
+    a group rule 2 excuses do not count as predicted otherwise."""
     out: dict[tuple[str, int], list[int]] = {}
     for k, smp in enumerate(samples):
-        key = (smp.source, int(scores.given[k]))
-        tally = out.setdefault(key, [0, 0])
-        tally[0] += int(scores.predicted[k] != scores.given[k])
+        g = int(scores.given[k])
+        tally = out.setdefault((smp.source, g), [0, 0])
+        tally[0] += int(scores.predicted[k] != g and (g, smp.defect) not in excused)
         tally[1] += 1
     return {k: (v[0], v[1]) for k, v in out.items()}
 

@@ -126,9 +126,9 @@ def command(data: Path, topology: str | None, folds: int, seeds: int, top: int,
     folds predicts each fold; probabilities are averaged over seeds. Rows out of use
     (excluded, dropped) and, unless --include-test, the test split are not audited.
 
-    OUT gets suspects.csv (every sample, highest loss first: given, predicted, p_given,
-    loss, margin, seed agreement, suggestion keep / relabel:<class> / drop, confidence,
-    why), decisions_suggested.csv (the flagged ones, for `weldsynth relabel apply`),
+    OUT gets suspects.csv (every sample: given, predicted, p_given, loss, margin, seed
+    agreement, suggestion keep / relabel:<class> / drop, confidence, why; flagged ones
+    first, then by loss), decisions_suggested.csv (the flagged ones, for `weldsynth relabel apply`),
     confusion_by_defect.csv/.png, cam_in_mask.csv (Grad-CAM energy inside defect masks,
     per defect; low means a possible shortcut), report.html (the --top suspects) and
     audit.json (settings, timings, summary).

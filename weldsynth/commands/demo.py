@@ -208,7 +208,9 @@ def _loop(data: Path, out: Path) -> Step:
         table.add_row(str(r["iteration"]), str(r["samples"]), str(r["moved"]),
                       str(r["dropped"]), f"{100 * r['val_error']:.1f}%",
                       f"{100 * r['test_error']:.1f}%")
-    return f"{state.finished}; undo any step with: weldsynth relabel undo {data}", table
+    changed = any(r["moved"] or r["dropped"] for r in state.rows)
+    undo = f"; undo with: weldsynth relabel undo {data}" if changed else ""
+    return f"{state.finished}{undo}", table
 
 
 def _geometry(rows: list[dict]) -> Table:
