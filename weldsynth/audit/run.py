@@ -117,10 +117,10 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
                 f"{settings.probs}; left out")
         items = [items[k] for k in kept]
         oof = OOF(probs=probs[None], folds=np.full((1, len(items)), -1, np.int64))
-        weights_note = f"probabilities from {settings.probs}"
+        weights_note, epochs = f"probabilities from {settings.probs}", 0
         n_seeds = 1
     else:
-        oof, items, weights_note = _train_oof(items, classes, cfg, settings, say,
+        oof, items, weights_note, epochs = _train_oof(items, classes, cfg, settings, say,
                                                       progress, timings)
         n_seeds = settings.seeds
     timings["out_of_fold"] = round(time.perf_counter() - t0, 3)
@@ -153,7 +153,7 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
     flagged = sum(1 for r in rows if r["suggestion"] != "keep")
     subtitle = (f"topology {listing.topology} · {len(rows)} samples audited, {flagged} flagged · "
                 + (f"{settings.folds} grouped folds × {n_seeds} seed(s), {cfg.arch} "
-                   f"{cfg.size[0]}x{cfg.size[1]}, {cfg.total_epochs} epoch(s)"
+                   f"{cfg.size[0]}x{cfg.size[1]}, {epochs} epoch(s)"
                    if settings.probs is None else f"probabilities from {settings.probs.name}")
                 + _cam_line(cam_summary))
     render_report(report_rows, out / "report.html", images_root=data,
@@ -165,7 +165,7 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
         "data": str(data), "topology": listing.topology, "classes": classes,
         "settings": settings.to_dict(), "train": cfg.to_dict(), "weights": weights_note,
         "split": listing.split_note, "manifest_sha256": listing.manifest_sha,
-        "audited": len(rows), "flagged": flagged,
+        "epochs_per_model": epochs, "audited": len(rows), "flagged": flagged,
         "suggestions": _count(r["suggestion"].split(":")[0] for r in rows),
         "oof_error": round(float(np.mean(scores.predicted != labels)), 4) if len(rows) else None,
         "fold_errors": [round(e, 4) for e in oof.fold_errors],
@@ -181,7 +181,7 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
 
 def _train_oof(items: list[Item], classes: list[str], cfg: TrainConfig,
                settings: AuditSettings, say: Say, progress: Progress | None,
-               timings: dict[str, float]) -> tuple[OOF, list[Item], str]:
+               timings: dict[str, float]) -> tuple[OOF, list[Item], str, int]:
     from weldsynth.train.images import decode_all
     from weldsynth.train.model import resolve_precision, resolve_weights
 
@@ -220,7 +220,7 @@ def _train_oof(items: list[Item], classes: list[str], cfg: TrainConfig,
                       precision=resolve_precision(cfg.precision), weights=weights,
                       good=classes.index("good") if "good" in classes else None,
                       cams=settings.cams, on_epoch=on_epoch)
-    return oof, items, note
+    return oof, items, note, run_cfg.total_epochs
 
 
 def _manifest_rows(data: Path) -> dict[str, Any]:
