@@ -151,8 +151,8 @@ def run(args: argparse.Namespace) -> dict:
             s = score(oof.probs, noisy)
             suggestions = suggest(s, samples, classes, 1)
             flags = np.array([g.flagged for g in suggestions])
-            # suspects.csv's rank: flagged, then unexplained, then group-explained; by loss
-            tier = np.array([0 if g.flagged else 2 if g.excused else 1 for g in suggestions])
+            # suspects.csv's rank: by review tier, then loss
+            tier = np.array([g.tier for g in suggestions])
             seconds = time.perf_counter() - t0
             ours = metrics(s.loss - 1000.0 * tier, flags, truth)
             ours["precision_at_k_loss_only"] = metrics(s.loss, flags, truth)["precision_at_k"]

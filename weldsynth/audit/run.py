@@ -3,9 +3,9 @@
 Writes into the audit folder:
 
 * ``suspects.csv``: every audited sample with its suggestion, ranked: flagged ones
-  (relabel, drop) first, then the others, then those a group-level reason explains
-  (a defect or a source weld the model mostly gets wrong), each tier by loss
-  (``loss_rank``: by loss alone);
+  (relabel, drop) first, then unexplained disagreements, then disagreements a group-level
+  reason explains (a defect or a source weld the model mostly gets wrong), then samples
+  the model agrees with, each tier by loss (``loss_rank``: by loss alone);
 * ``decisions_suggested.csv``: the flagged suggestions as a decisions CSV that
   ``weldsynth relabel apply`` takes as is (review it first);
 * ``confusion_by_defect.csv`` / ``.png``: how each (given class, defect) is predicted;
@@ -310,7 +310,7 @@ def _rows(samples: list[sus.Sample], scores, suggestions: list[sus.Suggestion],
             "p_given_min": round(float(scores.p_given_min[k]), 5),
             "p_given_max": round(float(scores.p_given_max[k]), 5),
             "suggestion": sug.action, "confidence": round(sug.confidence, 5), "why": sug.why,
-            "_tier": 0 if sug.flagged else 2 if sug.excused else 1,
+            "_tier": sug.tier,
             "defect": smp.defect, "source": smp.source, "split": smp.split,
             "fold": int(oof.folds[0, k]), "mask": smp.mask,
             "cam_in_mask": "" if finite(inside) is None else round(inside, 4),

@@ -83,11 +83,19 @@ class Suggestion:
     why: str
     excused: bool = False
     """Kept because a group-level reason (rule 2 or 3) explains the disagreement."""
+    agrees: bool = False
+    """The model predicts the given class (rule 1)."""
 
     @property
     def flagged(self) -> bool:
         """True for relabel and drop."""
         return self.action != "keep"
+
+    @property
+    def tier(self) -> int:
+        """Review order: 0 flagged, 1 unexplained disagreement, 2 disagreement a group-level
+        reason explains, 3 agreement (suspects.csv ranks by tier, then loss)."""
+        return 0 if self.flagged else 3 if self.agrees else 2 if self.excused else 1
 
 
 def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], seeds: int,
@@ -113,7 +121,7 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
         agree = float(scores.agree[k])
         if c == g:
             out.append(Suggestion("keep", conf, f"model agrees: p({classes[g]})="
-                                  f"{scores.p_given[k]:.2f} {over}"))
+                                  f"{scores.p_given[k]:.2f} {over}", agrees=True))
             continue
         err = group_error.get((g, smp.defect))
         if err is not None:
