@@ -7,4 +7,10 @@
   crash interrupted.
 * :mod:`weldsynth.audit.report` renders the self-contained ``report.html`` review page whose
   "Export decisions CSV" button writes exactly the decisions CSV read here.
+* :mod:`weldsynth.audit.run` audits one topology (``weldsynth audit``): out-of-fold
+  probabilities (:mod:`~weldsynth.audit.oof` over grouped folds from
+  :mod:`~weldsynth.audit.folds`, fold models from :mod:`~weldsynth.audit.learner`),
+  suggestions and per-defect confusion (:mod:`~weldsynth.audit.suspects`), Grad-CAM and
+  CAM-in-mask (:mod:`~weldsynth.audit.gradcam`).
+* :mod:`weldsynth.audit.loop` iterates train → audit → apply → retrain (``weldsynth loop``).
 """
