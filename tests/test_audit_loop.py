@@ -98,10 +98,17 @@ def test_auto_loop_fixes_the_flips_through_the_journal_and_never_touches_test(wo
     assert any("relabel step 1: moved 3" in line for line in lines)
 
 
-def test_loop_stops_early_when_test_error_does_not_improve(world) -> None:
+def test_loop_stops_early_when_test_error_does_not_improve(world, tmp_path: Path) -> None:
+    root = world["root"]
+    decisions = tmp_path / "earlier.csv"  # a relabel step made before the loop started
+    first = read_manifest(root)[0]
+    decisions.write_text(f"path,decision,to,sha256\n{first.path},drop,,"
+                         f"{sha256_file(root / first.path)}\n")
+    with open_journal(root) as journal:
+        journal.apply(decisions)
     world["scripted"].extend([0.10, 0.12])
-    state = run_loop(world["root"], "7", world["out"], CFG,
-                     LoopSettings(iterations=3, auto=0.9))
+    state = run_loop(root, "7", world["out"], CFG, LoopSettings(iterations=3, auto=0.9))
+    assert state.rows[0]["dropped"] == 0  # the earlier step is not the loop's
     assert len(state.rows) == 2 and state.rows[1]["note"] == "test error did not improve"
     assert "stopped early" in state.finished and "relabel undo" in state.finished
 

@@ -197,7 +197,8 @@ def run_loop(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: L
         fingerprint, how = carve_test_set(data, topology, settings.test, settings.val,
                                           settings.split_seed)
         say(f"test set: {len(fingerprint)} images, {how}; never audited or changed")
-        state = LoopState(topology=topology, test_set=fingerprint)
+        state = LoopState(topology=topology, test_set=fingerprint,
+                          journal_step=changes_since(data, 0)[2])  # earlier steps: not ours
     while not state.finished:
         k = len(state.rows)
         if k > 0 and state.pending != k:
