@@ -145,6 +145,9 @@ def test_augment_spec_and_errors(tmp_path: Path) -> None:
     A.save(A.Compose([A.HorizontalFlip(p=1.0)]), str(tmp_path / "a.json"))
     flip = build_augment(str(tmp_path / "a.json"), 0)
     assert np.array_equal(flip(image=img)["image"], img[:, ::-1])
+    speckle = build_augment("dropout=0.5", 1)
+    dropped = [int((speckle(image=img + 0.5)["image"] == 0).sum()) for _ in range(6)]
+    assert max(dropped) > 100 and min(dropped) == 0  # p=0.5: some images untouched
     with pytest.raises(WeldsynthError, match="unknown term"):
         build_augment("shear", 0)
 

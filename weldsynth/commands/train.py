@@ -38,8 +38,8 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101")
 @click.option("--size", default="128x352", show_default=True,
               help="Input HEIGHTxWIDTH; images keep their aspect and are zero-padded.")
 @click.option("--augment", default="hflip,vflip,rotate=5", show_default=True,
-              help="none, a list of hflip, vflip, rotate=DEG, or an albumentations "
-                   ".json/.yaml pipeline file.")
+              help="none, a list of hflip, vflip, rotate=DEG, dropout=P (zero a fraction P "
+                   "of pixels), or an albumentations .json/.yaml pipeline file.")
 @click.option("--balance", type=click.Choice(("none", "weights", "sampler")), default="none",
               show_default=True, help="Class-weighted loss or weighted sampling.")
 @click.option("--patience", type=int, default=0, show_default=True,

@@ -41,7 +41,7 @@ class TrainConfig:
         weights: "imagenet", "none" or a file path.
         size: Input (height, width); images are resized keeping their aspect and zero-padded.
         augment: Albumentations spec: "none", a comma list of ``hflip``, ``vflip``,
-            ``rotate=DEG``, or a ``.json``/``.yaml`` file written by ``A.save``.
+            ``rotate=DEG``, ``dropout=P``, or a ``.json``/``.yaml`` file written by ``A.save``.
         balance: "none", "weights" (class-weighted loss) or "sampler" (weighted sampling).
         patience: Early stopping after this many epochs without a better validation
             result (0: off).

@@ -133,6 +133,12 @@ def build_augment(spec: str, seed: int):
             transforms.append(A.HorizontalFlip(p=0.5))
         elif name == "vflip":
             transforms.append(A.VerticalFlip(p=0.5))
+        elif name == "dropout":
+            try:
+                prob = float(value or 0.02)
+            except ValueError as exc:
+                raise WeldsynthError(f"--augment: bad dropout {term!r}") from exc
+            transforms.append(A.PixelDropout(dropout_prob=prob, drop_value=0, p=0.5))
         elif name == "rotate":
             try:
                 limit = float(value or 5)
@@ -142,7 +148,8 @@ def build_augment(spec: str, seed: int):
                                        p=0.5))
         else:
             raise WeldsynthError(f"--augment: unknown term {term!r} (use hflip, vflip, "
-                                 "rotate=DEG, none, or an albumentations .json/.yaml file)")
+                                 "rotate=DEG, dropout=P, none, or an albumentations "
+                                 ".json/.yaml file)")
     return A.Compose(transforms, seed=seed)
 
 
