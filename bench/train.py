@@ -235,7 +235,25 @@ def per_topology(data: Path, work: Path, epochs: int, bs: int, size: tuple[int, 
     return {"arch": "resnet18", "epochs": epochs, "batch_size": bs, "size": list(size),
             "weights": _short(note), "seconds": round(time.perf_counter() - started, 1),
             "goal_val_error_pct": "< 1 on every topology", "rows": rows,
-            "meets_goal": all(float(r["error_pct"]) < 1.0 for r in rows)}
+            "meets_goal": all(float(r["error_pct"]) < 1.0 for r in rows),
+            "details": topology_details(work / "runs" / "all", [r["topology"] for r in rows])}
+
+
+def topology_details(runs: Path, topologies: list[str]) -> dict:
+    """Where the errors are: validation errors per (label, defect) summed over topologies,
+    and each topology's last training loss (a high one means the model underfits)."""
+    by_defect: dict[str, list[int]] = {}
+    last_loss = {}
+    for topo in topologies:
+        report = json.loads((runs / topo / "report.json").read_text())
+        for row in report["val"]["per_defect"]:
+            key = f"{row['label']}/{row['defect']}"
+            errors, images = by_defect.get(key, [0, 0])
+            by_defect[key] = [errors + row["errors"], images + row["images"]]
+        last_loss[topo] = round(float(_metrics(runs / topo / "metrics.csv")[-1]["train_loss"]), 4)
+    return {"val_errors_by_label_defect": {k: {"errors": e, "images": n}
+                                           for k, (e, n) in sorted(by_defect.items())},
+            "last_train_loss": last_loss}
 
 
 def main() -> None:
