@@ -135,7 +135,7 @@ def test_oversample_reaches_ratio_and_deletes_nothing(ds: Path) -> None:
         base = by_path[params["base"]]
         assert r.label == "good" and r.defect == base.defect and r.status == ""
         assert r.source == base.source and r.topology == base.topology
-        assert params["augment"] in ("pixel_dropout", "brightness_contrast")
+        assert params["augment"] == "flip"  # the default: nothing only good images have
         assert r.path.startswith(f"{r.topology}/good/") and r.seed.isdigit()
         assert sha256_file(ds / r.path) == r.sha256
         # the acceptable cut is a good image too, but variants are never made of variants
@@ -145,8 +145,39 @@ def test_oversample_reaches_ratio_and_deletes_nothing(ds: Path) -> None:
     assert sorted(per_base.values()) == [1, 1, 1, 2, 2]
 
 
-def test_variants_keep_nodata_bit_depth_and_label(ds: Path) -> None:
+def test_default_variants_are_mirror_images_of_their_base(ds: Path) -> None:
+    """A flipped weld has exactly its base's pixel values: no statistic that ignores
+    orientation (dropout speckle, brightness, no-data share) tells variants from originals,
+    so oversampling gives the model no 'good-only' shortcut."""
     balance(ds, "1:1", "oversample", seed=1)
+    axes = {"hflip": (1,), "vflip": (0,), "hvflip": (0, 1)}
+    kinds = Counter()
+    for r in read_manifest(ds):
+        params = json.loads(r.params)
+        if "augment" not in params:
+            continue
+        kinds[params["flip"]] += 1
+        base = read_heightmap(ds / params["base"])
+        var = read_heightmap(ds / r.path)
+        assert var.bit_depth == base.bit_depth
+        assert np.array_equal(var.to_uint(), np.flip(base.to_uint(), axes[params["flip"]]))
+        assert r.path.endswith(f"__{params['flip']}_{int(r.path[-6:-4]):02d}.png")
+    # 7 + 3 variants over 5 + 3 bases, each base's k-th variant is kinds[k % 3]
+    assert set(kinds) <= set(axes) and kinds["hflip"] >= kinds["vflip"] >= kinds["hvflip"]
+    assert sum(kinds.values()) == 10
+
+
+def test_unknown_variant_kind_is_refused_before_writing(ds: Path) -> None:
+    files = snapshot(ds)
+    with pytest.raises(BalanceError, match=r"--augment 'flip,sparkle'.*sparkle.*allowed"):
+        balance(ds, "1:1", "oversample", augments="flip,sparkle")
+    with pytest.raises(BalanceError, match="given twice"):
+        balance(ds, "1:1", "oversample", augments="flip,hflip")
+    assert snapshot(ds) == files
+
+
+def test_variants_keep_nodata_bit_depth_and_label(ds: Path) -> None:
+    balance(ds, "1:1", "oversample", seed=1, augments="dropout,brightness")
     kinds = set()
     for r in read_manifest(ds):
         params = json.loads(r.params)
@@ -364,3 +395,5 @@ def test_cli_prints_before_after_and_errors_in_one_line(ds: Path) -> None:
     assert res.exit_code == 2 and "--ratio" in res.output
     res = runner.invoke(cli, ["balance", str(ds), "--method", "smote"])
     assert res.exit_code == 2 and "--method" in res.output
+    res = runner.invoke(cli, ["balance", str(ds), "--augment", "mixup"])
+    assert res.exit_code == 2 and "--augment 'mixup'" in res.output and "hflip" in res.output

@@ -2,7 +2,9 @@
 
 Per topology, reach a requested good:bad ratio among the rows in use:
 
-* **oversample** — add label-preserving variants of good images (:mod:`weldsynth.augment`)
+* **oversample** — add label-preserving variants of good images (:mod:`weldsynth.augment`:
+  mirror images by default, which carry nothing the bad class lacks once the trainer mirrors
+  every class; the seed's dropout and brightness variants on request)
   as new files next to their base image (an original, or an acceptable cut), with new
   manifest rows: the base's defect ("" for an original), params naming the augmentation,
   its values and the base, the row seed, and the base's ``source`` and ``split`` so groups
@@ -126,6 +128,7 @@ def plan_balance(
     seed: int = 0,
     extras: int = 0,
     max_variants: int = DEFAULT_MAX_VARIANTS,
+    augments: tuple[str, ...] = augment.DEFAULT_AUGMENTS,
 ) -> BalancePlan:
     """Work out, per topology, the files to add and the statuses to change.
 
@@ -137,9 +140,11 @@ def plan_balance(
         seed: Run seed.
         extras: Bad extras wanted per topology (existing ones count).
         max_variants: Cap on variants per good image with ``method="both"``.
+        augments: Variant kinds used in turn (:data:`weldsynth.augment.AUGMENTS`).
 
     Raises:
-        BalanceError: unknown method, negative extras, a topology without good or bad rows.
+        BalanceError: unknown method or variant kind, negative extras, a topology without
+            good or bad rows.
     """
     if method not in METHODS:
         raise BalanceError(f"--method {method!r}: allowed: {', '.join(METHODS)}")
@@ -147,6 +152,10 @@ def plan_balance(
         raise BalanceError(f"--extras {extras}: must be 0 or more")
     if max_variants < 0:
         raise BalanceError(f"--max-variants {max_variants}: must be 0 or more")
+    unknown = [k for k in augments if k not in augment.AUGMENTS]
+    if unknown or not augments:
+        raise BalanceError(f"--augment {','.join(augments) or '(empty)'}: allowed kinds: flip, "
+                           f"{', '.join(augment.AUGMENTS)}")
     by_topo: dict[str, list[Record]] = defaultdict(list)
     for rec in records:
         by_topo[rec.topology].append(rec)
@@ -154,7 +163,7 @@ def plan_balance(
     plans = []
     for topo in sorted(by_topo, key=natural_key):
         plan = _plan_topology(Path(root), topo, by_topo[topo], known, ratio, method, seed,
-                              extras, max_variants)
+                              extras, max_variants, tuple(augments))
         plans.append(plan)
     for it in (it for p in plans for it in p.new):  # refuse paths escaping root up front
         safe_join(root, it.base.path)
@@ -209,10 +218,18 @@ def apply_plan(
 
 def balance(root: str | Path, ratio: str = "1:1", method: str = "oversample", seed: int = 0,
             extras: int = 0, max_variants: int = DEFAULT_MAX_VARIANTS,
-            dry_run: bool = False) -> BalancePlan:
-    """Plan and apply balancing of the data set at ``root`` (see the module docstring)."""
+            dry_run: bool = False, augments: str = "flip") -> BalancePlan:
+    """Plan and apply balancing of the data set at ``root`` (see the module docstring).
+
+    ``augments`` is a comma list of variant kinds (see :func:`weldsynth.augment.parse_augments`).
+    """
     records = read_manifest(root)
-    plan = plan_balance(root, records, parse_ratio(ratio), method, seed, extras, max_variants)
+    try:
+        kinds = augment.parse_augments(augments)
+    except ValueError as exc:
+        raise BalanceError(f"--augment {augments!r}: {exc}") from exc
+    plan = plan_balance(root, records, parse_ratio(ratio), method, seed, extras, max_variants,
+                        kinds)
     if not dry_run:
         apply_plan(root, records, plan)
     return plan
@@ -223,7 +240,7 @@ def balance(root: str | Path, ratio: str = "1:1", method: str = "oversample", se
 
 def _plan_topology(root: Path, topo: str, rows: list[Record], known: set[str],
                    ratio: tuple[Fraction, Fraction], method: str, seed: int, extras: int,
-                   max_variants: int) -> TopologyPlan:
+                   max_variants: int, augments: tuple[str, ...]) -> TopologyPlan:
     plan = TopologyPlan(topology=topo)
     active = [r for r in rows if r.active]
     plan.before = Counter(r.label for r in active)
@@ -250,7 +267,7 @@ def _plan_topology(root: Path, topo: str, rows: list[Record], known: set[str],
             bases = sorted((r for r in pool if r.label == "good" and not _augmented(r)),
                            key=lambda r: _rank(seed, r.path))
             cap = max_variants if method == "both" else None
-            added = _plan_variants(bases, rows, known, need, cap, seed)
+            added = _plan_variants(bases, rows, known, need, cap, seed, augments)
             plan.new += added
             counts["good"] += len(added)
             if not bases:
@@ -272,10 +289,13 @@ def _plan_topology(root: Path, topo: str, rows: list[Record], known: set[str],
 
 
 def _plan_variants(bases: list[Record], rows: list[Record], known: set[str], need: int,
-                   cap: int | None, seed: int) -> list[NewItem]:
+                   cap: int | None, seed: int, augments: tuple[str, ...]) -> list[NewItem]:
     """Round-robin over the bases (in seeded order): each gets variant k before any gets k+1."""
     if not bases:
         return []
+    def kind_of(k: int) -> str:
+        return augment.augment_kind(k, augments)
+
     made = Counter(_params(r).get("base", "") for r in rows if _augmented(r))
     next_k = {b.path: 0 for b in bases}
     items: list[NewItem] = []
@@ -287,11 +307,11 @@ def _plan_variants(bases: list[Record], rows: list[Record], known: set[str], nee
                 break
             if made[base.path] != level or (cap is not None and made[base.path] >= cap):
                 continue
-            k, path = _free_name(base, next_k[base.path], known, augment.augment_kind)
+            k, path = _free_name(base, next_k[base.path], known, kind_of)
             next_k[base.path] = k + 1
             known.add(path)
             made[base.path] += 1
-            items.append(NewItem(path, base, augment.augment_kind(k), k,
+            items.append(NewItem(path, base, kind_of(k), k,
                                  item_seed(seed, path, k), "good"))
             progress = True
         if not progress:  # every base is at the cap

@@ -8,9 +8,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.augment import parse_augments
 from weldsynth.balance import (
     DEFAULT_MAX_VARIANTS,
     METHODS,
+    BalanceError,
     BalancePlan,
     apply_plan,
     parse_ratio,
@@ -33,30 +35,41 @@ from weldsynth.manifest import read_manifest
 @click.option("--extras", type=click.IntRange(min=0), default=0, show_default=True,
               help="Bad extras per topology (plate only with the bead removed, and solid "
                    "images, in turn), added before balancing. Existing extras count.")
+@click.option("--augment", "augments", default="flip", show_default=True,
+              help="Variant kinds for oversampling, used in turn: flip (= hflip,vflip,hvflip: "
+                   "mirror images), dropout (2 % of measured pixels set to 0) and brightness "
+                   "(brightness/contrast change), the seed's two. Only flips add nothing the "
+                   "bad class lacks: dropout and brightness variants exist in good alone, and "
+                   "a model learns them as a shortcut for 'good'.")
 @click.option("--max-variants", type=click.IntRange(min=0), default=DEFAULT_MAX_VARIANTS,
               show_default=True, help="With --method both: variants per good image at most.")
 @click.option("--dry-run", is_flag=True, help="Show the counts before/after; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(out: Path, ratio: str, method: str, seed: int, extras: int, max_variants: int,
-            dry_run: bool, quiet: bool) -> None:
+def command(out: Path, ratio: str, method: str, seed: int, extras: int, augments: str,
+            max_variants: int, dry_run: bool, quiet: bool) -> None:
     """Balance good and bad per topology in the data set OUT (OUT/manifest.csv).
 
-    Oversampling writes label-preserving variants of good images next to them (about 2 %
-    of measured pixels set to 0, or a random brightness/contrast change; no-data stays
-    no-data, bit depth kept) and adds them to the manifest with their parameters, seed,
-    source and split. Undersampling only marks rows excluded in the manifest. Nothing is
-    deleted. Deterministic: the same arguments give byte-identical files and manifest, and
-    rerunning on a balanced set changes nothing.
+    Oversampling writes label-preserving variants of good images next to them (mirror
+    images by default; no-data stays no-data, bit depth kept) and adds them to the
+    manifest with their parameters, seed, source and split. Undersampling only marks
+    rows excluded in the manifest. Nothing is deleted. Deterministic: the same arguments
+    give byte-identical files and manifest, and rerunning on a balanced set changes
+    nothing.
 
     \b
     Examples:
       weldsynth balance dataset/                         # oversample good to 1:1
       weldsynth balance dataset/ --ratio 1:2 --method undersample
       weldsynth balance dataset/ --method both --extras 20 --seed 7
+      weldsynth balance dataset/ --augment flip,dropout   # the seed's dropouts too
     """
     good_bad = parse_ratio(ratio)
+    try:
+        kinds = parse_augments(augments)
+    except ValueError as exc:
+        raise BalanceError(f"--augment {augments!r}: {exc}") from exc
     records = read_manifest(out)
-    plan = plan_balance(out, records, good_bad, method, seed, extras, max_variants)
+    plan = plan_balance(out, records, good_bad, method, seed, extras, max_variants, kinds)
     console = Console()
     if not dry_run and plan.changes:
         if quiet:
