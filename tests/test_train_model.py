@@ -53,6 +53,19 @@ def test_every_resnet_takes_one_channel_and_has_one_output_per_class(arch: str) 
     assert out.shape == (1, 3)
 
 
+def test_weldnet_learns_the_hole_from_scratch_and_reloads(tmp_path: Path, hub: Path) -> None:
+    file, note = resolve_weights("imagenet", "weldnet")
+    assert file is None and "no ImageNet weights" in note and "from scratch" in note
+    data = fx.manifest_set(tmp_path / "data", n_sources=12)
+    cfg = TrainConfig(arch="weldnet", size=(32, 96), batch_size=8, epochs=4, seed=3)
+    report = train_topology(prepare(data, "7", cfg), tmp_path / "run", cfg, weights=None,
+                            weights_note=note, say=lambda _: None)
+    assert report["val"]["error_rate"] == 0.0  # the hole is easy to see
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert ckpt.meta["arch"] == "weldnet" and ckpt.model.conv1.in_channels == 1
+    assert sum(p.numel() for p in ckpt.model.parameters()) < 400_000  # small on purpose
+
+
 def test_imagenet_weights_come_from_the_hub_cache_summed_over_rgb(hub: Path) -> None:
     file, note = resolve_weights("imagenet", "resnet18")
     assert file is None and "training from scratch" in note and "\n" not in note

@@ -9,7 +9,7 @@ import click
 
 from weldsynth.errors import WeldsynthError
 
-ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101")
+ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 
 
 def model_options(func: Callable) -> Callable:

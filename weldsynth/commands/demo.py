@@ -68,8 +68,9 @@ def command(out: Path, samples_dir: Path | None) -> None:
       7. loop                train (OUT/loop/iter0/train/model.pt) -> audit -> apply
                              -> retrain, against a fixed test set: OUT/loop/loop.csv
 
-    Steps 6-7 are sized to finish in a few minutes on 2 CPU cores (ResNet18 from scratch,
-    64x176 input, 3 epochs, 2 folds, 1 seed): they show the mechanics, not a good model.
+    Steps 6-7 are sized to finish in a few minutes on 2 CPU cores (WeldNet, the small
+    CNN that learns from scratch, 64x176 input, 5 epochs, 2 folds, 1 seed): they show the
+    mechanics, not a finished model.
 
     \b
     Example:
@@ -178,7 +179,7 @@ DEMO_TOPOLOGY = "3"
 def _demo_config():
     from weldsynth.train.config import TrainConfig
 
-    return TrainConfig(arch="resnet18", epochs=3, batch_size=16, size=(64, 176),
+    return TrainConfig(arch="weldnet", epochs=5, batch_size=16, size=(64, 176),
                        augment="hflip,vflip", weights="none")
 
 

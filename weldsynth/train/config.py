@@ -14,7 +14,9 @@ from typing import Any
 
 from weldsynth.errors import WeldsynthError
 
-ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101")
+RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
+ARCHS = (*RESNETS, "weldnet")
+"""torchvision ResNets, and :mod:`weldsynth.train.weldnet` for training from scratch."""
 PRECISIONS = ("auto", "bf16", "fp32")
 BALANCES = ("none", "weights", "sampler")
 DEFAULT_SIZE = (128, 352)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from weldsynth.errors import WeldsynthError
-from weldsynth.train.config import ARCHS
+from weldsynth.train.config import ARCHS, RESNETS
 
 IN_CHANNELS = 1
 
@@ -32,6 +32,10 @@ def build_model(arch: str, num_classes: int, in_channels: int = IN_CHANNELS) -> 
 
     if arch not in ARCHS:
         raise WeldsynthError(f"unknown arch {arch!r}; choose {', '.join(ARCHS)}")
+    if arch == "weldnet":
+        from weldsynth.train.weldnet import WeldNet
+
+        return WeldNet(num_classes, in_channels)
     model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
     if in_channels != 3:
         model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -63,12 +67,15 @@ def resolve_weights(weights: str, arch: str) -> tuple[Path | None, str]:
     """
     if weights == "none":
         return None, "weights: none, training from scratch"
+    if weights == "imagenet" and arch not in RESNETS:
+        return None, f"weights: {arch} has no ImageNet weights; training from scratch"
     if weights == "imagenet":
         found = imagenet_file(arch)
         if found is None:
             where = Path(torch.hub.get_dir()) / "checkpoints"
             return None, (f"weights: ImageNet {arch} weights not in {where} and weldsynth does "
-                          "not download; training from scratch (give a file with --weights)")
+                          "not download; training from scratch (give a file with --weights; "
+                          "from scratch, --arch weldnet learns far faster)")
         return found, f"weights: ImageNet {arch} from {found.name}"
     file = Path(weights)
     if not file.is_file():

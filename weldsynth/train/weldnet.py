@@ -1,0 +1,63 @@
+"""WeldNet: a small plain CNN for height maps, for training from scratch.
+
+Why it exists: without pretrained weights (no network at the plant, nothing in torch's
+cache) a ResNet18 trained from scratch on a few hundred welds does not learn the defects
+in any affordable number of epochs: on topology 7 (336 training images, good vs.
+bead deviation / cut / missing plate) its training loss stayed at the class prior after
+60 epochs. A defect is a small local change of a weld that is otherwise like its good
+twin, and the ResNet stem (7×7 stride-2 convolution and max pooling) plus global average
+pooling dilute it. WeldNet keeps full resolution for its first two convolutions, halves
+it after each of four stages and takes the global *maximum* of the last features: one
+defect anywhere is enough to call a weld bad. The same data learnt to 84 % validation
+accuracy in two epochs (``bench/results/train.json``, ``weldnet`` rows).
+
+The layout follows torchvision's ResNet names where other code relies on them:
+``conv1`` (the first convolution, one input channel; an alias of ``layer1[0]``),
+``layer4`` (the last stage, used by Grad-CAM) and ``fc`` (the head, replaced by
+fine-tuning and kept out of the freeze).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+WIDTHS = (16, 32, 64, 128)
+"""Channels of the four stages."""
+
+
+def _stage(cin: int, cout: int) -> nn.Sequential:
+    """Two 3×3 convolutions with BatchNorm and ReLU, then 2×2 max pooling."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True), nn.MaxPool2d(2))
+
+
+class WeldNet(nn.Module):
+    """Four stages of two 3×3 convolutions (16–128 channels), global max pooling, linear head.
+
+    Args:
+        num_classes: Outputs of the head.
+        in_channels: Input channels (1 for height maps).
+    """
+
+    def __init__(self, num_classes: int, in_channels: int = 1) -> None:
+        super().__init__()
+        self.layer1 = _stage(in_channels, WIDTHS[0])
+        self.layer2 = _stage(WIDTHS[0], WIDTHS[1])
+        self.layer3 = _stage(WIDTHS[1], WIDTHS[2])
+        self.layer4 = _stage(WIDTHS[2], WIDTHS[3])
+        self.pool = nn.AdaptiveMaxPool2d(1)
+        self.fc = nn.Linear(WIDTHS[3], num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    @property
+    def conv1(self) -> nn.Conv2d:
+        """The first convolution (named like torchvision's ResNet)."""
+        return self.layer1[0]
+
+    def forward(self, x):
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(self.pool(x).flatten(1))
