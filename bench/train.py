@@ -10,7 +10,12 @@
    reporting wall time per epoch and validation error of both, alternating the two loops
    so that they share the machine's load; then shorter runs that isolate channels-last
    and bf16.
-3. Per-topology validation (and test) error of ResNet18 on every topology.
+3. Per-topology validation (and test) error on every topology, with ``--topo-arch``
+   (WeldNet by default: no ImageNet weights can be had offline, and ResNet18 from scratch
+   does not learn these defects), plus ResNet18 on ``--topology`` on the same data and
+   epochs for contrast (``--parts resnet``).
+4. A learning curve: the error of ``--topo-arch`` on ``--topology`` with 20, 40 and 80
+   good welds (``--parts curve``).
 
 Usage: python bench/train.py [--parts compare,ablation,topologies] [--work DIR] ...
 Sections not run are kept from the existing JSON, so parts can be measured separately.
@@ -219,24 +224,55 @@ def ablation(data: Path, work: Path, topo: str, epochs: int, bs: int) -> dict:
                     "epoch; same data, batch and seed"}
 
 
-def per_topology(data: Path, work: Path, epochs: int, bs: int, size: tuple[int, int]) -> dict:
-    """ResNet18 on every topology with the default settings but epochs, batch and size."""
+def per_topology(data: Path, work: Path, epochs: int, bs: int, size: tuple[int, int],
+                 arch: str, topologies: list[str] | None = None) -> dict:
+    """``arch`` on every topology (or ``topologies``) with the default settings but epochs,
+    batch and size."""
     from weldsynth.train.config import TrainConfig
     from weldsynth.train.data import list_topologies
     from weldsynth.train.model import resolve_weights
     from weldsynth.train.run import train_topologies
 
-    cfg = TrainConfig(epochs=epochs, batch_size=bs, size=size)
+    cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=bs, size=size)
     weights, note = resolve_weights(cfg.weights, cfg.arch)
     started = time.perf_counter()
-    rows = train_topologies(data, list_topologies(data), work / "runs" / "all", cfg,
+    runs = work / "runs" / arch
+    rows = train_topologies(data, topologies or list_topologies(data), runs, cfg,
                             weights=weights, weights_note=note,
                             say=lambda s: print(s, flush=True))
-    return {"arch": "resnet18", "epochs": epochs, "batch_size": bs, "size": list(size),
+    return {"arch": arch, "epochs": epochs, "batch_size": bs, "size": list(size),
             "weights": _short(note), "seconds": round(time.perf_counter() - started, 1),
             "goal_val_error_pct": "< 1 on every topology", "rows": rows,
             "meets_goal": all(float(r["error_pct"]) < 1.0 for r in rows),
-            "details": topology_details(work / "runs" / "all", [r["topology"] for r in rows])}
+            "details": topology_details(runs, [r["topology"] for r in rows])}
+
+
+def learning_curve(work: Path, topo: str, counts: list[int], epochs: int, bs: int,
+                   size: tuple[int, int], arch: str) -> dict:
+    """Validation/test error of ``arch`` on one topology as the number of good welds grows
+    (each count is its own data set: samples -> generate -> balance -> split)."""
+    from weldsynth.train.config import TrainConfig
+    from weldsynth.train.run import train_topologies
+
+    cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=bs, size=size, weights="none")
+    rows = []
+    for count in counts:
+        root = work / f"curve-{topo}-{count}"
+        good, data = root / "good", root / "data"
+        if not (data / "manifest.csv").is_file():
+            weldsynth("samples", "--topology", topo, "-n", str(count), "--bit-depth", "8",
+                      "--out", str(good), "-q")
+            weldsynth("generate", str(good), "--all", "--out", str(data), "--workers", "2",
+                      "-q")
+            weldsynth("balance", str(data), "-q")
+            weldsynth("split", str(data), "--val", "0.2", "--test", "0.1", "--seed", "42")
+        started = time.perf_counter()
+        row = train_topologies(data, [topo], root / "runs", cfg, weights=None,
+                               weights_note="none", say=lambda s: print(s, flush=True))[0]
+        rows.append({"good_welds": count, **row,
+                     "seconds": round(time.perf_counter() - started, 1)})
+    return {"arch": arch, "topology": topo, "epochs": epochs, "batch_size": bs,
+            "size": list(size), "rows": rows}
 
 
 def topology_details(runs: Path, topologies: list[str]) -> dict:
@@ -258,8 +294,10 @@ def topology_details(runs: Path, topologies: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="compare,ablation,topologies",
-                        help="comma list of compare, ablation, topologies; sections not run "
+    parser.add_argument("--parts", default="compare,ablation,topologies,resnet,curve",
+                        help="comma list of compare, ablation, topologies, resnet, curve; "
+                             "sections "
+                             "not run "
                              "are kept from the existing results file")
     parser.add_argument("--count", type=int, default=20, help="good welds per topology")
     parser.add_argument("--topology", default="7", help="topology of compare and ablation")
@@ -268,6 +306,9 @@ def main() -> None:
     parser.add_argument("--ablation-epochs", type=int, default=3)
     parser.add_argument("--topo-epochs", type=int, default=10, help="epochs per topology")
     parser.add_argument("--topo-size", default="128x352", help="input size per topology")
+    parser.add_argument("--topo-arch", default="weldnet", help="model of the topologies part")
+    parser.add_argument("--curve-counts", default="20,40,80",
+                        help="good welds per data set of the learning curve (on --topology)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--work", type=Path, default=None,
@@ -286,8 +327,8 @@ def main() -> None:
         t0 = time.perf_counter()
         build_dataset(work, args.count)
         print(f"dataset ready in {time.perf_counter() - t0:.0f} s", flush=True)
-    result["dataset"] = {"recipe": "shipped recipes/, samples --bit-depth 8, balance 1:1, "
-                                   "split val 0.2 test 0.1 seed 42",
+    result["dataset"] = {"recipe": "shipped recipes/, samples --bit-depth 8, balance 1:1 "
+                                   "(mirror-image variants), split val 0.2 test 0.1 seed 42",
                          "good_welds_per_topology": args.count}
     sections = {"compare": ("comparison", lambda: compare(
                     data, work, args.topology, args.epochs, args.batch_size, args.repeats)),
@@ -295,7 +336,14 @@ def main() -> None:
                     data, work, args.topology, args.ablation_epochs, args.batch_size)),
                 "topologies": ("per_topology", lambda: per_topology(
                     data, work, args.topo_epochs, args.batch_size,
-                    parse_size(args.topo_size)))}
+                    parse_size(args.topo_size), args.topo_arch)),
+                "resnet": ("per_topology_resnet18", lambda: per_topology(
+                    data, work, args.topo_epochs, args.batch_size,
+                    parse_size(args.topo_size), "resnet18", [args.topology])),
+                "curve": ("learning_curve", lambda: learning_curve(
+                    work, args.topology, [int(c) for c in args.curve_counts.split(",")],
+                    args.topo_epochs, args.batch_size, parse_size(args.topo_size),
+                    args.topo_arch))}
     for part, (key, run) in sections.items():
         if part not in parts:
             continue
@@ -304,6 +352,7 @@ def main() -> None:
         section["measured"] = {"at": when, "machine": machine(),
                                "load_average_before": [round(v, 2) for v in load_before],
                                "load_average_after": [round(v, 2) for v in os.getloadavg()]}
+        section["balance_variants"] = "mirror images (balance --augment flip)"
         result[key] = section
         _write(args.out, result)
     print(f"written {args.out}")

@@ -16,7 +16,9 @@ def model_options(func: Callable) -> Callable:
     """The training options shared by ``audit`` and ``loop`` (fold models and retraining)."""
     options = [
         click.option("--arch", type=click.Choice(ARCH_CHOICES), default="resnet18",
-                     show_default=True),
+                     show_default=True,
+                     help="ResNets need pretrained weights (--weights) to learn these defects "
+                          "on small data; weldnet learns from scratch."),
         click.option("--epochs", type=click.IntRange(1), default=10, show_default=True,
                      help="Epochs per model (after --freeze-epochs with pretrained weights)."),
         click.option("--freeze-epochs", type=click.IntRange(0), default=1, show_default=True,

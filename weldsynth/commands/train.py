@@ -17,7 +17,9 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 @click.option("--topology", "-t", "topologies", multiple=True,
               help="Topology to train (repeatable). Default: the only one in DATA.")
 @click.option("--all", "all_topologies", is_flag=True, help="Train every topology in DATA.")
-@click.option("--arch", type=click.Choice(ARCH_CHOICES), default="resnet18", show_default=True)
+@click.option("--arch", type=click.Choice(ARCH_CHOICES), default="resnet18", show_default=True,
+              help="torchvision ResNet (best with ImageNet weights), or weldnet: a small CNN "
+                   "that learns from scratch.")
 @click.option("--epochs", type=int, default=10, show_default=True,
               help="Epochs with all layers trainable (after --freeze-epochs head-only ones).")
 @click.option("--freeze-epochs", type=int, default=1, show_default=True,
