@@ -2,14 +2,14 @@
 
 Why it exists: without pretrained weights (no network at the plant, nothing in torch's
 cache) a ResNet18 trained from scratch on a few hundred welds does not learn the defects
-in any affordable number of epochs: on topology 7 (336 training images, good vs.
-bead deviation / cut / missing plate) its training loss stayed at the class prior after
-60 epochs. A defect is a small local change of a weld that is otherwise like its good
-twin, and the ResNet stem (7×7 stride-2 convolution and max pooling) plus global average
-pooling dilute it. WeldNet keeps full resolution for its first two convolutions, halves
-it after each of four stages and takes the global *maximum* of the last features: one
-defect anywhere is enough to call a weld bad. The same data learnt to 84 % validation
-accuracy in two epochs (``bench/results/train.json``, ``weldnet`` rows).
+in any affordable number of epochs: a defect is a small local change of a weld that is
+otherwise like its good twin, and the ResNet stem (7×7 stride-2 convolution and max
+pooling) plus global average pooling dilute it. WeldNet keeps full resolution for its
+first two convolutions, halves it after each of four stages and takes the global
+*maximum* of the last features: one defect anywhere is enough to call a weld bad.
+``bench/results/train.json``: from scratch, 20 epochs, 168 training images per topology,
+WeldNet reaches 2.1–18.8 % validation error per topology where ResNet18 stays at 41.7 %
+on topology 7 (training loss 0.63, near the class prior).
 
 The layout follows torchvision's ResNet names where other code relies on them:
 ``conv1`` (the first convolution, one input channel; an alias of ``layer1[0]``),
