@@ -68,9 +68,9 @@ def command(out: Path, samples_dir: Path | None) -> None:
       7. loop                train (OUT/loop/iter0/train/model.pt) -> audit -> apply
                              -> retrain, against a fixed test set: OUT/loop/loop.csv
 
-    Steps 6-7 are sized to finish in a few minutes on 2 CPU cores (WeldNet, the small
-    CNN that learns from scratch, 64x176 input, 5 epochs, 2 folds, 1 seed): they show the
-    mechanics, not a finished model.
+    Steps 6-7 are sized to finish in about a minute on 2 CPU cores (WeldNet, the small
+    CNN that learns from scratch, 128x352 input, 10 epochs, 2 folds, 1 seed, on the few
+    bundled welds): they show the mechanics, not a finished model.
 
     \b
     Example:
@@ -179,7 +179,7 @@ DEMO_TOPOLOGY = "3"
 def _demo_config():
     from weldsynth.train.config import TrainConfig
 
-    return TrainConfig(arch="weldnet", epochs=5, batch_size=16, size=(64, 176),
+    return TrainConfig(arch="weldnet", epochs=10, batch_size=16, size=(128, 352),
                        augment="hflip,vflip", weights="none")
 
 
