@@ -92,6 +92,7 @@ def command(data: Path, topologies: tuple[str, ...], all_topologies: bool, arch:
     Examples:
       weldsynth train dataset/ --topology 7 --epochs 20 --out runs/t7
       weldsynth train dataset/ --all --arch resnet34 --out runs/all-r34
+      weldsynth train dataset/ --all --arch weldnet --epochs 40   # no ImageNet weights
       weldsynth train dataset/ --all --weights none --track mlflow
       weldsynth train dataset/ --all --engine ray --ray-cpus-per-task 2
     """
