@@ -6,12 +6,13 @@ and a random brightness change — and the bad set got extras: images of the pla
 (bead removed) and solid images.
 
 Those two changes are made to good images only, so they are a feature that only the good
-class has: a model learns "speckled or shifted image → good" instead of the defects (on
-topology 7, a from-scratch ResNet18 took every dropout variant for good and 67 % of the
-plain good welds for bad). The default variants are therefore mirror images (``hflip``,
-``vflip``, ``hvflip``): the trainer mirrors every class at random anyway, so a mirrored
-good weld carries nothing the bad ones lack. The seed's ``dropout`` and ``brightness``
-stay available by name (``weldsynth balance --augment dropout,brightness``).
+class has: a model learns "speckled or shifted image → good" instead of the defects
+(``weldsynth evaluate --split train`` on a topology-7 model showed it: every dropout
+variant called good, most other good welds called bad). The default variants are
+therefore mirror images (``hflip``, ``vflip``, ``hvflip``): the trainer mirrors every
+class at random anyway, so a mirrored good weld carries nothing the bad ones lack. The
+seed's ``dropout`` and ``brightness`` stay available by name
+(``weldsynth balance --augment dropout,brightness``).
 
 Every function here is pure: it takes a height map and a ``numpy.random.Generator`` and
 returns the new pixels (same shape and bit depth as the input) with a JSON-ready ``params``

@@ -114,6 +114,18 @@ def stable_int(text: str) -> int:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16)
 
 
+def parse_variant_kinds(text: str) -> tuple[str, ...]:
+    """``--augment`` text -> variant kinds (:func:`weldsynth.augment.parse_augments`).
+
+    Raises:
+        BalanceError: naming the option and the allowed kinds.
+    """
+    try:
+        return augment.parse_augments(text)
+    except ValueError as exc:
+        raise BalanceError(f"--augment {text!r}: {exc}") from exc
+
+
 def item_seed(seed: int, path: str, k: int) -> int:
     """The integer seed of the k-th item written at ``path`` (what the manifest records)."""
     state = np.random.SeedSequence([seed, stable_int(path), k]).generate_state(1, np.uint32)
@@ -224,12 +236,8 @@ def balance(root: str | Path, ratio: str = "1:1", method: str = "oversample", se
     ``augments`` is a comma list of variant kinds (see :func:`weldsynth.augment.parse_augments`).
     """
     records = read_manifest(root)
-    try:
-        kinds = augment.parse_augments(augments)
-    except ValueError as exc:
-        raise BalanceError(f"--augment {augments!r}: {exc}") from exc
     plan = plan_balance(root, records, parse_ratio(ratio), method, seed, extras, max_variants,
-                        kinds)
+                        parse_variant_kinds(augments))
     if not dry_run:
         apply_plan(root, records, plan)
     return plan

@@ -8,14 +8,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from weldsynth.augment import parse_augments
 from weldsynth.balance import (
     DEFAULT_MAX_VARIANTS,
     METHODS,
-    BalanceError,
     BalancePlan,
     apply_plan,
     parse_ratio,
+    parse_variant_kinds,
     plan_balance,
 )
 from weldsynth.manifest import read_manifest
@@ -64,10 +63,7 @@ def command(out: Path, ratio: str, method: str, seed: int, extras: int, augments
       weldsynth balance dataset/ --augment flip,dropout   # the seed's dropouts too
     """
     good_bad = parse_ratio(ratio)
-    try:
-        kinds = parse_augments(augments)
-    except ValueError as exc:
-        raise BalanceError(f"--augment {augments!r}: {exc}") from exc
+    kinds = parse_variant_kinds(augments)
     records = read_manifest(out)
     plan = plan_balance(out, records, good_bad, method, seed, extras, max_variants, kinds)
     console = Console()
