@@ -19,7 +19,7 @@ The audit's models are WeldNet (``--arch``): trained from scratch (no ImageNet w
 offline), a ResNet18 stays near the class prior on data this small, and an audit is only
 as good as its out-of-fold probabilities.
 
-Usage: python bench/audit.py [--sources 48] [--topology 3] [--folds 3] [--epochs 12]
+Usage: python bench/audit.py [--sources 48] [--topology 3] [--folds 3] [--epochs 24]
                              [--arch weldnet] [--size 64x176] [--seeds 3] [--quick]
 Timings depend on the machine and on its load; the JSON records both.
 """
@@ -223,7 +223,7 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=48, help="Good welds generated.")
     parser.add_argument("--data-seed", type=int, default=11)
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--arch", default="weldnet")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
