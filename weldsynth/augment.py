@@ -39,8 +39,6 @@ AUGMENTS = (*FLIPS, DROPOUT, BRIGHTNESS)
 """Every label-preserving variant kind."""
 DEFAULT_AUGMENTS = tuple(FLIPS)
 """Kinds used by default, in turn (variant k of an image is ``kinds[k % len(kinds)]``)."""
-CLASS_NEUTRAL = frozenset(FLIPS)
-"""Kinds the trainer also applies to every class by default (its ``hflip,vflip``)."""
 
 PLATE_ONLY = "plate_only"
 SOLID = "solid"
