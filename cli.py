@@ -1,6 +1,6 @@
 """Run weldsynth from a checkout without installing: ``python cli.py ...`` == ``weldsynth ...``."""
 
-from weldsynth.cli import main
+from weldsynth.cli.main import main
 
 if __name__ == "__main__":
     main()

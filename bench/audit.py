@@ -52,10 +52,10 @@ CONDITIONS = (("uniform", 0.05), ("uniform", 0.10), ("bad_to_good", 0.05),
 
 def build_dataset(work: Path, topology: int, sources: int, seed: int) -> Path:
     """Good welds -> shipped-recipe defects -> balanced 1:1; returns the data-set root."""
-    from weldsynth import generate as gen
-    from weldsynth.balance import balance
-    from weldsynth.recipe import recipe_for_topology
-    from weldsynth.samples import write_samples
+    from weldsynth.dataset import generate as gen
+    from weldsynth.dataset.balance import balance
+    from weldsynth.synth.recipe import recipe_for_topology
+    from weldsynth.synth.samples import write_samples
 
     good, data = work / "good", work / "data"
     write_samples(good, [topology], n=sources, seed=seed)

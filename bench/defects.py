@@ -1,7 +1,7 @@
 """Benchmark of the defect plugins: apply speed, and rejection rate on the shipped samples.
 
 Speed: for every registered plugin, ``--draws`` params are drawn on 16-bit 352x128 welds
-(cycling through the nine topologies of ``weldsynth.samples``), then ``apply`` alone is
+(cycling through the nine topologies of ``weldsynth.synth.samples``), then ``apply`` alone is
 timed (geometry and sampling excluded), reporting median and p90 ms. A fixed baseline
 (``cv2.GaussianBlur`` 5x5 on the same map) is timed in the same process, because the
 machine is shared and noisy; ``ratio`` = plugin median / baseline median. The full call
@@ -28,9 +28,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from weldsynth.defects import create_defect, list_defects
-from weldsynth.heightmap import atomic_write_bytes, to_uint
-from weldsynth.samples import TOPOLOGIES, generate_weld, read_sample, sample_seed, truth_geometry
+from weldsynth.synth.defects import create_defect, list_defects
+from weldsynth.io.heightmap import atomic_write_bytes, to_uint
+from weldsynth.synth.samples import TOPOLOGIES, generate_weld, read_sample, sample_seed, truth_geometry
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 2.0

@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from weldsynth import generate as gen  # noqa: E402
-from weldsynth.heightmap import read_heightmap, write_png  # noqa: E402
-from weldsynth.recipe import recipe_for_topology  # noqa: E402
-from weldsynth.samples import write_samples  # noqa: E402
+from weldsynth.dataset import generate as gen  # noqa: E402
+from weldsynth.io.heightmap import read_heightmap, write_png  # noqa: E402
+from weldsynth.synth.recipe import recipe_for_topology  # noqa: E402
+from weldsynth.synth.samples import write_samples  # noqa: E402
 
 TOPOLOGIES = (2, 3, 4, 5, 7, 8, 9, 10, 11)
 

@@ -1,6 +1,6 @@
 """Benchmark of ``weldsynth.geometry.locate``: accuracy on generated welds, and speed.
 
-For every topology, ``--n`` welds come from ``weldsynth.samples.generate_weld`` with the
+For every topology, ``--n`` welds come from ``weldsynth.synth.samples.generate_weld`` with the
 generator's default variation (rotation, curvature, shadows, noise), mixed 8/16-bit, about
 15 % at other sizes and, for line topologies, about 10 % vertical beads. Per topology it
 reports the pass rate of each criterion and of all three together:
@@ -40,12 +40,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from weldsynth.defects import create_defect
-from weldsynth.defects.bead_deviation import BeadDeviationParams, offset_profile
+from weldsynth.synth.defects import create_defect
+from weldsynth.synth.defects.bead_deviation import BeadDeviationParams, offset_profile
 from weldsynth.geometry import locate
-from weldsynth.heightmap import atomic_write_bytes
-from weldsynth.path import BeadPath, angle_difference
-from weldsynth.samples import TOPOLOGIES, generate_weld, sample_seed, truth_geometry
+from weldsynth.io.heightmap import atomic_write_bytes
+from weldsynth.geometry.path import BeadPath, angle_difference
+from weldsynth.synth.samples import TOPOLOGIES, generate_weld, sample_seed, truth_geometry
 
 ANGLE_MAX = 3.0
 CENTRE_MAX = 2.0

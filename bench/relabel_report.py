@@ -28,10 +28,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from weldsynth.audit.journal import open_journal  # noqa: E402
+from weldsynth.dataset.relabel.journal import open_journal  # noqa: E402
 from weldsynth.audit.report import render_report  # noqa: E402
-from weldsynth.heightmap import write_png  # noqa: E402
-from weldsynth.manifest import Record, sha256_file, write_manifest  # noqa: E402
+from weldsynth.io.heightmap import write_png  # noqa: E402
+from weldsynth.io.manifest import Record, sha256_file, write_manifest  # noqa: E402
 
 
 def make_dataset(root: Path, rows: int) -> list[Record]:

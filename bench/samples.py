@@ -1,4 +1,4 @@
-"""Benchmark of `weldsynth.samples.generate_weld`: milliseconds per 352x128 weld per topology.
+"""Benchmark of `weldsynth.synth.samples.generate_weld`: milliseconds per 352x128 weld per topology.
 
 Target: <= ~20 ms per map (benchmarks and tests generate thousands). Reports the median and
 the 95th percentile over ``--n`` welds per topology (single process), and the time of
@@ -21,8 +21,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from weldsynth.heightmap import atomic_write_bytes  # noqa: E402
-from weldsynth.samples import (  # noqa: E402
+from weldsynth.io.heightmap import atomic_write_bytes  # noqa: E402
+from weldsynth.synth.samples import (  # noqa: E402
     TOPOLOGIES,
     generate_weld,
     sample_seed,

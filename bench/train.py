@@ -65,7 +65,7 @@ def reference_loop(data: Path, topology: str, epochs: int, batch_size: int,
     from torch.utils.data import DataLoader, Subset
     from torchvision import transforms
 
-    from weldsynth.manifest import read_manifest
+    from weldsynth.io.manifest import read_manifest
 
     class Folder(torchvision.datasets.ImageFolder):
         def find_classes(self, directory):  # masks (_masks) are not a class

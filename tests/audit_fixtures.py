@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import train_fixtures as fx
 
-from weldsynth.heightmap import write_png
-from weldsynth.manifest import read_manifest, sha256_file, write_manifest
+from weldsynth.io.heightmap import write_png
+from weldsynth.io.manifest import read_manifest, sha256_file, write_manifest
 
 
 def flipped_set(root: Path, n_sources: int = 20, flips: tuple[int, ...] = (1, 6, 13, 30),

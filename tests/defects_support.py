@@ -1,7 +1,7 @@
 """Test welds for the defect-plugin tests: a known bead path, height and geometry.
 
 Built here from a :class:`BeadPath` (a parabolic ridge with texture beside a plate and a
-shadow), so the tests know the truth exactly. When :mod:`weldsynth.samples` is available the
+shadow), so the tests know the truth exactly. When :mod:`weldsynth.synth.samples` is available the
 tests also run on its procedural welds (``sample_case``).
 """
 
@@ -13,8 +13,8 @@ from functools import lru_cache
 import numpy as np
 
 from weldsynth.geometry import WeldGeometry
-from weldsynth.heightmap import to_uint
-from weldsynth.path import BeadPath
+from weldsynth.io.heightmap import to_uint
+from weldsynth.geometry.path import BeadPath
 
 SHAPE = (128, 352)
 
@@ -129,8 +129,8 @@ def _frozen(case: Case) -> Case:
 @lru_cache(maxsize=64)
 def sample_case(topology: int, dtype: str = "uint16", rotation: float | None = None,
                 index: int = 0) -> Case:
-    """A procedural weld of :mod:`weldsynth.samples` with its exact truth geometry."""
-    from weldsynth import samples
+    """A procedural weld of :mod:`weldsynth.synth.samples` with its exact truth geometry."""
+    from weldsynth.synth import samples
 
     weld = samples.generate_weld(topology, samples.sample_seed(0, topology, index),
                                  rotation=rotation)

@@ -1,5 +1,5 @@
 """``python -m weldsynth ...`` == ``weldsynth ...`` (also what ``torchrun -m weldsynth`` runs)."""
 
-from weldsynth.cli import main
+from weldsynth.cli.main import main
 
 main()

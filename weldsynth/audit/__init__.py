@@ -1,8 +1,8 @@
 """Label audit and relabeling: review decisions on a data set, applied through a journal.
 
-* :mod:`weldsynth.audit.decisions` reads a decisions CSV (``path, decision, to, sha256``)
+* :mod:`weldsynth.dataset.relabel.decisions` reads a decisions CSV (``path, decision, to, sha256``)
   and plans what it changes in the manifest, refusing anything unsafe.
-* :mod:`weldsynth.audit.journal` applies such a plan through a write-ahead journal
+* :mod:`weldsynth.dataset.relabel.journal` applies such a plan through a write-ahead journal
   (``DATA/.weldsynth/journal.jsonl``), undoes steps byte for byte, and recovers a step a
   crash interrupted.
 * :mod:`weldsynth.audit.report` renders the self-contained ``report.html`` review page whose
@@ -12,5 +12,5 @@
   :mod:`~weldsynth.audit.folds`, fold models from :mod:`~weldsynth.audit.learner`),
   suggestions and per-defect confusion (:mod:`~weldsynth.audit.suspects`), Grad-CAM and
   CAM-in-mask (:mod:`~weldsynth.audit.gradcam`).
-* :mod:`weldsynth.audit.loop` iterates train → audit → apply → retrain (``weldsynth loop``).
+* :mod:`weldsynth.pipelines.loop` iterates train → audit → apply → retrain (``weldsynth loop``).
 """

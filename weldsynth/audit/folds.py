@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 
 
 def grouped_folds(groups: Sequence[str], labels: Sequence[int] | np.ndarray, k: int,

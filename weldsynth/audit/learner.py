@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.fit import EpochRecord, fit
 from weldsynth.train.images import Batches, build_augment, pixel_stats

@@ -26,7 +26,7 @@ import numpy as np
 from weldsynth.audit.folds import grouped_folds
 from weldsynth.audit.gradcam import gradcam
 from weldsynth.audit.learner import train_arrays
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.fit import EpochRecord
 

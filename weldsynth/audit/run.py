@@ -33,9 +33,9 @@ from weldsynth.audit import suspects as sus
 from weldsynth.audit.gradcam import LOW_LIFT, cam_in_mask, cam_to_map, png_shape, read_mask
 from weldsynth.audit.oof import OOF, audit_seeds, finite, out_of_fold, read_probs, score
 from weldsynth.audit.report import render_report
-from weldsynth.errors import WeldsynthError
-from weldsynth.heightmap import atomic_write_bytes
-from weldsynth.manifest import manifest_path, read_manifest, safe_join, sha256_file
+from weldsynth.core.errors import WeldsynthError
+from weldsynth.io.heightmap import atomic_write_bytes
+from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Item, check_classes, list_images
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 
 FORMAT = "weldsynth-model/1"
 MODEL_NAME = "model.pt"

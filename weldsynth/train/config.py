@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
 ARCHS = (*RESNETS, "weldnet")
@@ -133,7 +133,7 @@ class TrainConfig:
 
     def write(self, path: Path, extra: dict[str, Any] | None = None) -> Path:
         """Write the resolved configuration as JSON, atomically."""
-        from weldsynth.heightmap import atomic_write_bytes
+        from weldsynth.io.heightmap import atomic_write_bytes
 
         payload = {**self.to_dict(), **(extra or {})}
         return atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode())

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from weldsynth.errors import WeldsynthError
-from weldsynth.inventory import natural_key
-from weldsynth.manifest import manifest_path, read_manifest, safe_join, sha256_file
+from weldsynth.core.errors import WeldsynthError
+from weldsynth.dataset.inventory import natural_key
+from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 
 GOOD = "good"
 LEAK_WARNING = ("no manifest.csv: random split per class; variants of one weld may leak "

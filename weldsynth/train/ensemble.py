@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.checkpoint import Checkpoint
 from weldsynth.train.data import Item
 from weldsynth.train.evaluate import listing_for, select

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.checkpoint import Checkpoint
 from weldsynth.train.data import Item, Listing, list_images, list_topologies
 from weldsynth.train.metrics import confusion_matrix, error_rate

@@ -1,6 +1,6 @@
 """Images as the network sees them: decoded once, letterboxed, cached in RAM, batched.
 
-Height maps are decoded with :func:`weldsynth.heightmap.read_heightmap` (8- and 16-bit),
+Height maps are decoded with :func:`weldsynth.io.heightmap.read_heightmap` (8- and 16-bit),
 resized keeping their aspect ratio and zero-padded to the input size (0 means "no data", so
 the padding is honest), and kept as uint16 in RAM: one decode per run, not per epoch.
 Unreadable files are listed and skipped, never fatal.
@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from weldsynth.errors import HeightMapError, WeldsynthError
-from weldsynth.heightmap import read_heightmap
+from weldsynth.core.errors import HeightMapError, WeldsynthError
+from weldsynth.io.heightmap import read_heightmap
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.config import ARCHS, RESNETS
 
 IN_CHANNELS = 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from weldsynth.errors import HeightMapError
+from weldsynth.core.errors import HeightMapError
 from weldsynth.train.checkpoint import Checkpoint
 from weldsynth.train.images import Batches, read_height, to_cache
 from weldsynth.train.metrics import softmax

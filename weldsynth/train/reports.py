@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from weldsynth.heightmap import atomic_write_bytes
+from weldsynth.io.heightmap import atomic_write_bytes
 
 METRIC_COLUMNS = ("epoch", "phase", "train_loss", "val_loss", "error_rate", "accuracy", "f1",
                   "lr", "seconds")

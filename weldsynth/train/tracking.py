@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from weldsynth.errors import WeldsynthError
+from weldsynth.core.errors import WeldsynthError
 
 INSTALL_HINT = 'pip install "weldsynth[mlflow]"'
 DEFAULT_STORE = "mlruns"

@@ -1,0 +1,92 @@
+"""Recipes: shipped ones valid; every kind of mistake named by file and field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from weldsynth.cli.main import cli
+from weldsynth.synth.recipe import RECIPES_DIR, RecipeError, load_recipe, resolved
+from weldsynth.synth.samples import TOPOLOGIES
+
+GOOD = {"topology": 7, "defects": {"hole": {"weight": 1, "params": {"radius": [2, 4]}}}}
+
+
+def _write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return path
+
+
+def test_one_shipped_recipe_per_topology_and_all_valid() -> None:
+    files = sorted(RECIPES_DIR.glob("*.yaml"))
+    assert sorted(int(f.stem) for f in files) == sorted(TOPOLOGIES)
+    for file in files:
+        recipe = load_recipe(file)
+        assert recipe.topology == int(file.stem)
+        assert recipe.acceptable >= 1 and "cut" in recipe.defects  # acceptable cuts in good
+        assert recipe.norm.cut_accept_max < recipe.norm.cut_reject_min
+
+
+def test_resolved_fills_plugin_defaults_and_norm(tmp_path: Path) -> None:
+    data = {"topology": 3, "norm": {"cut_accept_max": 3, "cut_reject_min": 9},
+            "defects": {"cut": {"weight": 1}, "hole": {"params": {"radius": [2, 3]}}}}
+    out = resolved(load_recipe(_write(tmp_path, data)))
+    assert out["defects"]["cut"]["params"]["accept_max"] == 3.0
+    assert out["defects"]["cut"]["params"]["reject_min"] == 9.0
+    assert out["defects"]["hole"]["params"]["radius"] == [2.0, 3.0]
+    assert out["variants"] == 6 and out["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        (lambda d: d.update(colour="red"), "colour: unknown key"),
+        (lambda d: d.update(variants="many"), "variants: Input should be a valid integer"),
+        (lambda d: d.update(variants=-1), "variants: Input should be greater than or equal"),
+        (lambda d: d.update(topology=6), "topology: unknown topology 6; allowed: 2, 3, 4"),
+        (lambda d: d["defects"].update(crack={"weight": 1}), "unknown defect 'crack'"),
+        (lambda d: d["defects"]["hole"].update(wieght=2), "defects.hole.wieght: unknown key"),
+        (lambda d: d["defects"]["hole"]["params"].update(radius=[5, 2]),
+         "defects.hole.params: hole: radius=(5, 2) has min > max"),
+        (lambda d: d["defects"]["hole"]["params"].update(radius=[2, 500]),
+         "outside the allowed range"),
+        (lambda d: d["defects"]["hole"]["params"].update(size=3),
+         "unknown parameter 'size'"),
+        (lambda d: d.update(norm={"cut_accept_max": 8, "cut_reject_min": 8}), "guard band"),
+        (lambda d: d.pop("topology"), "topology: required key is missing"),
+    ],
+)
+def test_errors_name_file_and_field(tmp_path: Path, change, words: str) -> None:
+    import copy
+
+    data = copy.deepcopy(GOOD)
+    change(data)
+    path = _write(tmp_path, data)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert str(path) in str(info.value)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [("topology: [7\n", "not valid YAML"), ("- 7\n- 8\n", "a recipe is a mapping")],
+)
+def test_unreadable_yaml(tmp_path: Path, text: str, words: str) -> None:
+    with pytest.raises(RecipeError, match=words):
+        load_recipe(_write(tmp_path, text))
+
+
+def test_cli_check_and_show(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["recipe", "check", str(_write(tmp_path, GOOD))])
+    assert ok.exit_code == 0 and "ok (topology 7; hole)" in ok.output
+    bad = runner.invoke(cli, ["recipe", "check", str(tmp_path / "missing.yaml")])
+    assert bad.exit_code == 2 and "recipe file not found" in bad.output
+    shown = runner.invoke(cli, ["recipe", "show", "7"])
+    assert shown.exit_code == 0
+    assert yaml.safe_load(shown.output)["topology"] == 7

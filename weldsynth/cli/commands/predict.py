@@ -1,0 +1,66 @@
+"""``weldsynth predict MODEL IMAGES...``: label and probability per height map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from weldsynth.core.errors import WeldsynthError
+
+
+@click.command("predict")
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write file, label, probability and one column per class here.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No table (use with --csv).")
+def command(model: Path, images: tuple[Path, ...], csv_out: Path | None, batch_size: int,
+            quiet: bool) -> None:
+    """Classify height maps with a trained MODEL (model.pt or its run folder).
+
+    IMAGES are PNG files or folders (searched recursively; folders starting with
+    "_" are skipped). Unreadable files are listed and skipped; the command fails
+    only when none can be read.
+
+    \b
+    Examples:
+      weldsynth predict runs/train/7/model.pt scans/7/*.png
+      weldsynth predict runs/train/7 scans/ --csv predictions.csv
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from weldsynth.train.checkpoint import load_checkpoint
+    from weldsynth.train.predict import collect_images, predict_files
+    from weldsynth.train.reports import write_csv
+
+    ckpt = load_checkpoint(model)
+    files = collect_images(images)
+    if not files:
+        raise WeldsynthError("no PNG files found in the given IMAGES")
+    preds, failures = predict_files(ckpt, files, batch_size)
+    err = Console(stderr=True)
+    for file, reason in failures:
+        err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    classes = ckpt.classes
+    if csv_out is not None:
+        rows = [{"file": p.file, "label": p.label, "probability": p.probability,
+                 **{f"p_{c}": v for c, v in zip(classes, p.probs, strict=True)}, "error": ""}
+                for p in preds]
+        rows += [{"file": f, "label": "", "probability": "", "error": r} for f, r in failures]
+        write_csv(csv_out, ["file", "label", "probability", *(f"p_{c}" for c in classes),
+                            "error"], rows)
+    if preds and not quiet:
+        table = Table(title=f"{ckpt.path}: {len(preds)} predicted, {len(failures)} unreadable")
+        table.add_column("file", overflow="fold")
+        table.add_column("label")
+        table.add_column("probability", justify="right")
+        for p in preds:
+            table.add_row(p.file, p.label, f"{p.probability:.4f}")
+        Console().print(table)
+    if csv_out is not None:
+        click.echo(f"predictions written to {csv_out}")
+    if not preds:
+        raise WeldsynthError(f"none of the {len(files)} file(s) could be read")

@@ -1,0 +1,144 @@
+"""``manifest.csv``: one row per image of a data set, the single source of truth.
+
+Audit, split, training and relabeling read it; the class folders are a view of it.
+Columns (see DESIGN.md, "Data model"):
+
+======== ================================================================================
+path     image path relative to the data-set root, POSIX separators
+topology topology id as text ("7")
+label    class used for training: "good" or "bad" (folders may be ``bad-<defect>``)
+defect   defect plugin name; "" for an original good weld or a label-preserving variant
+source   the good weld the row derives from, relative path (the group key of splits)
+params   JSON of the drawn defect / augmentation parameters ("{}" for originals)
+seed     the integer seed the row was drawn from ("" for originals)
+mask     relative path of the defect mask PNG ("" when none)
+sha256   SHA-256 of the image file's bytes
+split    "train", "val", "test" or "" (not split yet)
+status   "" when in use; otherwise why it is left out (e.g. "excluded:undersample",
+         "dropped"): rows are never deleted, files never lost
+======== ================================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from weldsynth.core.errors import WeldsynthError
+from weldsynth.io.heightmap import atomic_write_bytes
+
+MANIFEST_NAME = "manifest.csv"
+SPLITS = ("train", "val", "test")
+LABELS = ("good", "bad")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One manifest row (all fields are text, as in the CSV)."""
+
+    path: str
+    topology: str
+    label: str
+    defect: str = ""
+    source: str = ""
+    params: str = "{}"
+    seed: str = ""
+    mask: str = ""
+    sha256: str = ""
+    split: str = ""
+    status: str = ""
+
+    @property
+    def active(self) -> bool:
+        """True when the row is in use (not excluded or dropped)."""
+        return self.status == ""
+
+    def with_(self, **changes: str) -> Record:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Record))
+
+
+class ManifestError(WeldsynthError):
+    """A manifest is missing, malformed, or inconsistent with the files."""
+
+
+def manifest_path(root: str | Path) -> Path:
+    """Where the manifest of data-set root ``root`` lives."""
+    return Path(root) / MANIFEST_NAME
+
+
+def read_manifest(root_or_file: str | Path) -> list[Record]:
+    """Read a manifest (give the data-set root or the CSV itself).
+
+    Raises:
+        ManifestError: missing file, missing columns, or a bad label/split value, naming
+            the file, the line and the field.
+    """
+    file = Path(root_or_file)
+    if file.is_dir():
+        file = manifest_path(file)
+    if not file.is_file():
+        raise ManifestError(f"{file}: manifest not found")
+    with file.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ManifestError(f"{file}: missing column(s) {', '.join(missing)}; "
+                                f"expected {', '.join(COLUMNS)}")
+        records = []
+        for line, row in enumerate(reader, start=2):
+            rec = Record(**{c: row[c] or "" for c in COLUMNS})
+            if rec.label not in LABELS:
+                raise ManifestError(f"{file}:{line}: label={rec.label!r}, allowed: "
+                                    f"{', '.join(LABELS)}")
+            if rec.split not in ("", *SPLITS):
+                raise ManifestError(f"{file}:{line}: split={rec.split!r}, allowed: "
+                                    f"{', '.join(SPLITS)} or empty")
+            records.append(rec)
+    return records
+
+
+def write_manifest(root_or_file: str | Path, records: Iterable[Record]) -> Path:
+    """Write a manifest atomically, rows sorted by path (stable, diff-friendly)."""
+    file = Path(root_or_file)
+    if file.suffix != ".csv":
+        file = manifest_path(file)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for rec in sorted(records, key=lambda r: r.path):
+        writer.writerow(asdict(rec))
+    return atomic_write_bytes(file, buf.getvalue().encode("utf-8"))
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def safe_join(root: str | Path, relative: str) -> Path:
+    """Join a manifest path to its root, refusing anything that escapes the root.
+
+    Raises:
+        ManifestError: the path is absolute or climbs out of ``root`` (``..``).
+    """
+    base = Path(root).resolve()
+    rel = Path(relative)
+    if rel.is_absolute():
+        raise ManifestError(f"{relative}: absolute paths are not allowed in a manifest")
+    target = (base / rel).resolve()
+    if target != base and base not in target.parents:
+        raise ManifestError(f"{relative}: escapes the data-set folder {root}")
+    return target

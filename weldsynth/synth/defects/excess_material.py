@@ -1,0 +1,160 @@
+"""``excess_material``: north/south imbalance of the bead (seed 001, 6.3 "Exceso de material").
+
+Too much material went to one side of the centreline and too little to the other: one half
+of the bead is whiter, the other darker, over the whole bead or over one section of it.
+Heights are scaled, never painted, so ripples and texture stay:
+
+    h' = h × (1 + strength × a(s) × sin(π d / half width))     for |d| <= half width
+
+``a(s)`` is 1 on the section with raised-cosine ramps of length ``ramp`` at its ends (1
+everywhere for the whole bead), ``d`` the signed distance to the centreline (the factor
+follows the path round the corners of a square weld). The centreline and the bead edges
+keep their heights; the change peaks half-way to each edge. A raise takes at most
+``HEADROOM`` of the room left under ``CEILING``, approached softly (clipped white plateaus
+would erase the texture). No-data pixels stay 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from weldsynth.synth.defects import functional as F
+from weldsynth.synth.defects._path_functional import (
+    edit_pixels,
+    section_weight,
+    unit_floor,
+)
+from weldsynth.synth.defects._path_sampling import draw_side, local_piece, place_section, whole_piece
+from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
+from weldsynth.synth.defects.registry import register_defect
+from weldsynth.synth.defects.sampling import uniform
+from weldsynth.geometry import WeldGeometry
+from weldsynth.geometry.path import BeadPath
+
+CEILING = 0.98
+"""Full-scale height raises are kept under (softly, instead of clipping at 1)."""
+HEADROOM = 0.6
+"""A raise takes at most this share of the room left under ``CEILING`` (so even a bead near
+the top keeps some of its texture)."""
+END_MARGIN = 0.05
+"""On open beads a section keeps this fraction of the bead length from the ends."""
+
+
+@dataclass(frozen=True)
+class ExcessMaterialConfig(DefectConfig):
+    """What a recipe may set for ``excess_material``."""
+
+    strength: tuple[float, float] = param((0.12, 0.3), bounds=(0.02, 0.8), unit="× height",
+                                          help="relative raise of one half (and drop of the other)")
+    p_whole: float = param(0.4, bounds=(0.0, 1.0), unit="",
+                           help="share of draws over the whole bead (else one section)")
+    length: tuple[float, float] = param((0.2, 0.6), bounds=(0.05, 1.0), unit="× length",
+                                        help="section length")
+    ramp: tuple[float, float] = param((0.5, 1.5), bounds=(0.0, 5.0), unit="× width",
+                                      help="length of the transition at each end of a section")
+    side: str = param("any", choices=("any", "left", "right"),
+                      help="raised half: left of travel (north / outside) or right")
+
+
+@dataclass(frozen=True)
+class ExcessMaterialParams(DefectParams):
+    """One drawn imbalance.
+
+    Attributes:
+        points: Centreline ((x, y), ...): the local piece around the section, or the whole
+            path.
+        widths: Bead width at each point.
+        closed: True when ``points`` is a whole closed path.
+        whole: True for the whole bead (``s0``, ``s1``, ``ramp`` unused).
+        s0: Section start, arc length along ``points``.
+        s1: Section end.
+        ramp: Transition length at each end, px.
+        strength: Signed relative change: + raises the left half (north / outside).
+        s: Arc length on the whole bead of the first point (for the record).
+    """
+
+    points: tuple[tuple[float, float], ...]
+    widths: tuple[float, ...]
+    closed: bool
+    whole: bool
+    s0: float
+    s1: float
+    ramp: float
+    strength: float
+    s: float = 0.0
+
+
+def apply_excess_material(height: np.ndarray, p: ExcessMaterialParams
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Scale the two halves of the bead in opposite directions; see the module docstring."""
+    pts = np.asarray(p.points, dtype=np.float64)
+    wid = np.asarray(p.widths, dtype=np.float64)
+    reach = float(wid.max()) / 2 + 1.0
+    box = F.clip_box(F.bounds_of(pts, reach + 1.0), height.shape)
+    floor = unit_floor(height.dtype)
+    local = BeadPath(pts, wid, p.closed)
+
+    def edit(unit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def band(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Across the bead, on the section only (nothing changes elsewhere)."""
+            on = (s > p.s0) & (s < p.s1)
+            return np.where(on, -reach, np.inf), np.where(on, reach, -np.inf)
+
+        f = local.pixels(box, reach, None if p.whole else band)  # type: ignore[arg-type]
+        half = local.width_at(f.s) / 2
+        # across the bead; past an open end, across the end's normal (a cap keeps the
+        # profile of the bead it ends)
+        u = np.where(f.beyond > 0, f.e, f.d) / np.maximum(half, 1e-6)
+        across = np.where(np.abs(u) <= 1.0, np.sin(np.pi * u), 0.0)
+        along = (np.ones_like(f.s) if p.whole
+                 else section_weight(f.s, p.s0, p.s1, p.ramp))
+        along = along * np.clip(1.0 - f.beyond / np.maximum(half, 1e-6), 0.0, 1.0)
+        old = unit[f.iy, f.ix]
+        change = old * (p.strength * along * across)
+        # raises approach the ceiling softly (a clipped plateau would erase the texture)
+        room = np.maximum(HEADROOM * (CEILING - old), 1e-6)
+        change = np.where(change > 0, room * -np.expm1(-change / room), change)
+        return f.iy, f.ix, np.where(old > 0, np.clip(old + change, floor, 1.0), 0.0)
+
+    return edit_pixels(height, box, edit)
+
+
+@register_defect
+class ExcessMaterial(Defect):
+    """One half of the bead higher, the other lower."""
+
+    name = "excess_material"
+    description = ("north/south imbalance: one half of the bead raised, the other lowered, "
+                   "over the whole bead or a section (texture kept)")
+    Config = ExcessMaterialConfig
+    Params = ExcessMaterialParams
+    config: ExcessMaterialConfig
+
+    def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> ExcessMaterialParams:
+        """Side, strength, and the whole bead or a section of it."""
+        c = self.config
+        path = geometry.path
+        assert path is not None
+        strength = uniform(rng, c.strength) * draw_side(rng, c.side)
+        whole = bool(rng.random() < c.p_whole)
+        length = uniform(rng, c.length) * path.length
+        ramp = uniform(rng, c.ramp) * path.mean_width
+        if whole:
+            points, widths = whole_piece(path)
+            return ExcessMaterialParams(points=points, widths=widths, closed=path.closed,
+                                        whole=True, s0=0.0, s1=path.length, ramp=0.0,
+                                        strength=strength, s=0.0)
+        a, b = place_section(rng, path, length, END_MARGIN * path.length)
+        ramp = min(ramp, (b - a) / 3)
+        pad = float(np.max(path.widths)) / 2 + 2.0
+        points, widths, origin = local_piece(path, a - pad, b + pad)
+        return ExcessMaterialParams(points=points, widths=widths, closed=False, whole=False,
+                                    s0=a - origin, s1=b - origin, ramp=ramp,
+                                    strength=strength, s=origin)
+
+    def apply(self, height: np.ndarray, params: ExcessMaterialParams  # type: ignore[override]
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """See :func:`apply_excess_material`."""
+        return apply_excess_material(height, params)
