@@ -46,8 +46,7 @@ from weldsynth.audit.oof import out_of_fold, score  # noqa: E402
 from weldsynth.audit.suspects import Sample, suggest  # noqa: E402
 from weldsynth.train.config import TrainConfig, parse_size  # noqa: E402
 
-CONDITIONS = (("uniform", 0.05), ("uniform", 0.10), ("bad_to_good", 0.05),
-              ("bad_to_good", 0.10))
+CONDITIONS = (("uniform", 0.05), ("uniform", 0.10), ("bad_to_good", 0.05), ("bad_to_good", 0.10))
 
 
 def build_dataset(work: Path, topology: int, sources: int, seed: int) -> Path:
@@ -67,8 +66,9 @@ def build_dataset(work: Path, topology: int, sources: int, seed: int) -> Path:
     return data
 
 
-def flip(labels: np.ndarray, mode: str, rate: float, bad: int, good: int,
-         rng: np.random.Generator) -> np.ndarray:
+def flip(
+    labels: np.ndarray, mode: str, rate: float, bad: int, good: int, rng: np.random.Generator
+) -> np.ndarray:
     """Indices to flip: ``rate`` of all samples, any class (uniform) or bad ones only."""
     k = max(1, round(rate * len(labels)))
     pool = np.arange(len(labels)) if mode == "uniform" else np.flatnonzero(labels == bad)
@@ -92,11 +92,13 @@ def metrics(rank_scores: np.ndarray, flagged: np.ndarray, truth: np.ndarray) -> 
     k = int(truth.sum())
     top = np.argsort(-rank_scores, kind="stable")[:k]
     hits = int(truth[flagged].sum())
-    return {"precision_at_k": round(float(truth[top].mean()), 4),
-            "flagged": int(flagged.sum()),
-            "recall_flagged": round(hits / max(k, 1), 4),
-            "precision_flagged": round(hits / max(int(flagged.sum()), 1), 4),
-            "auroc": round(auroc(rank_scores, truth), 4)}
+    return {
+        "precision_at_k": round(float(truth[top].mean()), 4),
+        "flagged": int(flagged.sum()),
+        "recall_flagged": round(hits / max(k, 1), 4),
+        "precision_flagged": round(hits / max(int(flagged.sum()), 1), 4),
+        "auroc": round(auroc(rank_scores, truth), 4),
+    }
 
 
 def cleanlab_metrics(noisy: np.ndarray, probs: np.ndarray, truth: np.ndarray) -> dict:
@@ -107,8 +109,9 @@ def cleanlab_metrics(noisy: np.ndarray, probs: np.ndarray, truth: np.ndarray) ->
     t0 = time.perf_counter()
     issues = find_label_issues(noisy, probs)
     seconds = time.perf_counter() - t0
-    out = {"find_label_issues": metrics(1.0 - get_label_quality_scores(noisy, probs),
-                                        issues, truth)}
+    out = {
+        "find_label_issues": metrics(1.0 - get_label_quality_scores(noisy, probs), issues, truth)
+    }
     for method in ("self_confidence", "normalized_margin"):
         quality = get_label_quality_scores(noisy, probs, method=method)
         out[method] = metrics(1.0 - quality, issues, truth)
@@ -123,8 +126,15 @@ def run(args: argparse.Namespace) -> dict:
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     size = parse_size(args.size)
-    cfg = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-                      lr=args.lr, size=size, augment=args.augment, weights="none")
+    cfg = TrainConfig(
+        arch=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        size=size,
+        augment=args.augment,
+        weights="none",
+    )
     precision = resolve_precision("auto")
     with tempfile.TemporaryDirectory(prefix="weldsynth-audit-bench-") as tmp:
         t0 = time.perf_counter()
@@ -136,8 +146,10 @@ def run(args: argparse.Namespace) -> dict:
     classes = listing.classes
     labels = np.array([classes.index(i.label) for i in items], np.int64)
     groups = [i.source for i in items]
-    samples = [Sample(path=i.rel, topology=listing.topology, defect=i.defect,
-                      source=i.source) for i in items]
+    samples = [
+        Sample(path=i.rel, topology=listing.topology, defect=i.defect, source=i.source)
+        for i in items
+    ]
     bad, good = classes.index("bad"), classes.index("good")
     runs = []
     for seed in range(args.seeds):
@@ -149,9 +161,17 @@ def run(args: argparse.Namespace) -> dict:
             truth = np.zeros(len(labels), bool)
             truth[flipped] = True
             t0 = time.perf_counter()
-            oof = out_of_fold(decoded.images, noisy, groups, len(classes), cfg,
-                              folds=args.folds, seeds=[1000 * seed + c], precision=precision,
-                              cams=False)
+            oof = out_of_fold(
+                decoded.images,
+                noisy,
+                groups,
+                len(classes),
+                cfg,
+                folds=args.folds,
+                seeds=[1000 * seed + c],
+                precision=precision,
+                cams=False,
+            )
             s = score(oof.probs, noisy)
             suggestions = suggest(s, samples, classes, 1)
             flags = np.array([g.flagged for g in suggestions])
@@ -162,27 +182,54 @@ def run(args: argparse.Namespace) -> dict:
             ours["precision_at_k_loss_only"] = metrics(s.loss, flags, truth)["precision_at_k"]
             if args.dump:
                 args.dump.mkdir(parents=True, exist_ok=True)
-                np.savez(args.dump / f"run_{seed}_{mode}_{int(rate * 100)}.npz",
-                         probs=oof.probs, noisy=noisy, labels=labels,
-                         paths=np.array([i.rel for i in items]),
-                         defects=np.array([i.defect for i in items]),
-                         sources=np.array(groups))
+                np.savez(
+                    args.dump / f"run_{seed}_{mode}_{int(rate * 100)}.npz",
+                    probs=oof.probs,
+                    noisy=noisy,
+                    labels=labels,
+                    paths=np.array([i.rel for i in items]),
+                    defects=np.array([i.defect for i in items]),
+                    sources=np.array(groups),
+                )
             clean = cleanlab_metrics(noisy, oof.mean.astype(np.float64), truth)
-            runs.append({"seed": seed, "mode": mode, "rate": rate, "flipped": int(truth.sum()),
-                         "audit_seconds": round(seconds, 1),
-                         "oof_error_vs_noisy": round(float(np.mean(s.predicted != noisy)), 4),
-                         "oof_error_vs_truth": round(float(np.mean(s.predicted != labels)), 4),
-                         "weldsynth": ours, "cleanlab": clean})
+            runs.append(
+                {
+                    "seed": seed,
+                    "mode": mode,
+                    "rate": rate,
+                    "flipped": int(truth.sum()),
+                    "audit_seconds": round(seconds, 1),
+                    "oof_error_vs_noisy": round(float(np.mean(s.predicted != noisy)), 4),
+                    "oof_error_vs_truth": round(float(np.mean(s.predicted != labels)), 4),
+                    "weldsynth": ours,
+                    "cleanlab": clean,
+                }
+            )
             print(json.dumps(runs[-1]), flush=True)
-    return {"data": {"topology": args.topology, "sources": args.sources,
-                     "images": len(labels), "classes": classes,
-                     "counts": {c: int((labels == k).sum()) for k, c in enumerate(classes)},
-                     "build_and_decode_seconds": round(build_seconds, 1)},
-            "audit": {"folds": args.folds, "seeds_per_audit": 1, "arch": cfg.arch,
-                      "size": list(size), "epochs": cfg.epochs, "batch_size": cfg.batch_size,
-                      "lr": cfg.lr, "augment": cfg.augment, "weights": "none (from scratch)",
-                      "precision": precision},
-            "runs": runs, "summary": summarise(runs)}
+    return {
+        "data": {
+            "topology": args.topology,
+            "sources": args.sources,
+            "images": len(labels),
+            "classes": classes,
+            "counts": {c: int((labels == k).sum()) for k, c in enumerate(classes)},
+            "build_and_decode_seconds": round(build_seconds, 1),
+        },
+        "audit": {
+            "folds": args.folds,
+            "seeds_per_audit": 1,
+            "arch": cfg.arch,
+            "size": list(size),
+            "epochs": cfg.epochs,
+            "batch_size": cfg.batch_size,
+            "lr": cfg.lr,
+            "augment": cfg.augment,
+            "weights": "none (from scratch)",
+            "precision": precision,
+        },
+        "runs": runs,
+        "summary": summarise(runs),
+    }
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -199,19 +246,22 @@ def summarise(runs: list[dict]) -> dict:
         out[f"{mode}_{int(rate * 100)}pct"] = {
             "precision_at_k": mean(lambda r: r["weldsynth"]["precision_at_k"]),
             "precision_at_k_min": round(min(r["weldsynth"]["precision_at_k"] for r in sel), 4),
-            "precision_at_k_loss_only":
-                mean(lambda r: r["weldsynth"]["precision_at_k_loss_only"]),
+            "precision_at_k_loss_only": mean(lambda r: r["weldsynth"]["precision_at_k_loss_only"]),
             "recall_flagged": mean(lambda r: r["weldsynth"]["recall_flagged"]),
             "precision_flagged": mean(lambda r: r["weldsynth"]["precision_flagged"]),
             "auroc": mean(lambda r: r["weldsynth"]["auroc"]),
-            "cleanlab_precision_at_k_self_confidence":
-                mean(lambda r: r["cleanlab"]["self_confidence"]["precision_at_k"]),
-            "cleanlab_precision_at_k_normalized_margin":
-                mean(lambda r: r["cleanlab"]["normalized_margin"]["precision_at_k"]),
-            "cleanlab_find_label_issues_recall":
-                mean(lambda r: r["cleanlab"]["find_label_issues"]["recall_flagged"]),
-            "cleanlab_find_label_issues_precision":
-                mean(lambda r: r["cleanlab"]["find_label_issues"]["precision_flagged"]),
+            "cleanlab_precision_at_k_self_confidence": mean(
+                lambda r: r["cleanlab"]["self_confidence"]["precision_at_k"]
+            ),
+            "cleanlab_precision_at_k_normalized_margin": mean(
+                lambda r: r["cleanlab"]["normalized_margin"]["precision_at_k"]
+            ),
+            "cleanlab_find_label_issues_recall": mean(
+                lambda r: r["cleanlab"]["find_label_issues"]["recall_flagged"]
+            ),
+            "cleanlab_find_label_issues_precision": mean(
+                lambda r: r["cleanlab"]["find_label_issues"]["precision_flagged"]
+            ),
             "audit_seconds": mean(lambda r: r["audit_seconds"]),
         }
     return out
@@ -233,18 +283,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs (smoke run).")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--dump", type=Path, default=None,
-                        help="Folder for per-run out-of-fold probabilities (.npz).")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        default=None,
+        help="Folder for per-run out-of-fold probabilities (.npz).",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.epochs = 1, 2
     started = time.perf_counter()
     result = run(args)
     result["seconds_total"] = round(time.perf_counter() - started, 1)
-    result["machine"] = {"python": platform.python_version(), "cpu": platform.machine(),
-                         "cores": os.cpu_count(), "torch": torch.__version__,
-                         "threads": torch.get_num_threads(),
-                         "load_average_1m_at_end": round(os.getloadavg()[0], 2)}
+    result["machine"] = {
+        "python": platform.python_version(),
+        "cpu": platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+    }
     result["targets"] = {"precision_at_k": ">= 0.8", "vs_cleanlab": "not below"}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -28,9 +28,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from weldsynth.synth.defects import create_defect, list_defects
 from weldsynth.io.heightmap import atomic_write_bytes, to_uint
-from weldsynth.synth.samples import TOPOLOGIES, generate_weld, read_sample, sample_seed, truth_geometry
+from weldsynth.synth.defects import create_defect, list_defects
+from weldsynth.synth.samples import (
+    TOPOLOGIES,
+    generate_weld,
+    read_sample,
+    sample_seed,
+    truth_geometry,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 2.0
@@ -54,8 +60,12 @@ def speed(draws: int, seed: int) -> dict:
         welds.append((to_uint(weld.height, 16), truth_geometry(weld)))
     base_img = welds[0][0]
     baseline = [_timed(lambda: cv2.GaussianBlur(base_img, (5, 5), 0), 20) for _ in range(30)]
-    out: dict = {"baseline": {"op": "cv2.GaussianBlur 5x5 on a 352x128 uint16 map",
-                              "median_ms": round(float(np.median(baseline)), 4)}}
+    out: dict = {
+        "baseline": {
+            "op": "cv2.GaussianBlur 5x5 on a 352x128 uint16 map",
+            "median_ms": round(float(np.median(baseline)), 4),
+        }
+    }
     plugins = {}
     for name in list_defects():
         plugin = create_defect(name)
@@ -102,13 +112,17 @@ def rejections(per_sample: int, seed: int, use_locate: bool) -> dict:
             weld = read_sample(file)
             height = to_uint(weld.height, weld.bit_depth)
             geometry = locate(height) if locate is not None else truth_geometry(weld)
-            row = per_topology.setdefault(str(weld.topology), {"calls": 0, "rejected": 0,
-                                                              "redrawn": 0, "not_found": 0})
+            row = per_topology.setdefault(
+                str(weld.topology), {"calls": 0, "rejected": 0, "redrawn": 0, "not_found": 0}
+            )
             if not geometry.found:
                 row["not_found"] += 1
             for i in range(per_sample):
-                rng = np.random.default_rng(np.random.SeedSequence(
-                    [seed, BENCH_STREAM, weld.topology, int(file.stem.split("_")[-1]), i]))
+                rng = np.random.default_rng(
+                    np.random.SeedSequence(
+                        [seed, BENCH_STREAM, weld.topology, int(file.stem.split("_")[-1]), i]
+                    )
+                )
                 result = plugin(height, rng, geometry)
                 row["calls"] += 1
                 row["rejected"] += int(result.rejected)
@@ -117,10 +131,18 @@ def rejections(per_sample: int, seed: int, use_locate: bool) -> dict:
             row["rejected_rate"] = round(row["rejected"] / row["calls"], 4)
             row["redraw_rate"] = round(row["redrawn"] / row["calls"], 4)
         worst = max(r["rejected_rate"] for r in per_topology.values())
-        table[name] = {"topologies": dict(sorted(per_topology.items(), key=lambda kv: int(kv[0]))),
-                       "worst_rejected_rate": worst, "meets_target": worst < TARGET_REJECTED}
-    return {"geometry": "locate" if use_locate else "truth", "per_sample": per_sample,
-            "samples": len(files), "target_rejected_rate": TARGET_REJECTED, "plugins": table}
+        table[name] = {
+            "topologies": dict(sorted(per_topology.items(), key=lambda kv: int(kv[0]))),
+            "worst_rejected_rate": worst,
+            "meets_target": worst < TARGET_REJECTED,
+        }
+    return {
+        "geometry": "locate" if use_locate else "truth",
+        "per_sample": per_sample,
+        "samples": len(files),
+        "target_rejected_rate": TARGET_REJECTED,
+        "plugins": table,
+    }
 
 
 def _locate_works() -> bool:
@@ -152,8 +174,9 @@ def main(argv: list[str] | None = None) -> None:
         "speed": speed(args.draws, args.seed),
         "rejections_truth": rejections(args.per_sample, args.seed, use_locate=False),
     }
-    result["rejections_locate"] = (rejections(args.per_sample, args.seed, use_locate=True)
-                                   if _locate_works() else None)
+    result["rejections_locate"] = (
+        rejections(args.per_sample, args.seed, use_locate=True) if _locate_works() else None
+    )
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(result, indent=2) + "\n"
     atomic_write_bytes(args.out, text.encode("utf-8"))
@@ -163,8 +186,10 @@ def main(argv: list[str] | None = None) -> None:
         rt = result["rejections_truth"]["plugins"][name]["worst_rejected_rate"]
         rl = result["rejections_locate"]
         rl_txt = "" if rl is None else f", locate {rl['plugins'][name]['worst_rejected_rate']:.1%}"
-        print(f"{name:16s} apply {row['apply_median_ms']:.3f} ms (p90 {row['apply_p90_ms']:.3f}, "
-              f"x{row['ratio_to_baseline']:.1f} baseline)  worst rejected: truth {rt:.1%}{rl_txt}")
+        print(
+            f"{name:16s} apply {row['apply_median_ms']:.3f} ms (p90 {row['apply_p90_ms']:.3f}, "
+            f"x{row['ratio_to_baseline']:.1f} baseline)  worst rejected: truth {rt:.1%}{rl_txt}"
+        )
     print(f"written to {args.out} in {result['wall_s']} s", file=sys.stderr)
 
 

@@ -56,8 +56,7 @@ def time_floor(good_root: Path, out: Path, files_per_source: int, workers: int) 
     out.mkdir(parents=True)
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(_floor_task, [(s, out, files_per_source) for s in sources],
-                      chunksize=4))
+        list(pool.map(_floor_task, [(s, out, files_per_source) for s in sources], chunksize=4))
     return time.perf_counter() - start
 
 
@@ -67,16 +66,31 @@ def peak_memory(images: int, tmp: Path) -> dict[str, float]:
     per_topology = -(-sources // len(TOPOLOGIES))
     good = tmp / "mem-good"
     write_samples(good, list(TOPOLOGIES), n=per_topology, seed=1)
-    cmd = [sys.executable, str(ROOT / "cli.py"), "generate", str(good), "--all", "--out",
-           str(tmp / "mem-out"), "--workers", "2", "--quiet"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "generate",
+        str(good),
+        "--all",
+        "--out",
+        str(tmp / "mem-out"),
+        "--workers",
+        "2",
+        "--quiet",
+    ]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT)
     seconds = time.perf_counter() - start
     n_images = sum(1 for _ in (tmp / "mem-out").glob("*/*/*.png")) - sum(
-        1 for _ in (tmp / "mem-out").glob("*/_masks/*.png"))
+        1 for _ in (tmp / "mem-out").glob("*/_masks/*.png")
+    )
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    return {"images": n_images, "seconds": round(seconds, 1),
-            "peak_rss_mb_largest_process": round(children, 1), "target_mb": 500.0}
+    return {
+        "images": n_images,
+        "seconds": round(seconds, 1),
+        "peak_rss_mb_largest_process": round(children, 1),
+        "target_mb": 500.0,
+    }
 
 
 def main() -> None:
@@ -90,26 +104,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         good = tmp / "good"
-        write_samples(good, list(TOPOLOGIES), n=max(1, args.sources // len(TOPOLOGIES)),
-                      seed=0)
+        write_samples(good, list(TOPOLOGIES), n=max(1, args.sources // len(TOPOLOGIES)), seed=0)
         runs = []
         for rep in range(args.repeats):  # alternate A/B so drift hits both alike
             t_gen, n_images = time_generate(good, tmp / f"gen{rep}", workers=2)
             n_files = sum(1 for p in (tmp / f"gen{rep}").rglob("*.png"))
             n_src = len(list(good.glob("*/*.png")))
             t_floor = time_floor(good, tmp / f"floor{rep}", -(-n_files // n_src), workers=2)
-            runs.append({"generate_s": round(t_gen, 3), "floor_s": round(t_floor, 3),
-                         "ratio": round(t_gen / t_floor, 3), "images": n_images,
-                         "png_files": n_files})
-            print(f"run {rep}: generate {t_gen:.2f}s floor {t_floor:.2f}s "
-                  f"ratio {t_gen / t_floor:.2f} ({n_images} images, {n_files} PNG files)")
+            runs.append(
+                {
+                    "generate_s": round(t_gen, 3),
+                    "floor_s": round(t_floor, 3),
+                    "ratio": round(t_gen / t_floor, 3),
+                    "images": n_images,
+                    "png_files": n_files,
+                }
+            )
+            print(
+                f"run {rep}: generate {t_gen:.2f}s floor {t_floor:.2f}s "
+                f"ratio {t_gen / t_floor:.2f} ({n_images} images, {n_files} PNG files)"
+            )
         ratios = sorted(r["ratio"] for r in runs)
         median = ratios[len(ratios) // 2]
         best = min(runs, key=lambda r: r["generate_s"])
         result = {
             "benchmark": "generate",
-            "machine": {"python": platform.python_version(), "cpu": platform.processor()
-                        or platform.machine()},
+            "machine": {
+                "python": platform.python_version(),
+                "cpu": platform.processor() or platform.machine(),
+            },
             "workers": 2,
             "input": "352x128 16-bit procedural good welds, shipped recipes (all topologies)",
             "runs": runs,
@@ -122,8 +145,10 @@ def main() -> None:
             print(f"memory: {result['memory']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"median ratio to the I/O floor: {median:.2f} (target ≤ 1.3); "
-          f"{result['images_per_s']} images/s -> {args.out}")
+    print(
+        f"median ratio to the I/O floor: {median:.2f} (target ≤ 1.3); "
+        f"{result['images_per_s']} images/s -> {args.out}"
+    )
 
 
 if __name__ == "__main__":

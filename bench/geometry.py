@@ -40,11 +40,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from weldsynth.geometry import locate
+from weldsynth.geometry.path import BeadPath, angle_difference
+from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.synth.defects import create_defect
 from weldsynth.synth.defects.bead_deviation import BeadDeviationParams, offset_profile
-from weldsynth.geometry import locate
-from weldsynth.io.heightmap import atomic_write_bytes
-from weldsynth.geometry.path import BeadPath, angle_difference
 from weldsynth.synth.samples import TOPOLOGIES, generate_weld, sample_seed, truth_geometry
 
 ANGLE_MAX = 3.0
@@ -85,10 +85,19 @@ def make_case(topology: int, index: int, seed: int) -> tuple[dict, object]:
         base = shape or (128, 352)
         shape = (base[1], base[0])
         rotation = 90.0 + float(np.clip(vr.normal(0.0, 3.0), -10.0, 10.0))
-    weld = generate_weld(topology, sample_seed(seed, topology, index), shape=shape,
-                         bit_depth=depth, rotation=rotation)
-    meta = {"index": index, "shape": list(weld.height.shape), "bit_depth": depth,
-            "vertical": rotation is not None}
+    weld = generate_weld(
+        topology,
+        sample_seed(seed, topology, index),
+        shape=shape,
+        bit_depth=depth,
+        rotation=rotation,
+    )
+    meta = {
+        "index": index,
+        "shape": list(weld.height.shape),
+        "bit_depth": depth,
+        "vertical": rotation is not None,
+    }
     return meta, weld
 
 
@@ -104,8 +113,11 @@ def evaluate(topology: int, n: int, seed: int) -> dict:
             if truth.closed:
                 row["angle_error"] = 0.0 if geo.axis_angle is None else 90.0
             else:
-                row["angle_error"] = (90.0 if geo.axis_angle is None else
-                                      angle_difference(weld.truth["axis_angle"], geo.axis_angle))
+                row["angle_error"] = (
+                    90.0
+                    if geo.axis_angle is None
+                    else angle_difference(weld.truth["axis_angle"], geo.axis_angle)
+                )
             row["centre_error"] = centreline_error(truth, geo.path)
             row["width_error"] = abs(geo.path.mean_width - truth.mean_width) / truth.mean_width
             row["closed_ok"] = geo.path.closed == truth.closed
@@ -138,8 +150,9 @@ def evaluate_deviated(topology: int, n: int, seed: int) -> dict:
     for index in range(n):
         meta, weld = make_case(topology, index, seed)
         truth = truth_geometry(weld)
-        rng = np.random.default_rng(np.random.SeedSequence([seed, topology, index,
-                                                            DEVIATION_STREAM]))
+        rng = np.random.default_rng(
+            np.random.SeedSequence([seed, topology, index, DEVIATION_STREAM])
+        )
         result = plugin(weld.height, rng, truth)
         if not result.ok:
             rows.append(dict(meta, drawn=False, found=False, reason=result.reason))
@@ -147,17 +160,27 @@ def evaluate_deviated(topology: int, n: int, seed: int) -> dict:
         p: BeadDeviationParams = result.params  # type: ignore[assignment]
         pts, off = deviated_centreline(truth.path, p)
         geo = locate(result.height)
-        row = dict(meta, drawn=True, found=geo.found, reason=geo.reason, kind=p.kind,
-                   amplitude_widths=abs(p.amplitude) / truth.path.mean_width)
+        row = dict(
+            meta,
+            drawn=True,
+            found=geo.found,
+            reason=geo.reason,
+            kind=p.kind,
+            amplitude_widths=abs(p.amplitude) / truth.path.mean_width,
+        )
         if geo.found and geo.path is not None:
             dist = _distance_to_polyline(pts, geo.path)
             row["centre_error"] = float(np.median(dist))
-            row["deviated_part_error"] = float(np.median(dist[np.abs(off) >= 0.5 * abs(
-                p.amplitude)]))
+            row["deviated_part_error"] = float(
+                np.median(dist[np.abs(off) >= 0.5 * abs(p.amplitude)])
+            )
             row["closed_ok"] = geo.path.closed == truth.path.closed
             if not truth.path.closed:
-                row["angle_error"] = (90.0 if geo.axis_angle is None else
-                                      angle_difference(weld.truth["axis_angle"], geo.axis_angle))
+                row["angle_error"] = (
+                    90.0
+                    if geo.axis_angle is None
+                    else angle_difference(weld.truth["axis_angle"], geo.axis_angle)
+                )
         rows.append(row)
     drawn = [r for r in rows if r["drawn"]]
     found = [r for r in drawn if r["found"]]
@@ -184,8 +207,9 @@ def evaluate_deviated(topology: int, n: int, seed: int) -> dict:
         "centreline_error_px": pct("centre_error"),
         "deviated_part_error_px": pct("deviated_part_error"),
         "angle_error_deg": pct("angle_error"),
-        "worst": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
-                  for r in worst],
+        "worst": [
+            {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in worst
+        ],
     }
 
 
@@ -208,9 +232,16 @@ def summarise(topology: int, rows: list[dict]) -> dict:
             return {}
         return {f"p{q}": round(float(np.percentile(vals, q)), 4) for q in (50, 90, 95, 99)}
 
-    worst = sorted(found, key=lambda r: -max(r["centre_error"] / CENTRE_MAX,
-                                             r["width_error"] / WIDTH_MAX,
-                                             r["angle_error"] / ANGLE_MAX))[:5]
+    worst = sorted(
+        found,
+        key=lambda r: (
+            -max(
+                r["centre_error"] / CENTRE_MAX,
+                r["width_error"] / WIDTH_MAX,
+                r["angle_error"] / ANGLE_MAX,
+            )
+        ),
+    )[:5]
     out = {
         "topology": topology,
         "kind": TOPOLOGIES[topology].shape_kind,
@@ -224,8 +255,9 @@ def summarise(topology: int, rows: list[dict]) -> dict:
         "angle_error_deg": pct("angle_error"),
         "centreline_error_px": pct("centre_error"),
         "width_error_rel": pct("width_error"),
-        "worst": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
-                  for r in worst],
+        "worst": [
+            {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in worst
+        ],
     }
     if TOPOLOGIES[topology].shape_kind == "closed":
         counts = [r.get("corners", 0) for r in found]
@@ -268,42 +300,62 @@ def speed(seed: int, maps: int = 60, repeats: int = 5) -> dict:
 
 
 def _print_speed(s: dict) -> None:
-    print(f"speed: locate median {s['locate_ms_median']:.2f} ms, p90 {s['locate_ms_p90']:.2f}"
-          f" ms per 352x128 map; baseline {s['baseline_ms_median']:.3f} ms "
-          f"(ratio {s['ratio_median']:.0f}x); load average {s['load_average_1min']}")
+    print(
+        f"speed: locate median {s['locate_ms_median']:.2f} ms, p90 {s['locate_ms_p90']:.2f}"
+        f" ms per 352x128 map; baseline {s['baseline_ms_median']:.3f} ms "
+        f"(ratio {s['ratio_median']:.0f}x); load average {s['load_average_1min']}"
+    )
 
 
 def _deviated_section(topos: list[int], n: int, seed: int) -> dict:
     """Measure and print the deviated-bead accuracy of every topology."""
     t0 = time.perf_counter()
     results = [evaluate_deviated(t, n, seed) for t in topos]
-    print(f"deviated: {'topo':>4} {'n':>4} {'miss':>4} {'centre':>6} {'part':>6} | "
-          f"{'cl p50':>6} {'cl p95':>6} {'pt p50':>6} {'pt p95':>6} {'ang p50':>7}")
+    print(
+        f"deviated: {'topo':>4} {'n':>4} {'miss':>4} {'centre':>6} {'part':>6} | "
+        f"{'cl p50':>6} {'cl p95':>6} {'pt p50':>6} {'pt p95':>6} {'ang p50':>7}"
+    )
     for r in results:
         cl, pt, ang = r["centreline_error_px"], r["deviated_part_error_px"], r["angle_error_deg"]
-        print(f"          {r['topology']:>4} {r['drawn']:>4} {r['not_found']:>4} "
-              f"{r['pass_centreline']:>6.3f} {r['pass_deviated_part']:>6.3f} | "
-              f"{cl.get('p50', np.nan):>6.2f} {cl.get('p95', np.nan):>6.2f} "
-              f"{pt.get('p50', np.nan):>6.2f} {pt.get('p95', np.nan):>6.2f} "
-              f"{ang.get('p50', np.nan):>7.2f}")
-    return {"defect": "bead_deviation (default config)", "criterion_px": CENTRE_MAX,
-            "results": results, "seconds": round(time.perf_counter() - t0, 1)}
+        print(
+            f"          {r['topology']:>4} {r['drawn']:>4} {r['not_found']:>4} "
+            f"{r['pass_centreline']:>6.3f} {r['pass_deviated_part']:>6.3f} | "
+            f"{cl.get('p50', np.nan):>6.2f} {cl.get('p95', np.nan):>6.2f} "
+            f"{pt.get('p50', np.nan):>6.2f} {pt.get('p95', np.nan):>6.2f} "
+            f"{ang.get('p50', np.nan):>7.2f}"
+        )
+    return {
+        "defect": "bead_deviation (default config)",
+        "criterion_px": CENTRE_MAX,
+        "results": results,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table, write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="welds per topology")
-    ap.add_argument("--n-deviated", type=int, default=100,
-                    help="welds per topology with a bead_deviation (0: skip)")
+    ap.add_argument(
+        "--n-deviated",
+        type=int,
+        default=100,
+        help="welds per topology with a bead_deviation (0: skip)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--topologies", type=str, default="", help="comma list (default: all)")
     ap.add_argument("--out", type=Path, default=Path("bench/results/geometry.json"))
     ap.add_argument("--no-speed", action="store_true", help="skip the timing")
-    ap.add_argument("--speed-only", action="store_true",
-                    help="time again and update the speed of an existing --out file")
-    ap.add_argument("--deviated-only", action="store_true",
-                    help="measure deviated beads only and update that part of --out")
+    ap.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="time again and update the speed of an existing --out file",
+    )
+    ap.add_argument(
+        "--deviated-only",
+        action="store_true",
+        help="measure deviated beads only and update that part of --out",
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     topos = [int(t) for t in args.topologies.split(",") if t] or list(TOPOLOGIES)
@@ -324,19 +376,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.perf_counter()
     results = [evaluate(t, args.n, args.seed) for t in topos]
-    print(f"{'topo':>4} {'kind':>6} {'n':>4} {'miss':>4} {'angle':>6} {'centre':>6} "
-          f"{'width':>6} {'all':>6} | {'cl p95':>6} {'w p95':>6} {'ang p95':>7}")
+    print(
+        f"{'topo':>4} {'kind':>6} {'n':>4} {'miss':>4} {'angle':>6} {'centre':>6} "
+        f"{'width':>6} {'all':>6} | {'cl p95':>6} {'w p95':>6} {'ang p95':>7}"
+    )
     for r in results:
-        print(f"{r['topology']:>4} {r['kind']:>6} {r['n']:>4} {r['not_found']:>4} "
-              f"{r['pass_angle']:>6.3f} {r['pass_centreline']:>6.3f} {r['pass_width']:>6.3f} "
-              f"{r['pass_all']:>6.3f} | {r['centreline_error_px'].get('p95', float('nan')):>6.2f} "
-              f"{r['width_error_rel'].get('p95', float('nan')):>6.3f} "
-              f"{r['angle_error_deg'].get('p95', float('nan')):>7.2f}")
+        print(
+            f"{r['topology']:>4} {r['kind']:>6} {r['n']:>4} {r['not_found']:>4} "
+            f"{r['pass_angle']:>6.3f} {r['pass_centreline']:>6.3f} {r['pass_width']:>6.3f} "
+            f"{r['pass_all']:>6.3f} | {r['centreline_error_px'].get('p95', float('nan')):>6.2f} "
+            f"{r['width_error_rel'].get('p95', float('nan')):>6.3f} "
+            f"{r['angle_error_deg'].get('p95', float('nan')):>7.2f}"
+        )
     report = {
         "benchmark": "geometry.locate",
         "seed": args.seed,
-        "criteria": {"angle_deg": ANGLE_MAX, "centreline_px": CENTRE_MAX,
-                     "width_rel": WIDTH_MAX, "target_pass_rate": 0.95},
+        "criteria": {
+            "angle_deg": ANGLE_MAX,
+            "centreline_px": CENTRE_MAX,
+            "width_rel": WIDTH_MAX,
+            "target_pass_rate": 0.95,
+        },
         "accuracy": results,
         "accuracy_seconds": round(time.perf_counter() - t0, 1),
         "python": sys.version.split()[0],

@@ -65,11 +65,16 @@ def main() -> None:
         "generate_ms_median_all": round(float(np.median(all_ms)), 2),
         "generate_ms_p95_all": round(float(np.percentile(all_ms, 95)), 2),
         "per_topology": per_topology,
-        "machine": {"python": platform.python_version(), "processor": platform.machine(),
-                    "numpy": np.__version__},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+            "numpy": np.__version__,
+        },
     }
-    print(f"all: median {result['generate_ms_median_all']} ms, "
-          f"p95 {result['generate_ms_p95_all']} ms (target {result['target_ms']} ms)")
+    print(
+        f"all: median {result['generate_ms_median_all']} ms, "
+        f"p95 {result['generate_ms_p95_all']} ms (target {result['target_ms']} ms)"
+    )
     atomic_write_bytes(args.out, (json.dumps(result, indent=2) + "\n").encode("utf-8"))
 
 

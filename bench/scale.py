@@ -56,8 +56,11 @@ def run_generate(good: Path, out: Path, engine: str, workers: int) -> tuple[floa
 
 def tree(root: Path) -> dict[str, bytes]:
     """Relative path -> bytes of every file under ``root``."""
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def bench_generate(work: Path, per_topology: int, repeats: int) -> dict:
@@ -88,37 +91,70 @@ def bench_generate(work: Path, per_topology: int, repeats: int) -> dict:
     ray_first_s = one("ray_first", "ray", 2)
     try:
         for _ in range(repeats):
-            for key, engine, workers in (("local_1_s", "local", 1), ("local_2_s", "local", 2),
-                                         ("ray_s", "ray", 2)):
+            for key, engine, workers in (
+                ("local_1_s", "local", 1),
+                ("local_2_s", "local", 2),
+                ("ray_s", "ray", 2),
+            ):
                 runs[key].append(round(one(key, engine, workers), 3))
                 print(f"  generate {key}: {runs[key][-1]:.2f} s", flush=True)
     finally:
         ray.shutdown()
     med = {k: statistics.median(v) for k, v in runs.items()}
     return {
-        "sources": per_topology * len(TOPOLOGIES), "images": images,
-        "ray_init_s": round(ray_init_s, 3), "ray_first_run_s": round(ray_first_s, 3),
-        "runs": runs, "median_s": {k: round(v, 3) for k, v in med.items()},
+        "sources": per_topology * len(TOPOLOGIES),
+        "images": images,
+        "ray_init_s": round(ray_init_s, 3),
+        "ray_first_run_s": round(ray_first_s, 3),
+        "runs": runs,
+        "median_s": {k: round(v, 3) for k, v in med.items()},
         "images_per_s": {k.removesuffix("_s"): round(images / v, 1) for k, v in med.items()},
         "ray_over_local_2": round(med["ray_s"] / med["local_2_s"], 3),
         "ray_first_run_over_local_2": round(ray_first_s / med["local_2_s"], 3),
         "target_ray_over_local_2": 1.2,
         "identical_outputs": True,
         "note": "ray_s excludes ray.init (ray_init_s) and runs on workers that already "
-                "imported weldsynth (ray_first_run_s is the first run after ray.init)",
+        "imported weldsynth (ray_first_run_s is the first run after ray.init)",
     }
 
 
-def train_once(data: Path, out: Path, procs: int, threads: int, batch: int, epochs: int,
-               size: str) -> dict:
-    args = ["train", str(data), "--topology", "7", "--out", str(out), "--weights", "none",
-            "--epochs", str(epochs), "--batch-size", str(batch), "--size", size,
-            "--threads", str(threads), "--quiet", "--force"]
+def train_once(
+    data: Path, out: Path, procs: int, threads: int, batch: int, epochs: int, size: str
+) -> dict:
+    args = [
+        "train",
+        str(data),
+        "--topology",
+        "7",
+        "--out",
+        str(out),
+        "--weights",
+        "none",
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        str(batch),
+        "--size",
+        size,
+        "--threads",
+        str(threads),
+        "--quiet",
+        "--force",
+    ]
     if procs == 1:
         cmd = [sys.executable, "-m", "weldsynth", *args]
     else:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc-per-node", str(procs), "-m", "weldsynth", *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            str(procs),
+            "-m",
+            "weldsynth",
+            *args,
+        ]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -129,44 +165,63 @@ def train_once(data: Path, out: Path, procs: int, threads: int, batch: int, epoc
         epochs_s = [float(r["seconds"]) for r in csv.DictReader(fh)]
     report = json.loads((out / "7" / "report.json").read_text())
     shutil.rmtree(out)
-    return {"wall_s": round(wall, 3), "epoch_s": [round(s, 3) for s in epochs_s],
-            "train_images": sum(report["counts"]["train"].values()),
-            "val_error": report["val"]["error_rate"]}
+    return {
+        "wall_s": round(wall, 3),
+        "epoch_s": [round(s, 3) for s in epochs_s],
+        "train_images": sum(report["counts"]["train"].values()),
+        "val_error": report["val"]["error_rate"],
+    }
 
 
-def bench_ddp(work: Path, per_topology: int, repeats: int, epochs: int, batch: int,
-              size: str) -> dict:
+def bench_ddp(
+    work: Path, per_topology: int, repeats: int, epochs: int, batch: int, size: str
+) -> dict:
     good = work / "good7"
     write_samples(good, [7], n=per_topology, seed=7)
     data = work / "data7"
     run_generate_one(good, data)
-    configs = {"1proc_1thread": (1, 1, batch), "1proc_2threads": (1, 2, batch),
-               "ddp_2proc_1thread": (2, 1, batch // 2)}
+    configs = {
+        "1proc_1thread": (1, 1, batch),
+        "1proc_2threads": (1, 2, batch),
+        "ddp_2proc_1thread": (2, 1, batch // 2),
+    }
     runs: dict[str, list[dict]] = {k: [] for k in configs}
     for _ in range(repeats):
         for key, (procs, threads, b) in configs.items():
-            runs[key].append(train_once(data, work / f"run-{key}", procs, threads, b, epochs,
-                                        size))
-            print(f"  train {key}: {runs[key][-1]['wall_s']:.1f} s wall, epochs "
-                  f"{runs[key][-1]['epoch_s']}", flush=True)
+            runs[key].append(train_once(data, work / f"run-{key}", procs, threads, b, epochs, size))
+            print(
+                f"  train {key}: {runs[key][-1]['wall_s']:.1f} s wall, epochs "
+                f"{runs[key][-1]['epoch_s']}",
+                flush=True,
+            )
     summary = {}
     for key, rs in runs.items():
         # the first epoch also warms up (allocations, oneDNN kernels): use the later ones
         later = [s for r in rs for s in (r["epoch_s"][1:] or r["epoch_s"])]
         n_img = rs[0]["train_images"]
-        summary[key] = {"median_epoch_s": round(statistics.median(later), 3),
-                        "train_images_per_s": round(n_img / statistics.median(later), 1),
-                        "median_wall_s": round(statistics.median(r["wall_s"] for r in rs), 3)}
+        summary[key] = {
+            "median_epoch_s": round(statistics.median(later), 3),
+            "train_images_per_s": round(n_img / statistics.median(later), 1),
+            "median_wall_s": round(statistics.median(r["wall_s"] for r in rs), 3),
+        }
     base = summary["1proc_1thread"]["median_epoch_s"]
     return {
         "data": f"topology 7: {per_topology} welds -> {runs['1proc_1thread'][0]['train_images']}"
-                " training images", "arch": "resnet18", "size": size, "epochs": epochs,
-        "global_batch": batch, "runs": runs, "summary": summary,
-        "ddp_speedup_vs_1proc_1thread": round(base / summary["ddp_2proc_1thread"]
-                                              ["median_epoch_s"], 3),
-        "ddp_speedup_vs_1proc_2threads": round(summary["1proc_2threads"]["median_epoch_s"]
-                                               / summary["ddp_2proc_1thread"]
-                                               ["median_epoch_s"], 3),
+        " training images",
+        "arch": "resnet18",
+        "size": size,
+        "epochs": epochs,
+        "global_batch": batch,
+        "runs": runs,
+        "summary": summary,
+        "ddp_speedup_vs_1proc_1thread": round(
+            base / summary["ddp_2proc_1thread"]["median_epoch_s"], 3
+        ),
+        "ddp_speedup_vs_1proc_2threads": round(
+            summary["1proc_2threads"]["median_epoch_s"]
+            / summary["ddp_2proc_1thread"]["median_epoch_s"],
+            3,
+        ),
     }
 
 
@@ -194,9 +249,14 @@ def main() -> None:
     import torch
 
     result: dict = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "torch": torch.__version__,
-                    "ray": ray.__version__, "load_avg_before": os.getloadavg()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "ray": ray.__version__,
+            "load_avg_before": os.getloadavg(),
+        },
     }
     with tempfile.TemporaryDirectory(prefix="weldsynth-scale-") as tmp:
         work = Path(tmp)
@@ -204,22 +264,27 @@ def main() -> None:
         result["generate"] = bench_generate(work, args.per_topology, args.repeats)
         if not args.skip_train:
             print("train:", flush=True)
-            result["ddp"] = bench_ddp(work, args.train_welds, args.train_repeats, args.epochs,
-                                      args.batch, args.size)
+            result["ddp"] = bench_ddp(
+                work, args.train_welds, args.train_repeats, args.epochs, args.batch, args.size
+            )
     result["machine"]["load_avg_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     g = result["generate"]
-    print(f"generate {g['sources']} welds -> {g['images']} images: median local 1 "
-          f"{g['median_s']['local_1_s']} s, local 2 {g['median_s']['local_2_s']} s, ray "
-          f"{g['median_s']['ray_s']} s (x{g['ray_over_local_2']} of local 2; ray.init "
-          f"{g['ray_init_s']} s, first run {g['ray_first_run_s']} s)")
+    print(
+        f"generate {g['sources']} welds -> {g['images']} images: median local 1 "
+        f"{g['median_s']['local_1_s']} s, local 2 {g['median_s']['local_2_s']} s, ray "
+        f"{g['median_s']['ray_s']} s (x{g['ray_over_local_2']} of local 2; ray.init "
+        f"{g['ray_init_s']} s, first run {g['ray_first_run_s']} s)"
+    )
     if "ddp" in result:
         d = result["ddp"]
-        print("train epoch: " + ", ".join(f"{k} {v['median_epoch_s']} s"
-                                           for k, v in d["summary"].items())
-              + f"; DDP speed-up x{d['ddp_speedup_vs_1proc_1thread']} vs 1 thread, "
-                f"x{d['ddp_speedup_vs_1proc_2threads']} vs 2 threads")
+        print(
+            "train epoch: "
+            + ", ".join(f"{k} {v['median_epoch_s']} s" for k, v in d["summary"].items())
+            + f"; DDP speed-up x{d['ddp_speedup_vs_1proc_1thread']} vs 1 thread, "
+            f"x{d['ddp_speedup_vs_1proc_2threads']} vs 2 threads"
+        )
     print(f"-> {args.out}")
 
 

@@ -43,23 +43,22 @@ RESULTS = ROOT / "bench" / "results" / "train.json"
 
 def weldsynth(*args: str) -> None:
     """Run a weldsynth command (the stable CLI contract), quietly."""
-    subprocess.run([sys.executable, "-m", "weldsynth", *args], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "weldsynth", *args], check=True, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
 
 
 def build_dataset(work: Path, count: int) -> Path:
     """Good welds -> defects from the shipped recipes -> balanced 1:1 -> grouped split."""
     good, data = work / "good", work / "data"
-    weldsynth("samples", "--all", "-n", str(count), "--bit-depth", "8", "--out", str(good),
-              "-q")
+    weldsynth("samples", "--all", "-n", str(count), "--bit-depth", "8", "--out", str(good), "-q")
     weldsynth("generate", str(good), "--all", "--out", str(data), "--workers", "2", "-q")
     weldsynth("balance", str(data))
     weldsynth("split", str(data), "--val", "0.2", "--test", "0.1", "--seed", "42")
     return data
 
 
-def reference_loop(data: Path, topology: str, epochs: int, batch_size: int,
-                   seed: int = 0) -> dict:
+def reference_loop(data: Path, topology: str, epochs: int, batch_size: int, seed: int = 0) -> dict:
     """The plain loop a user would write: ImageFolder + PIL, RGB, fp32, DataLoader, Adam."""
     import torchvision
     from torch.utils.data import DataLoader, Subset
@@ -69,18 +68,30 @@ def reference_loop(data: Path, topology: str, epochs: int, batch_size: int,
 
     class Folder(torchvision.datasets.ImageFolder):
         def find_classes(self, directory):  # masks (_masks) are not a class
-            names = sorted(e.name for e in os.scandir(directory)
-                           if e.is_dir() and not e.name.startswith(("_", ".")))
+            names = sorted(
+                e.name
+                for e in os.scandir(directory)
+                if e.is_dir() and not e.name.startswith(("_", "."))
+            )
             return names, {n: k for k, n in enumerate(names)}
 
     torch.manual_seed(seed)
-    tf_train = transforms.Compose([
-        transforms.Resize((128, 352)), transforms.RandomHorizontalFlip(),
-        transforms.RandomVerticalFlip(), transforms.ToTensor(),
-        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
-    tf_val = transforms.Compose([
-        transforms.Resize((128, 352)), transforms.ToTensor(),
-        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    tf_train = transforms.Compose(
+        [
+            transforms.Resize((128, 352)),
+            transforms.RandomHorizontalFlip(),
+            transforms.RandomVerticalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )
+    tf_val = transforms.Compose(
+        [
+            transforms.Resize((128, 352)),
+            transforms.ToTensor(),
+            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )
     split = {r.path: r.split for r in read_manifest(data) if r.active and r.topology == topology}
     train_set, val_set = Folder(data / topology, tf_train), Folder(data / topology, tf_val)
     rel = [Path(p).relative_to(data).as_posix() for p, _ in train_set.samples]
@@ -107,18 +118,25 @@ def reference_loop(data: Path, topology: str, epochs: int, batch_size: int,
             for x, y in val_dl:
                 wrong += int((model(x).argmax(1) != y).sum())
                 n += len(y)
-        history.append({"epoch": epoch, "val_error": wrong / n,
-                        "seconds": time.perf_counter() - t0})
+        history.append(
+            {"epoch": epoch, "val_error": wrong / n, "seconds": time.perf_counter() - t0}
+        )
     total, cpu = time.perf_counter() - started, time.process_time() - cpu0
-    return {"train_images": len(train_idx), "val_images": len(val_idx),
-            "seconds_total": total, "seconds_per_epoch": total / epochs,
-            "cpu_seconds_per_epoch": cpu / epochs,
-            "val_error_final": history[-1]["val_error"],
-            "val_error_best": min(h["val_error"] for h in history), "history": history}
+    return {
+        "train_images": len(train_idx),
+        "val_images": len(val_idx),
+        "seconds_total": total,
+        "seconds_per_epoch": total / epochs,
+        "cpu_seconds_per_epoch": cpu / epochs,
+        "val_error_final": history[-1]["val_error"],
+        "val_error_best": min(h["val_error"] for h in history),
+        "history": history,
+    }
 
 
-def weldsynth_run(data: Path, topology: str, out: Path, epochs: int, batch_size: int,
-                  **cfg_changes) -> dict:
+def weldsynth_run(
+    data: Path, topology: str, out: Path, epochs: int, batch_size: int, **cfg_changes
+) -> dict:
     """``weldsynth train``'s code path on one topology, timed end to end."""
     from weldsynth.train.config import TrainConfig
     from weldsynth.train.model import resolve_weights
@@ -127,24 +145,42 @@ def weldsynth_run(data: Path, topology: str, out: Path, epochs: int, batch_size:
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, **cfg_changes)
     weights, note = resolve_weights(cfg.weights, cfg.arch)
     started, cpu0 = time.perf_counter(), time.process_time()
-    report = train_topology(prepare(data, topology, cfg), out, cfg, weights=weights,
-                            weights_note=note, say=lambda _: None)
+    report = train_topology(
+        prepare(data, topology, cfg),
+        out,
+        cfg,
+        weights=weights,
+        weights_note=note,
+        say=lambda _: None,
+    )
     total, cpu = time.perf_counter() - started, time.process_time() - cpu0
     rows = _metrics(out / "metrics.csv")
     n_train = sum(report["counts"]["train"].values())
     epoch_s = [float(r["seconds"]) for r in rows]
-    return {"precision": report["precision"], "channels_last": cfg.channels_last,
-            "weights": _short(note), "train_images": n_train,
-            "val_images": report["val"]["images"], "seconds_total": total,
-            "seconds_per_epoch": total / len(rows), "cpu_seconds_per_epoch": cpu / len(rows),
-            "epoch_loop_seconds_mean": float(np.mean(epoch_s)),
-            "epoch_loop_seconds_after_first": float(np.mean(epoch_s[1:] or epoch_s)),
-            "train_images_per_s": n_train / float(np.mean(epoch_s[1:] or epoch_s)),
-            "decode_seconds": report["decode_seconds"],
-            "val_error_best": report["val"]["error_rate"],
-            "val_error_final": float(rows[-1]["error_rate"]),
-            "history": [{"epoch": int(r["epoch"]), "val_error": float(r["error_rate"]),
-                         "seconds": float(r["seconds"])} for r in rows]}
+    return {
+        "precision": report["precision"],
+        "channels_last": cfg.channels_last,
+        "weights": _short(note),
+        "train_images": n_train,
+        "val_images": report["val"]["images"],
+        "seconds_total": total,
+        "seconds_per_epoch": total / len(rows),
+        "cpu_seconds_per_epoch": cpu / len(rows),
+        "epoch_loop_seconds_mean": float(np.mean(epoch_s)),
+        "epoch_loop_seconds_after_first": float(np.mean(epoch_s[1:] or epoch_s)),
+        "train_images_per_s": n_train / float(np.mean(epoch_s[1:] or epoch_s)),
+        "decode_seconds": report["decode_seconds"],
+        "val_error_best": report["val"]["error_rate"],
+        "val_error_final": float(rows[-1]["error_rate"]),
+        "history": [
+            {
+                "epoch": int(r["epoch"]),
+                "val_error": float(r["error_rate"]),
+                "seconds": float(r["seconds"]),
+            }
+            for r in rows
+        ],
+    }
 
 
 def _short(note: str) -> str:
@@ -171,9 +207,14 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "bf16_supported": bf16_supported(),
-            "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "bf16_supported": bf16_supported(),
+        "python": platform.python_version(),
+    }
 
 
 def compare(data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: int) -> dict:
@@ -196,10 +237,16 @@ def compare(data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: in
     ratio = own["seconds_per_epoch"] / ref["seconds_per_epoch"]
     cpu_ratio = own["cpu_seconds_per_epoch"] / ref["cpu_seconds_per_epoch"]
     return {
-        "topology": topo, "arch": "resnet18", "epochs": epochs, "batch_size": bs,
-        "repeats": repeats, "reference": ref, "weldsynth": own,
+        "topology": topo,
+        "arch": "resnet18",
+        "epochs": epochs,
+        "batch_size": bs,
+        "repeats": repeats,
+        "reference": ref,
+        "weldsynth": own,
         "time_ratio_weldsynth_over_reference": round(ratio, 3),
-        "cpu_time_ratio_weldsynth_over_reference": round(cpu_ratio, 3), "target_ratio": 0.6,
+        "cpu_time_ratio_weldsynth_over_reference": round(cpu_ratio, 3),
+        "target_ratio": 0.6,
         "meets_time_target": ratio <= 0.6,
         "error_not_worse": own["val_error_best"] <= ref["val_error_best"],
     }
@@ -208,24 +255,44 @@ def compare(data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: in
 def ablation(data: Path, work: Path, topo: str, epochs: int, bs: int) -> dict:
     """Channels-last and bf16 switched on one at a time (weldsynth's loop, same data)."""
     runs = {}
-    for name, changes in {"fp32": {"precision": "fp32", "channels_last": False},
-                          "fp32+channels_last": {"precision": "fp32"},
-                          "auto+channels_last": {}}.items():
+    for name, changes in {
+        "fp32": {"precision": "fp32", "channels_last": False},
+        "fp32+channels_last": {"precision": "fp32"},
+        "auto+channels_last": {},
+    }.items():
         run = weldsynth_run(data, topo, work / "runs" / name, epochs, bs, **changes)
-        runs[name] = {k: run[k] for k in ("precision", "channels_last",
-                                          "epoch_loop_seconds_after_first",
-                                          "train_images_per_s")}
+        runs[name] = {
+            k: run[k]
+            for k in (
+                "precision",
+                "channels_last",
+                "epoch_loop_seconds_after_first",
+                "train_images_per_s",
+            )
+        }
         print(f"{name}: {run['train_images_per_s']:.1f} train img/s", flush=True)
     base = runs["fp32"]["epoch_loop_seconds_after_first"]
     for row in runs.values():
         row["time_ratio_vs_fp32"] = round(row["epoch_loop_seconds_after_first"] / base, 3)
-    return {"topology": topo, "epochs": epochs, "batch_size": bs, "runs": runs,
-            "note": "epoch loop time (train + BatchNorm re-estimate + val) after the first "
-                    "epoch; same data, batch and seed"}
+    return {
+        "topology": topo,
+        "epochs": epochs,
+        "batch_size": bs,
+        "runs": runs,
+        "note": "epoch loop time (train + BatchNorm re-estimate + val) after the first "
+        "epoch; same data, batch and seed",
+    }
 
 
-def per_topology(data: Path, work: Path, epochs: int, bs: int, size: tuple[int, int],
-                 arch: str, topologies: list[str] | None = None) -> dict:
+def per_topology(
+    data: Path,
+    work: Path,
+    epochs: int,
+    bs: int,
+    size: tuple[int, int],
+    arch: str,
+    topologies: list[str] | None = None,
+) -> dict:
     """``arch`` on every topology (or ``topologies``) with the default settings but epochs,
     batch and size."""
     from weldsynth.train.config import TrainConfig
@@ -237,18 +304,32 @@ def per_topology(data: Path, work: Path, epochs: int, bs: int, size: tuple[int, 
     weights, note = resolve_weights(cfg.weights, cfg.arch)
     started = time.perf_counter()
     runs = work / "runs" / arch
-    rows = train_topologies(data, topologies or list_topologies(data), runs, cfg,
-                            weights=weights, weights_note=note,
-                            say=lambda s: print(s, flush=True))
-    return {"arch": arch, "epochs": epochs, "batch_size": bs, "size": list(size),
-            "weights": _short(note), "seconds": round(time.perf_counter() - started, 1),
-            "goal_val_error_pct": "< 1 on every topology", "rows": rows,
-            "meets_goal": all(float(r["error_pct"]) < 1.0 for r in rows),
-            "details": topology_details(runs, [r["topology"] for r in rows])}
+    rows = train_topologies(
+        data,
+        topologies or list_topologies(data),
+        runs,
+        cfg,
+        weights=weights,
+        weights_note=note,
+        say=lambda s: print(s, flush=True),
+    )
+    return {
+        "arch": arch,
+        "epochs": epochs,
+        "batch_size": bs,
+        "size": list(size),
+        "weights": _short(note),
+        "seconds": round(time.perf_counter() - started, 1),
+        "goal_val_error_pct": "< 1 on every topology",
+        "rows": rows,
+        "meets_goal": all(float(r["error_pct"]) < 1.0 for r in rows),
+        "details": topology_details(runs, [r["topology"] for r in rows]),
+    }
 
 
-def learning_curve(work: Path, topo: str, counts: list[int], epochs: int, bs: int,
-                   size: tuple[int, int], arch: str) -> dict:
+def learning_curve(
+    work: Path, topo: str, counts: list[int], epochs: int, bs: int, size: tuple[int, int], arch: str
+) -> dict:
     """Validation/test error of ``arch`` on one topology as the number of good welds grows
     (each count is its own data set: samples -> generate -> balance -> split)."""
     from weldsynth.train.config import TrainConfig
@@ -260,19 +341,42 @@ def learning_curve(work: Path, topo: str, counts: list[int], epochs: int, bs: in
         root = work / f"curve-{topo}-{count}"
         good, data = root / "good", root / "data"
         if not (data / "manifest.csv").is_file():
-            weldsynth("samples", "--topology", topo, "-n", str(count), "--bit-depth", "8",
-                      "--out", str(good), "-q")
-            weldsynth("generate", str(good), "--all", "--out", str(data), "--workers", "2",
-                      "-q")
+            weldsynth(
+                "samples",
+                "--topology",
+                topo,
+                "-n",
+                str(count),
+                "--bit-depth",
+                "8",
+                "--out",
+                str(good),
+                "-q",
+            )
+            weldsynth("generate", str(good), "--all", "--out", str(data), "--workers", "2", "-q")
             weldsynth("balance", str(data), "-q")
             weldsynth("split", str(data), "--val", "0.2", "--test", "0.1", "--seed", "42")
         started = time.perf_counter()
-        row = train_topologies(data, [topo], root / "runs", cfg, weights=None,
-                               weights_note="none", say=lambda s: print(s, flush=True))[0]
-        rows.append({"good_welds": count, **row,
-                     "seconds": round(time.perf_counter() - started, 1)})
-    return {"arch": arch, "topology": topo, "epochs": epochs, "batch_size": bs,
-            "size": list(size), "rows": rows}
+        row = train_topologies(
+            data,
+            [topo],
+            root / "runs",
+            cfg,
+            weights=None,
+            weights_note="none",
+            say=lambda s: print(s, flush=True),
+        )[0]
+        rows.append(
+            {"good_welds": count, **row, "seconds": round(time.perf_counter() - started, 1)}
+        )
+    return {
+        "arch": arch,
+        "topology": topo,
+        "epochs": epochs,
+        "batch_size": bs,
+        "size": list(size),
+        "rows": rows,
+    }
 
 
 def topology_details(runs: Path, topologies: list[str]) -> dict:
@@ -287,18 +391,24 @@ def topology_details(runs: Path, topologies: list[str]) -> dict:
             errors, images = by_defect.get(key, [0, 0])
             by_defect[key] = [errors + row["errors"], images + row["images"]]
         last_loss[topo] = round(float(_metrics(runs / topo / "metrics.csv")[-1]["train_loss"]), 4)
-    return {"val_errors_by_label_defect": {k: {"errors": e, "images": n}
-                                           for k, (e, n) in sorted(by_defect.items())},
-            "last_train_loss": last_loss}
+    return {
+        "val_errors_by_label_defect": {
+            k: {"errors": e, "images": n} for k, (e, n) in sorted(by_defect.items())
+        },
+        "last_train_loss": last_loss,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="compare,ablation,topologies,resnet,curve",
-                        help="comma list of compare, ablation, topologies, resnet, curve; "
-                             "sections "
-                             "not run "
-                             "are kept from the existing results file")
+    parser.add_argument(
+        "--parts",
+        default="compare,ablation,topologies,resnet,curve",
+        help="comma list of compare, ablation, topologies, resnet, curve; "
+        "sections "
+        "not run "
+        "are kept from the existing results file",
+    )
     parser.add_argument("--count", type=int, default=20, help="good welds per topology")
     parser.add_argument("--topology", default="7", help="topology of compare and ablation")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of the comparison")
@@ -307,12 +417,16 @@ def main() -> None:
     parser.add_argument("--topo-epochs", type=int, default=10, help="epochs per topology")
     parser.add_argument("--topo-size", default="128x352", help="input size per topology")
     parser.add_argument("--topo-arch", default="weldnet", help="model of the topologies part")
-    parser.add_argument("--curve-counts", default="20,40,80",
-                        help="good welds per data set of the learning curve (on --topology)")
+    parser.add_argument(
+        "--curve-counts",
+        default="20,40,80",
+        help="good welds per data set of the learning curve (on --topology)",
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--work", type=Path, default=None,
-                        help="scratch folder; a data set already there is reused")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch folder; a data set already there is reused"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     from weldsynth.train.config import parse_size
@@ -327,31 +441,67 @@ def main() -> None:
         t0 = time.perf_counter()
         build_dataset(work, args.count)
         print(f"dataset ready in {time.perf_counter() - t0:.0f} s", flush=True)
-    result["dataset"] = {"recipe": "shipped recipes/, samples --bit-depth 8, balance 1:1 "
-                                   "(mirror-image variants), split val 0.2 test 0.1 seed 42",
-                         "good_welds_per_topology": args.count}
-    sections = {"compare": ("comparison", lambda: compare(
-                    data, work, args.topology, args.epochs, args.batch_size, args.repeats)),
-                "ablation": ("ablation", lambda: ablation(
-                    data, work, args.topology, args.ablation_epochs, args.batch_size)),
-                "topologies": ("per_topology", lambda: per_topology(
-                    data, work, args.topo_epochs, args.batch_size,
-                    parse_size(args.topo_size), args.topo_arch)),
-                "resnet": ("per_topology_resnet18", lambda: per_topology(
-                    data, work, args.topo_epochs, args.batch_size,
-                    parse_size(args.topo_size), "resnet18", [args.topology])),
-                "curve": ("learning_curve", lambda: learning_curve(
-                    work, args.topology, [int(c) for c in args.curve_counts.split(",")],
-                    args.topo_epochs, args.batch_size, parse_size(args.topo_size),
-                    args.topo_arch))}
+    result["dataset"] = {
+        "recipe": "shipped recipes/, samples --bit-depth 8, balance 1:1 "
+        "(mirror-image variants), split val 0.2 test 0.1 seed 42",
+        "good_welds_per_topology": args.count,
+    }
+    sections = {
+        "compare": (
+            "comparison",
+            lambda: compare(data, work, args.topology, args.epochs, args.batch_size, args.repeats),
+        ),
+        "ablation": (
+            "ablation",
+            lambda: ablation(data, work, args.topology, args.ablation_epochs, args.batch_size),
+        ),
+        "topologies": (
+            "per_topology",
+            lambda: per_topology(
+                data,
+                work,
+                args.topo_epochs,
+                args.batch_size,
+                parse_size(args.topo_size),
+                args.topo_arch,
+            ),
+        ),
+        "resnet": (
+            "per_topology_resnet18",
+            lambda: per_topology(
+                data,
+                work,
+                args.topo_epochs,
+                args.batch_size,
+                parse_size(args.topo_size),
+                "resnet18",
+                [args.topology],
+            ),
+        ),
+        "curve": (
+            "learning_curve",
+            lambda: learning_curve(
+                work,
+                args.topology,
+                [int(c) for c in args.curve_counts.split(",")],
+                args.topo_epochs,
+                args.batch_size,
+                parse_size(args.topo_size),
+                args.topo_arch,
+            ),
+        ),
+    }
     for part, (key, run) in sections.items():
         if part not in parts:
             continue
         load_before, when = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M")
         section = run()
-        section["measured"] = {"at": when, "machine": machine(),
-                               "load_average_before": [round(v, 2) for v in load_before],
-                               "load_average_after": [round(v, 2) for v in os.getloadavg()]}
+        section["measured"] = {
+            "at": when,
+            "machine": machine(),
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        }
         section["balance_variants"] = "mirror images (balance --augment flip)"
         result[key] = section
         _write(args.out, result)

@@ -17,8 +17,12 @@ from weldsynth.io.heightmap import write_png
 from weldsynth.io.manifest import read_manifest, sha256_file, write_manifest
 
 
-def flipped_set(root: Path, n_sources: int = 20, flips: tuple[int, ...] = (1, 6, 13, 30),
-                splits: dict[int, str] | None = None) -> tuple[Path, list[str], dict[str, str]]:
+def flipped_set(
+    root: Path,
+    n_sources: int = 20,
+    flips: tuple[int, ...] = (1, 6, 13, 30),
+    splits: dict[int, str] | None = None,
+) -> tuple[Path, list[str], dict[str, str]]:
     """A data set whose manifest rows ``flips`` (indices in path order) have the wrong label.
 
     A flipped file sits in the other class folder (``7/good/w003x.png`` for a bad weld),
@@ -51,8 +55,7 @@ def flipped_set(root: Path, n_sources: int = 20, flips: tuple[int, ...] = (1, 6,
     return root, flipped, truth
 
 
-def write_probs(file: Path, truth: dict[str, str], seed: int = 0, p_true: float = 0.95
-                ) -> Path:
+def write_probs(file: Path, truth: dict[str, str], seed: int = 0, p_true: float = 0.95) -> Path:
     """A probabilities CSV of a model sure and right about every sample (p_true ± noise,
     within [0.91, 0.99])."""
     rng = np.random.default_rng(seed)
@@ -61,6 +64,5 @@ def write_probs(file: Path, truth: dict[str, str], seed: int = 0, p_true: float 
         writer.writerow(["path", "bad", "good"])
         for path, label in sorted(truth.items()):
             p = float(np.clip(p_true + rng.normal(0, 0.02), 0.91, 0.99))
-            writer.writerow([path, p if label == "bad" else 1 - p,
-                             1 - p if label == "bad" else p])
+            writer.writerow([path, p if label == "bad" else 1 - p, 1 - p if label == "bad" else p])
     return file

@@ -13,8 +13,8 @@ from functools import lru_cache
 import numpy as np
 
 from weldsynth.geometry import WeldGeometry
-from weldsynth.io.heightmap import to_uint
 from weldsynth.geometry.path import BeadPath
+from weldsynth.io.heightmap import to_uint
 
 SHAPE = (128, 352)
 
@@ -127,13 +127,15 @@ def _frozen(case: Case) -> Case:
 
 
 @lru_cache(maxsize=64)
-def sample_case(topology: int, dtype: str = "uint16", rotation: float | None = None,
-                index: int = 0) -> Case:
+def sample_case(
+    topology: int, dtype: str = "uint16", rotation: float | None = None, index: int = 0
+) -> Case:
     """A procedural weld of :mod:`weldsynth.synth.samples` with its exact truth geometry."""
     from weldsynth.synth import samples
 
-    weld = samples.generate_weld(topology, samples.sample_seed(0, topology, index),
-                                 rotation=rotation)
+    weld = samples.generate_weld(
+        topology, samples.sample_seed(0, topology, index), rotation=rotation
+    )
     pixels = to_dtype(weld.height.astype(np.float64), dtype)
     geometry = samples.truth_geometry(weld)
     geometry = geometry.__class__(**{**geometry.__dict__, "nodata_mask": pixels == 0})
@@ -150,8 +152,14 @@ FAST_CASES = (
 """Hand-made welds: (kind, dtype, angle) for :func:`make_case`."""
 
 SAMPLE_CASES = (
-    (2, "uint16", None), (3, "uint8", None), (4, "float32", 30.0), (5, "uint16", None),
-    (7, "uint8", None), (8, "float32", None), (9, "uint16", -30.0), (10, "uint8", None),
+    (2, "uint16", None),
+    (3, "uint8", None),
+    (4, "float32", 30.0),
+    (5, "uint16", None),
+    (7, "uint8", None),
+    (8, "float32", None),
+    (9, "uint16", -30.0),
+    (10, "uint8", None),
     (11, "float32", None),
 )
 """Every topology once, mixing dtypes and ±30° rotations: (topology, dtype, rotation)."""

@@ -14,12 +14,24 @@ import cv2
 import numpy as np
 
 SHAPE = (32, 96)
-COLUMNS = ("path", "topology", "label", "defect", "source", "params", "seed", "mask", "sha256",
-           "split", "status")
+COLUMNS = (
+    "path",
+    "topology",
+    "label",
+    "defect",
+    "source",
+    "params",
+    "seed",
+    "mask",
+    "sha256",
+    "split",
+    "status",
+)
 
 
-def weld(seed: int, index: int, bad: bool, shape: tuple[int, int] = SHAPE,
-         depth: int = 16) -> np.ndarray:
+def weld(
+    seed: int, index: int, bad: bool, shape: tuple[int, int] = SHAPE, depth: int = 16
+) -> np.ndarray:
     """One ridge height map (uint8 or uint16); ``bad`` punches a hole in the ridge."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
     h, w = shape
@@ -43,21 +55,34 @@ def _write(path: Path, img: np.ndarray) -> None:
     assert cv2.imwrite(str(path), img)
 
 
-def image_folder(root: Path, topologies: tuple[str, ...] = ("7",), n_per_class: int = 20,
-                 seed: int = 0, shape: tuple[int, int] = SHAPE,
-                 bad_folder: str = "bad") -> Path:
+def image_folder(
+    root: Path,
+    topologies: tuple[str, ...] = ("7",),
+    n_per_class: int = 20,
+    seed: int = 0,
+    shape: tuple[int, int] = SHAPE,
+    bad_folder: str = "bad",
+) -> Path:
     """A plain ImageFolder ``root/<topology>/{good,bad}/*.png`` (8-bit bad, 16-bit good)."""
     for t_index, topo in enumerate(topologies):
         for k in range(n_per_class):
             idx = 1000 * t_index + k
             _write(root / topo / "good" / f"g{k:03d}.png", weld(seed, 2 * idx, False, shape))
-            _write(root / topo / bad_folder / f"b{k:03d}.png",
-                   weld(seed, 2 * idx + 1, True, shape, depth=8))
+            _write(
+                root / topo / bad_folder / f"b{k:03d}.png",
+                weld(seed, 2 * idx + 1, True, shape, depth=8),
+            )
     return root
 
 
-def manifest_set(root: Path, topology: str = "7", n_sources: int = 20, seed: int = 0,
-                 splits: dict[int, str] | None = None, shape: tuple[int, int] = SHAPE) -> Path:
+def manifest_set(
+    root: Path,
+    topology: str = "7",
+    n_sources: int = 20,
+    seed: int = 0,
+    splits: dict[int, str] | None = None,
+    shape: tuple[int, int] = SHAPE,
+) -> Path:
     """A data set with ``manifest.csv``: each source weld gives one good and one bad variant.
 
     Args:
@@ -75,10 +100,21 @@ def manifest_set(root: Path, topology: str = "7", n_sources: int = 20, seed: int
             cls = "bad-hole" if bad else "good"
             rel = f"{topology}/{cls}/w{k:03d}.png"
             _write(root / rel, weld(seed, 2 * k + bad, bad, shape))
-            rows.append({"path": rel, "topology": topology, "label": "bad" if bad else "good",
-                         "defect": "hole" if bad else "", "source": source, "params": "{}",
-                         "seed": str(k), "mask": "", "sha256": "",
-                         "split": (splits or {}).get(k, ""), "status": ""})
+            rows.append(
+                {
+                    "path": rel,
+                    "topology": topology,
+                    "label": "bad" if bad else "good",
+                    "defect": "hole" if bad else "",
+                    "source": source,
+                    "params": "{}",
+                    "seed": str(k),
+                    "mask": "",
+                    "sha256": "",
+                    "split": (splits or {}).get(k, ""),
+                    "status": "",
+                }
+            )
     with (root / "manifest.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
         writer.writeheader()

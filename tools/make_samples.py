@@ -1,4 +1,6 @@
-"""Regenerate the shipped samples (``weldsynth/data/samples``, linked as ``samples/``), its thumbnails and ``samples/README.md`` exactly.
+"""Regenerate the shipped samples, their thumbnails and their README.md exactly.
+
+The samples live in ``weldsynth/data/samples`` (a checkout's ``samples/`` links there).
 
 Run from anywhere::
 
@@ -40,8 +42,11 @@ def thumbnail(height: np.ndarray) -> np.ndarray:
     lo = float(np.percentile(height[valid], 1)) if valid.any() else 0.0
     hi = float(height.max())
     img = np.where(valid, 40 + 215 * np.clip((height - lo) / max(hi - lo, 1e-6), 0, 1), 0)
-    small = cv2.resize(img.astype(np.float32), (height.shape[1] // 2, height.shape[0] // 2),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        img.astype(np.float32),
+        (height.shape[1] // 2, height.shape[0] // 2),
+        interpolation=cv2.INTER_AREA,
+    )
     return np.rint(small).astype(np.uint8)
 
 
@@ -50,8 +55,10 @@ def readme(topos: list[int]) -> str:
     rows = ["| topology | name | shape | description | thumbnail |", "|---:|---|---|---|---|"]
     for t in topos:
         spec = TOPOLOGIES[t]
-        rows.append(f"| {t} | {spec.name} | {spec.shape_kind} | {spec.description} "
-                    f"| ![topology {t}](../../../docs/thumbs/{t}.png) |")
+        rows.append(
+            f"| {t} | {spec.name} | {spec.shape_kind} | {spec.description} "
+            f"| ![topology {t}](../../../docs/thumbs/{t}.png) |"
+        )
     cmds = "\n".join(COMMANDS)
     return f"""# Shipped samples
 

@@ -24,18 +24,30 @@ def _topologies() -> str:
 def _defects() -> str:
     from weldsynth.synth.defects import get_defect, list_defects
 
-    rows = ["| defect | label | parameters (default; allowed range) | what it does |",
-            "|---|---|---|---|"]
+    rows = [
+        "| defect | label | parameters (default; allowed range) | what it does |",
+        "|---|---|---|---|",
+    ]
     for name in list_defects():
         plugin = get_defect(name)
         params = []
         for spec in plugin.Config.describe():
             default = spec["default"]
-            shown = (f"{default[0]:g}–{default[1]:g}" if isinstance(default, tuple)
-                     else f"{default:g}" if isinstance(default, float) else str(default))
+            shown = (
+                f"{default[0]:g}–{default[1]:g}"
+                if isinstance(default, tuple)
+                else f"{default:g}"
+                if isinstance(default, float)
+                else str(default)
+            )
             bounds, choices = spec["bounds"], spec["choices"]
-            allowed = (f"; {bounds[0]:g}–{bounds[1]:g}" if bounds
-                       else f"; one of {'/'.join(map(str, choices))}" if choices else "")
+            allowed = (
+                f"; {bounds[0]:g}–{bounds[1]:g}"
+                if bounds
+                else f"; one of {'/'.join(map(str, choices))}"
+                if choices
+                else ""
+            )
             unit = f" {spec['unit']}" if spec["unit"] else ""
             params.append(f"`{spec['name']}` {shown}{unit}{allowed}")
         labels = " / ".join(plugin.labels())

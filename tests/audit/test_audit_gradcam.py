@@ -20,8 +20,15 @@ from weldsynth.train.images import letterbox
 from weldsynth.train.model import build_model
 
 
-@pytest.mark.parametrize("shape,size", [((128, 352), (64, 176)), ((100, 100), (64, 176)),
-                                        ((40, 300), (128, 128)), ((128, 352), (128, 352))])
+@pytest.mark.parametrize(
+    "shape,size",
+    [
+        ((128, 352), (64, 176)),
+        ((100, 100), (64, 176)),
+        ((40, 300), (128, 128)),
+        ((128, 352), (128, 352)),
+    ],
+)
 def test_letterbox_box_is_where_letterbox_puts_the_map(shape, size) -> None:
     placed = letterbox(np.ones(shape, np.float32), size) > 0.5
     rows, cols = np.flatnonzero(placed.any(axis=1)), np.flatnonzero(placed.any(axis=0))
@@ -69,8 +76,9 @@ def test_gradcam_batched_equals_one_image_at_a_time(arch: str, cells: tuple[int,
     images = np.random.default_rng(1).integers(0, 65535, (3, 64, 96), dtype=np.uint16)
     targets = np.array([0, 1, 1])
     together = gradcam(model, images, targets, 0.5, 0.3, batch_size=3)
-    alone = np.concatenate([gradcam(model, images[k:k + 1], targets[k:k + 1], 0.5, 0.3)
-                            for k in range(3)])
+    alone = np.concatenate(
+        [gradcam(model, images[k : k + 1], targets[k : k + 1], 0.5, 0.3) for k in range(3)]
+    )
     assert together.shape == (3, *cells)
     assert np.allclose(together, alone, atol=1e-4)
     # each CAM is scaled to a maximum of 1, or is all 0 where no cell argues for the target
@@ -107,8 +115,13 @@ def test_audit_report_shows_grad_cams_and_cam_in_mask(tmp_path: Path, monkeypatc
     monkeypatch.setattr(oof_mod, "train_arrays", untrained)
     root, _flipped, _truth = afx.flipped_set(tmp_path / "data", n_sources=8, flips=(1,))
     out = tmp_path / "audit"
-    audit_topology(root, "7", out, TrainConfig(size=(32, 96), weights="none"),
-                   AuditSettings(folds=2, seeds=1, top=6, weights="none"))
+    audit_topology(
+        root,
+        "7",
+        out,
+        TrainConfig(size=(32, 96), weights="none"),
+        AuditSettings(folds=2, seeds=1, top=6, weights="none"),
+    )
     html = (out / "report.html").read_text()
     assert html.count('class="ov-cam"') == 6 and html.count('class="ov-mask"') >= 1
     with (out / "suspects.csv").open() as fh:

@@ -50,8 +50,7 @@ def test_grouped_folds_fewer_groups_than_folds_and_refusals() -> None:
 
 def test_score_columns_by_hand() -> None:
     # two seeds, three samples, classes (bad, good)
-    probs = np.array([[[0.2, 0.8], [0.9, 0.1], [0.6, 0.4]],
-                      [[0.4, 0.6], [0.7, 0.3], [0.3, 0.7]]])
+    probs = np.array([[[0.2, 0.8], [0.9, 0.1], [0.6, 0.4]], [[0.4, 0.6], [0.7, 0.3], [0.3, 0.7]]])
     s = score(probs, np.array([0, 0, 1]))
     assert s.p_given == pytest.approx([0.3, 0.8, 0.55])
     assert s.loss == pytest.approx([-math.log(0.3), -math.log(0.8), -math.log(0.55)])
@@ -76,31 +75,36 @@ def test_read_probs_matches_paths_and_refuses_bad_values(tmp_path: Path) -> None
         read_probs(file, ["a.png"], ["bad", "good"])
 
 
-def test_probs_audit_finds_the_flipped_labels_and_leaves_the_test_split(tmp_path: Path
-                                                                         ) -> None:
+def test_probs_audit_finds_the_flipped_labels_and_leaves_the_test_split(tmp_path: Path) -> None:
     root, flipped, truth = afx.flipped_set(tmp_path / "data", splits={19: "test"})
     probs = afx.write_probs(tmp_path / "probs.csv", truth)
     out = tmp_path / "audit"
-    result = audit_topology(root, "7", out, TrainConfig(weights="none"),
-                            AuditSettings(probs=probs, top=10))
+    result = audit_topology(
+        root, "7", out, TrainConfig(weights="none"), AuditSettings(probs=probs, top=10)
+    )
     rows = result.rows
     assert len(rows) == 38  # 40 images, the two of source 19 are test
     assert all(r["split"] != "test" for r in rows)
-    top = {r["path"] for r in rows[:len(flipped)]}
+    top = {r["path"] for r in rows[: len(flipped)]}
     assert top == set(flipped)
-    for r in rows[:len(flipped)]:
+    for r in rows[: len(flipped)]:
         folder = "good" if truth[r["path"]] == "good" else "bad-hole"  # per-defect layout
         assert r["suggestion"] == f"relabel:{folder}"
         assert r["confidence"] > 0.8
-    assert all(r["suggestion"] == "keep" for r in rows[len(flipped):])
+    assert all(r["suggestion"] == "keep" for r in rows[len(flipped) :])
     with (out / "decisions_suggested.csv").open() as fh:
         decisions = list(csv.DictReader(fh))
     assert {d["path"] for d in decisions} == set(flipped)
     assert {d["decision"] for d in decisions} == {"move"}
     summary = json.loads((out / "audit.json").read_text())
     assert summary["flagged"] == len(flipped) and summary["audited"] == 38
-    for name in ("suspects.csv", "confusion_by_defect.csv", "confusion_by_defect.png",
-                 "cam_in_mask.csv", "report.html"):
+    for name in (
+        "suspects.csv",
+        "confusion_by_defect.csv",
+        "confusion_by_defect.png",
+        "cam_in_mask.csv",
+        "report.html",
+    ):
         assert (out / name).is_file()
 
 
@@ -109,10 +113,19 @@ def test_small_real_out_of_fold_run_ranks_the_flips_first(tmp_path: Path) -> Non
     """Tiny separable set, a flip in each class: out-of-fold models rank them on top."""
     root, flipped, _truth = afx.flipped_set(tmp_path / "data", n_sources=12, flips=(3, 16))
     torch.set_num_threads(1)
-    cfg = TrainConfig(size=(32, 96), batch_size=8, epochs=4, lr=3e-3, weights="none",
-                      augment="none", precision="fp32", seed=3)
-    result = audit_topology(root, "7", tmp_path / "audit", cfg,
-                            AuditSettings(folds=3, seeds=1, top=4, weights="none"))
+    cfg = TrainConfig(
+        size=(32, 96),
+        batch_size=8,
+        epochs=4,
+        lr=3e-3,
+        weights="none",
+        augment="none",
+        precision="fp32",
+        seed=3,
+    )
+    result = audit_topology(
+        root, "7", tmp_path / "audit", cfg, AuditSettings(folds=3, seeds=1, top=4, weights="none")
+    )
     rows = result.rows
     assert {r["path"] for r in rows[:4]} >= set(flipped)
     # a source's two images always share a fold
@@ -123,12 +136,10 @@ def test_small_real_out_of_fold_run_ranks_the_flips_first(tmp_path: Path) -> Non
     html = (tmp_path / "audit" / "report.html").read_text()
     assert html.count('class="ov-cam"') == 4  # every shown suspect has its Grad-CAM
     bad_rows = [r for r in rows if r["given"] == "bad" and r["mask"]]
-    assert all(0.0 <= float(r["cam_in_mask"]) <= 1.0 for r in bad_rows
-               if r["cam_in_mask"] != "")
+    assert all(0.0 <= float(r["cam_in_mask"]) <= 1.0 for r in bad_rows if r["cam_in_mask"] != "")
 
 
-def test_out_of_fold_never_predicts_a_sample_with_a_model_that_saw_its_source(
-        monkeypatch) -> None:
+def test_out_of_fold_never_predicts_a_sample_with_a_model_that_saw_its_source(monkeypatch) -> None:
     """The fold models (a stand-in recording what it was trained on) never saw the samples
     they predict nor their source's siblings; every sample is predicted once per seed, and
     each seed draws new folds."""
@@ -157,8 +168,17 @@ def test_out_of_fold_never_predicts_a_sample_with_a_model_that_saw_its_source(
         return Stub(ids)
 
     monkeypatch.setattr(oof_mod, "train_arrays", fake_train)
-    oof = out_of_fold(images, labels, groups, 2, TrainConfig(weights="none"), folds=4,
-                      seeds=[1, 2], precision="fp32", cams=False)
+    oof = out_of_fold(
+        images,
+        labels,
+        groups,
+        2,
+        TrainConfig(weights="none"),
+        folds=4,
+        seeds=[1, 2],
+        precision="fp32",
+        cams=False,
+    )
     assert len(seen) == 8
     assert np.allclose(oof.probs.sum(axis=2), 1.0)  # every sample predicted for each seed
     assert (oof.folds[0] != oof.folds[1]).any()  # new folds per seed

@@ -34,11 +34,15 @@ def _with_background(probs: np.ndarray, n: int = 6) -> np.ndarray:
 
 def test_rules_relabel_drop_keep() -> None:
     # per seed (3 seeds), per sample: p(bad), p(good)
-    probs = _with_background(np.array([
-        [[0.97, 0.03], [0.95, 0.05], [0.10, 0.90], [0.60, 0.40], [0.80, 0.20]],
-        [[0.96, 0.04], [0.95, 0.05], [0.20, 0.80], [0.55, 0.45], [0.85, 0.15]],
-        [[0.98, 0.02], [0.40, 0.60], [0.15, 0.85], [0.50, 0.50], [0.90, 0.10]],
-    ]))
+    probs = _with_background(
+        np.array(
+            [
+                [[0.97, 0.03], [0.95, 0.05], [0.10, 0.90], [0.60, 0.40], [0.80, 0.20]],
+                [[0.96, 0.04], [0.95, 0.05], [0.20, 0.80], [0.55, 0.45], [0.85, 0.15]],
+                [[0.98, 0.02], [0.40, 0.60], [0.15, 0.85], [0.50, 0.50], [0.90, 0.10]],
+            ]
+        )
+    )
     given = np.ones(11, np.int64)  # all labelled good
     samples = [_s(f"7/good/{k}.png") for k in range(11)]
     out = suggest(score(probs, given), samples, CLASSES, seeds=3)
@@ -100,16 +104,20 @@ def test_a_group_the_model_gets_wrong_is_excused_only_in_its_usual_class() -> No
 
 def test_move_folder_follows_the_layout() -> None:
     assert move_folder("7/good/x.png", "bad", "hole", {"good", "bad"}) == "bad"
-    assert move_folder("7/good/x.png", "bad", "hole", {"good", "bad-hole", "bad-cut"}) \
-        == "bad-hole"
+    assert move_folder("7/good/x.png", "bad", "hole", {"good", "bad-hole", "bad-cut"}) == "bad-hole"
     assert move_folder("7/good/x.png", "bad", "", {"good", "bad-hole"}) == ""
     assert move_folder("7/bad-hole/x.png", "good", "hole", {"good", "bad-hole"}) == "good"
 
 
 def test_no_folder_to_move_to_means_drop() -> None:
     probs = np.array([[0.99, 0.01]])
-    out = suggest(score(probs, np.array([1])), [_s("7/good/x.png")], CLASSES, seeds=1,
-                  folder_of={"7/good/x.png": ""})
+    out = suggest(
+        score(probs, np.array([1])),
+        [_s("7/good/x.png")],
+        CLASSES,
+        seeds=1,
+        folder_of={"7/good/x.png": ""},
+    )
     assert out[0].action == "drop" and "no class folder" in out[0].why
 
 
@@ -117,10 +125,11 @@ def test_confusion_by_defect_by_hand(tmp_path: Path) -> None:
     p_bad = [0.9, 0.2, 0.3, 0.8, 0.1, 0.6]
     probs = np.array([[p, 1 - p] for p in p_bad])
     given = np.array([0, 0, 0, 0, 1, 1])
-    samples = [_s("a", "hole"), _s("b", "hole"), _s("c", "cut"), _s("d", "cut"), _s("e"),
-               _s("f")]
-    rows = {(r["given"], r["defect"]): r for r in confusion_by_defect(
-        score(probs, given), samples, CLASSES)}
+    samples = [_s("a", "hole"), _s("b", "hole"), _s("c", "cut"), _s("d", "cut"), _s("e"), _s("f")]
+    rows = {
+        (r["given"], r["defect"]): r
+        for r in confusion_by_defect(score(probs, given), samples, CLASSES)
+    }
     hole = rows["bad", "hole"]
     assert hole["n"] == 2 and hole["error"] == 0.5 and hole["pred_good"] == 0.5
     assert abs(hole["mean_p_given"] - 0.55) < 1e-9
@@ -131,13 +140,16 @@ def test_confusion_by_defect_by_hand(tmp_path: Path) -> None:
 
 
 def test_write_decisions_maps_suggestions_and_threshold(tmp_path: Path) -> None:
-    rows = [{"path": "7/good/a.png", "suggestion": "relabel:bad", "confidence": 0.99,
-             "sha256": "aa"},
-            {"path": "7/good/b.png", "suggestion": "drop", "confidence": 0.8, "sha256": "bb"},
-            {"path": "7/bad/c.png", "suggestion": "keep", "confidence": 0.99, "sha256": "cc"}]
+    rows = [
+        {"path": "7/good/a.png", "suggestion": "relabel:bad", "confidence": 0.99, "sha256": "aa"},
+        {"path": "7/good/b.png", "suggestion": "drop", "confidence": 0.8, "sha256": "bb"},
+        {"path": "7/bad/c.png", "suggestion": "keep", "confidence": 0.99, "sha256": "cc"},
+    ]
     assert write_decisions(tmp_path / "all.csv", rows) == 2
     with (tmp_path / "all.csv").open() as fh:
         got = list(csv.DictReader(fh))
-    assert got == [{"path": "7/good/a.png", "decision": "move", "to": "bad", "sha256": "aa"},
-                   {"path": "7/good/b.png", "decision": "drop", "to": "", "sha256": "bb"}]
+    assert got == [
+        {"path": "7/good/a.png", "decision": "move", "to": "bad", "sha256": "aa"},
+        {"path": "7/good/b.png", "decision": "drop", "to": "", "sha256": "bb"},
+    ]
     assert write_decisions(tmp_path / "sure.csv", rows, min_confidence=0.95) == 1

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 import pytest
 
+from weldsynth.audit.report import mask_overlay, render_report, stretch
 from weldsynth.dataset.relabel.decisions import read_decisions
 from weldsynth.dataset.relabel.journal import open_journal
-from weldsynth.audit.report import mask_overlay, render_report, stretch
 from weldsynth.io.heightmap import write_heightmap
 from weldsynth.io.manifest import Record, read_manifest, sha256_file, write_manifest
 
@@ -45,12 +45,14 @@ def _ridge(seed: int) -> np.ndarray:
 def suspects(tmp_path: Path) -> tuple[Path, list[dict]]:
     """A data set with a manifest and the audit rows of its six images (rank order)."""
     root = tmp_path / "data"
-    spec = [("7/bad/b0.png", "bad", "hole", "good", "relabel:good"),
-            ("7/bad/b1.png", "bad", "ball", "good", "drop"),
-            ("7/good/g0.png", "good", "", "bad", "relabel:bad"),
-            (QUOTED, "good", "", "bad", "keep"),
-            ("7/bad/b2.png", "bad", "hole", "bad", "keep"),
-            ("7/good/g1.png", "good", "", "good", "keep")]
+    spec = [
+        ("7/bad/b0.png", "bad", "hole", "good", "relabel:good"),
+        ("7/bad/b1.png", "bad", "ball", "good", "drop"),
+        ("7/good/g0.png", "good", "", "bad", "relabel:bad"),
+        (QUOTED, "good", "", "bad", "keep"),
+        ("7/bad/b2.png", "bad", "hole", "bad", "keep"),
+        ("7/good/g1.png", "good", "", "good", "keep"),
+    ]
     rows, records = [], []
     for k, (path, given, defect, predicted, suggestion) in enumerate(spec):
         write_heightmap(root / path, _ridge(k))
@@ -58,21 +60,43 @@ def suspects(tmp_path: Path) -> tuple[Path, list[dict]]:
         if defect:
             mask = f"7/_masks/{Path(path).name}"
             m = np.zeros(SHAPE, np.uint8)
-            m[28:36, 40 + 20 * k:48 + 20 * k] = 255
+            m[28:36, 40 + 20 * k : 48 + 20 * k] = 255
             _png(root / mask, m)
         sha = sha256_file(root / path)
-        records.append(Record(path=path, topology="7", label=given, defect=defect, mask=mask,
-                              sha256=sha, source=f"7/src{k}.png"))
+        records.append(
+            Record(
+                path=path,
+                topology="7",
+                label=given,
+                defect=defect,
+                mask=mask,
+                sha256=sha,
+                source=f"7/src{k}.png",
+            )
+        )
         cam = np.zeros((4, 11), np.float32)
-        cam[1:3, k:k + 3] = 1.0
-        rows.append({"rank": k + 1, "path": path, "topology": "7", "given": given,
-                     "predicted": predicted, "p_given": [0.05, 0.2, 0.1, 0.4, 0.3, 0.45][k],
-                     "loss": [3.0, 2.5, 0.7, 0.9, 1.2, 0.8][k], "margin": -0.5 + 0.1 * k,
-                     "defect": defect, "params": json.dumps({"radius": 3.14159}) if defect
-                     else "{}", "source": f"7/src{k}.png", "mask": mask,
-                     "suggestion": suggestion, "why": "<script>alert(1)</script>",
-                     "cam": cam if k != 5 else None, "cam_in_mask": 0.1 * k,
-                     "sha256": sha if k != 2 else ""})  # row 3: sha read from the file
+        cam[1:3, k : k + 3] = 1.0
+        rows.append(
+            {
+                "rank": k + 1,
+                "path": path,
+                "topology": "7",
+                "given": given,
+                "predicted": predicted,
+                "p_given": [0.05, 0.2, 0.1, 0.4, 0.3, 0.45][k],
+                "loss": [3.0, 2.5, 0.7, 0.9, 1.2, 0.8][k],
+                "margin": -0.5 + 0.1 * k,
+                "defect": defect,
+                "params": json.dumps({"radius": 3.14159}) if defect else "{}",
+                "source": f"7/src{k}.png",
+                "mask": mask,
+                "suggestion": suggestion,
+                "why": "<script>alert(1)</script>",
+                "cam": cam if k != 5 else None,
+                "cam_in_mask": 0.1 * k,
+                "sha256": sha if k != 2 else "",
+            }
+        )  # row 3: sha read from the file
     write_manifest(root, records)
     return root, rows
 
@@ -120,11 +144,13 @@ def test_report_is_self_contained_with_one_card_per_suspect(tmp_path: Path, susp
     assert not re.search(r"https?://", text) and "<link" not in text
     assert page.scripts == [{}]  # one inline script, no src; the row's <script> is escaped
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-    assert page.images and all(src.startswith("data:image/png;base64,")
-                               for _, src, _ in page.images)
+    assert page.images and all(
+        src.startswith("data:image/png;base64,") for _, src, _ in page.images
+    )
     for cls, src, _ in page.images:
-        img = cv2.imdecode(np.frombuffer(base64.b64decode(src.split(",", 1)[1]), np.uint8),
-                           cv2.IMREAD_UNCHANGED)
+        img = cv2.imdecode(
+            np.frombuffer(base64.b64decode(src.split(",", 1)[1]), np.uint8), cv2.IMREAD_UNCHANGED
+        )
         assert img is not None
         if cls == "base":  # a thumbnail: 176 px wide maps shrink to 120
             assert img.shape == (round(SHAPE[0] * 120 / SHAPE[1]), 120)
@@ -132,8 +158,7 @@ def test_report_is_self_contained_with_one_card_per_suspect(tmp_path: Path, susp
     for row, have in zip(rows, kinds, strict=True):
         assert ("ov-mask" in have) == bool(row["mask"])
         assert ("ov-cam" in have) == (row["cam"] is not None)
-    assert [c["data-sha256"] for c in page.cards] == [sha256_file(root / r["path"])
-                                                      for r in rows]
+    assert [c["data-sha256"] for c in page.cards] == [sha256_file(root / r["path"]) for r in rows]
 
 
 def test_decisions_are_preselected_from_the_suggestions(tmp_path: Path, suspects) -> None:
@@ -174,8 +199,16 @@ def _seed_sized(root: Path, n_files: int, repeat: int) -> list[dict]:
         m = np.zeros((128, 352), np.uint8)
         m[50:70, 100:130] = 255
         _png(root / f"7/_masks/w{k}.png", m)
-        rows += [{"path": path, "mask": f"7/_masks/w{k}.png", "given": "bad",
-                  "cam": rng.random((4, 11)), "sha256": "0" * 64} for _ in range(repeat)]
+        rows += [
+            {
+                "path": path,
+                "mask": f"7/_masks/w{k}.png",
+                "given": "bad",
+                "cam": rng.random((4, 11)),
+                "sha256": "0" * 64,
+            }
+            for _ in range(repeat)
+        ]
     return rows
 
 
@@ -243,10 +276,20 @@ def _run_in_chromium(html_file: Path, profile: Path) -> dict:
     exe = _chromium()
     if exe is None:
         pytest.skip("headless test needs Chromium: apt-get install -y chromium")
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run",
-           f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom",
-           html_file.as_uri()]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        html_file.as_uri(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90, cwd=profile.parent)
     found = re.search(r'<pre id="selftest">(.*?)</pre>', proc.stdout, re.DOTALL)
     assert found, f"self-test did not finish: rc={proc.returncode} {proc.stderr[-2000:]}"
@@ -257,8 +300,9 @@ def test_report_works_in_headless_chromium(tmp_path: Path, suspects) -> None:
     root, rows = suspects
     out = render_report(rows, tmp_path / "report.html", images_root=root)
     probe = tmp_path / "probe.html"
-    probe.write_text(out.read_text(encoding="utf-8").replace("</body>", _SELFTEST, 1),
-                     encoding="utf-8")
+    probe.write_text(
+        out.read_text(encoding="utf-8").replace("</body>", _SELFTEST, 1), encoding="utf-8"
+    )
     result = _run_in_chromium(probe, tmp_path / "profile")
     paths = [r["path"] for r in rows]
     assert result["cards"] == 6 and result["images"] == 6 + 3 + 5
@@ -272,9 +316,14 @@ def test_report_works_in_headless_chromium(tmp_path: Path, suspects) -> None:
     assert result["summary"].endswith("2 keep, 2 move, 2 drop")
     assert result["download"] == "decisions.csv" and result["blob_type"] == "text/csv"
     exported = list(csv.reader(io.StringIO(result["csv"])))
-    want = {"7/bad/b0.png": ("move", "good"), "7/bad/b1.png": ("drop", ""),
-            "7/good/g0.png": ("move", "bad"), QUOTED: ("keep", ""),
-            "7/bad/b2.png": ("keep", ""), "7/good/g1.png": ("drop", "")}
+    want = {
+        "7/bad/b0.png": ("move", "good"),
+        "7/bad/b1.png": ("drop", ""),
+        "7/good/g0.png": ("move", "bad"),
+        QUOTED: ("keep", ""),
+        "7/bad/b2.png": ("keep", ""),
+        "7/good/g1.png": ("drop", ""),
+    }
     assert exported[0] == ["path", "decision", "to", "sha256"]
     assert {r[0]: (r[1], r[2]) for r in exported[1:]} == want
     assert all(r[3] == sha256_file(root / r[0]) for r in exported[1:])

@@ -19,13 +19,31 @@ def _run(*args: str):
 def test_help_texts_show_examples_and_key_options() -> None:
     audit = _run("audit", "--help")
     assert audit.exit_code == 0
-    for text in ("Example", "--folds", "--seeds", "--probs", "--top", "--size",
-                 "--include-test", "suspects.csv", "report.html", "cam_in_mask.csv"):
+    for text in (
+        "Example",
+        "--folds",
+        "--seeds",
+        "--probs",
+        "--top",
+        "--size",
+        "--include-test",
+        "suspects.csv",
+        "report.html",
+        "cam_in_mask.csv",
+    ):
         assert text in audit.output, text
     loop = _run("loop", "--help")
     assert loop.exit_code == 0
-    for text in ("Example", "--iterations", "--auto", "--manual", "--resume", "loop.csv",
-                 "relabel apply", "test set"):
+    for text in (
+        "Example",
+        "--iterations",
+        "--auto",
+        "--manual",
+        "--resume",
+        "loop.csv",
+        "relabel apply",
+        "test set",
+    ):
         assert text in loop.output, text
 
 
@@ -33,14 +51,15 @@ def test_audit_with_probs_writes_every_output(tmp_path: Path) -> None:
     root, flipped, truth = afx.flipped_set(tmp_path / "data")
     probs = afx.write_probs(tmp_path / "p.csv", truth)
     out = tmp_path / "audit"
-    res = _run("audit", str(root), "--probs", str(probs), "--top", "5", "--out", str(out),
-               "--quiet")
+    res = _run(
+        "audit", str(root), "--probs", str(probs), "--top", "5", "--out", str(out), "--quiet"
+    )
     assert res.exit_code == 0, res.output
     assert f"{len(flipped)} flagged" in res.output
     with (out / "suspects.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [int(r["rank"]) for r in rows] == list(range(1, 41))
-    assert {r["path"] for r in rows[:len(flipped)]} == set(flipped)
+    assert {r["path"] for r in rows[: len(flipped)]} == set(flipped)
     html = (out / "report.html").read_text()
     assert html.count('<section class="suspect') == 5
     for path in flipped:

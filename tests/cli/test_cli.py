@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_version_via_checkout_shim() -> None:
@@ -55,8 +60,9 @@ def test_info_counts_per_topology_and_class(tmp_path: Path) -> None:
     _write(tmp_path / "7" / "_masks" / "d.png")  # masks are not counted
     res = CliRunner().invoke(cli, ["info", str(tmp_path), "--plot", str(tmp_path / "c.png")])
     assert res.exit_code == 0, res.output
-    lines = {line.split("│")[1].strip(): line for line in res.output.splitlines()
-             if line.count("│") >= 4}
+    lines = {
+        line.split("│")[1].strip(): line for line in res.output.splitlines() if line.count("│") >= 4
+    }
     assert [c.strip() for c in lines["7"].split("│")[2:5]] == ["3", "1", "4"]
     assert [c.strip() for c in lines["10"].split("│")[2:5]] == ["1", "0", "1"]
     assert [c.strip() for c in lines["all"].split("│")[2:5]] == ["4", "1", "5"]
@@ -96,10 +102,13 @@ def test_demo_refuses_foreign_non_empty_folder(tmp_path: Path) -> None:
 
 def test_cli_start_up_does_not_load_heavy_libraries() -> None:
     # `weldsynth --help` and generate's workers must not pay for torch (~600 MB, seconds)
-    code = ("import sys, weldsynth.cli.main, weldsynth.dataset.generate, weldsynth.synth.defects; "
-            "print(sorted(m for m in ('torch', 'albumentations', 'ray', 'mlflow', "
-            "'matplotlib') if m in sys.modules))")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, timeout=120)
+    code = (
+        "import sys, weldsynth.cli.main, weldsynth.dataset.generate, weldsynth.synth.defects; "
+        "print(sorted(m for m in ('torch', 'albumentations', 'ray', 'mlflow', "
+        "'matplotlib') if m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"

@@ -47,8 +47,20 @@ def sample() -> Path:
 
 def test_show_one_defect_writes_a_grid(sample: Path, tmp_path: Path) -> None:
     out = tmp_path / "g" / "hole.png"
-    res = _run("show", "hole", "--input", str(sample), "--out", str(out), "-n", "2",
-               "--geometry", "truth", "--set", "radius=3,4")
+    res = _run(
+        "show",
+        "hole",
+        "--input",
+        str(sample),
+        "--out",
+        str(out),
+        "-n",
+        "2",
+        "--geometry",
+        "truth",
+        "--set",
+        "radius=3,4",
+    )
     assert res.exit_code == 0, res.output
     assert "2 draws, 0 rejected" in res.output
     image = cv2.imread(str(out))
@@ -91,10 +103,23 @@ def test_show_usage_errors(sample: Path, tmp_path: Path, args: list[str], messag
         (["hole", "--set", "radius=2,100"], "error: hole: radius=(2, 100) is outside the allowed"),
     ],
 )
-def test_show_user_errors_are_one_line(sample: Path, tmp_path: Path, args: list[str],
-                                       message: str) -> None:
-    res = CliRunner().invoke(cli, ["defects", "show", *args, "--input", str(sample),
-                                   "--out", str(tmp_path / "x.png"), "--geometry", "truth"])
+def test_show_user_errors_are_one_line(
+    sample: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    res = CliRunner().invoke(
+        cli,
+        [
+            "defects",
+            "show",
+            *args,
+            "--input",
+            str(sample),
+            "--out",
+            str(tmp_path / "x.png"),
+            "--geometry",
+            "truth",
+        ],
+    )
     assert res.exit_code == 2
     assert res.output.strip().splitlines() == [res.output.strip()]
     assert res.output.startswith(message)
@@ -103,6 +128,18 @@ def test_show_user_errors_are_one_line(sample: Path, tmp_path: Path, args: list[
 def test_truth_geometry_needs_a_sidecar(tmp_path: Path, sample: Path) -> None:
     lone = tmp_path / "w.png"
     lone.write_bytes(sample.read_bytes())
-    res = CliRunner().invoke(cli, ["defects", "show", "hole", "--input", str(lone), "--out",
-                                   str(tmp_path / "x.png"), "--geometry", "truth"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "defects",
+            "show",
+            "hole",
+            "--input",
+            str(lone),
+            "--out",
+            str(tmp_path / "x.png"),
+            "--geometry",
+            "truth",
+        ],
+    )
     assert res.exit_code == 2 and "no truth sidecar" in res.output

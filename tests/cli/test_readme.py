@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 import pytest
-
 import readme_tables as readme
+
 from weldsynth.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from weldsynth.cli.main import cli
 from weldsynth.dataset import augment
 from weldsynth.dataset.balance import (
     EXCLUDED,
@@ -19,7 +20,6 @@ from weldsynth.dataset.balance import (
     balance,
     parse_ratio,
 )
-from weldsynth.cli.main import cli
 from weldsynth.geometry import locate
 from weldsynth.io.heightmap import read_heightmap, to_uint
 from weldsynth.io.manifest import ManifestError, Record, read_manifest, sha256_file, write_manifest
@@ -36,8 +36,10 @@ def _locate_ready() -> bool:
 
 
 NEEDS_LOCATE = pytest.mark.skipif(
-    not _locate_ready(), reason="geometry.locate raises NotImplementedError: plate-only extras "
-    "(bead removed) need it; balance falls back to solid extras meanwhile")
+    not _locate_ready(),
+    reason="geometry.locate raises NotImplementedError: plate-only extras "
+    "(bead removed) need it; balance falls back to solid extras meanwhile",
+)
 
 
 def ridge(i: int) -> np.ndarray:
@@ -69,28 +71,53 @@ def make_dataset(root: Path, layout: dict[str, tuple[int, int, int]] | None = No
             stem = f"{topo}_{i:04d}"
             good = ridge(i)
             src = f"{topo}/good/{stem}.png"
-            rows.append(Record(path=src, topology=topo, label="good", source=src,
-                               sha256=_write(root, src, good, depth)))
+            rows.append(
+                Record(
+                    path=src,
+                    topology=topo,
+                    label="good",
+                    source=src,
+                    sha256=_write(root, src, good, depth),
+                )
+            )
             for v in range(bad_each):
                 hole = good.copy()
-                hole[28:34, 40 + 20 * v:46 + 20 * v] = 0.0
+                hole[28:34, 40 + 20 * v : 46 + 20 * v] = 0.0
                 rel = f"{topo}/bad/{stem}__hole_{v:02d}.png"
-                rows.append(Record(path=rel, topology=topo, label="bad", defect="hole",
-                                   source=src, params=json.dumps({"radius": 3}), seed=str(v),
-                                   sha256=_write(root, rel, hole, depth)))
+                rows.append(
+                    Record(
+                        path=rel,
+                        topology=topo,
+                        label="bad",
+                        defect="hole",
+                        source=src,
+                        params=json.dumps({"radius": 3}),
+                        seed=str(v),
+                        sha256=_write(root, rel, hole, depth),
+                    )
+                )
         if topo == "7":
             cut = ridge(0)
             cut[:, 80:82] = 0.0
             rel = f"{topo}/good/{topo}_0000__acceptable_cut_09.png"
-            rows.append(Record(path=rel, topology=topo, label="good", defect="acceptable_cut",
-                               source=f"{topo}/good/{topo}_0000.png", seed="9",
-                               sha256=_write(root, rel, cut, depth)))
+            rows.append(
+                Record(
+                    path=rel,
+                    topology=topo,
+                    label="good",
+                    defect="acceptable_cut",
+                    source=f"{topo}/good/{topo}_0000.png",
+                    seed="9",
+                    sha256=_write(root, rel, cut, depth),
+                )
+            )
     write_manifest(root, rows)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def active_counts(root: Path) -> dict[str, Counter]:
@@ -108,8 +135,9 @@ def ds(tmp_path: Path) -> Path:
     return root
 
 
-def assert_nothing_lost(root: Path, before_files: dict[str, bytes],
-                        before_rows: list[Record]) -> None:
+def assert_nothing_lost(
+    root: Path, before_files: dict[str, bytes], before_rows: list[Record]
+) -> None:
     after = snapshot(root)
     for rel, data in before_files.items():
         if rel != "manifest.csv":
@@ -206,8 +234,9 @@ def test_variants_keep_nodata_bit_depth_and_label(ds: Path) -> None:
 
 def test_undersample_excludes_through_manifest_only(ds: Path) -> None:
     dropped = "7/bad/7_0002__hole_01.png"  # left out by an audit: balance leaves it alone
-    write_manifest(ds, [r.with_(status="dropped") if r.path == dropped else r
-                        for r in read_manifest(ds)])
+    write_manifest(
+        ds, [r.with_(status="dropped") if r.path == dropped else r for r in read_manifest(ds)]
+    )
     files, rows = snapshot(ds), read_manifest(ds)
     balance(ds, "1:1", "undersample", seed=0)
     assert active_counts(ds) == {"7": Counter(good=5, bad=5), "3": Counter(good=3, bad=3)}
@@ -248,10 +277,13 @@ def test_both_caps_variants_then_undersamples(ds: Path) -> None:
     assert_nothing_lost(ds, files, rows)
 
 
-@pytest.mark.parametrize(("method", "seed", "extras", "cap"), [
-    ("both", 11, 2, 2), ("both", 0, 2, 1), ("undersample", 3, 3, 0), ("oversample", 5, 1, 0)])
+@pytest.mark.parametrize(
+    ("method", "seed", "extras", "cap"),
+    [("both", 11, 2, 2), ("both", 0, 2, 1), ("undersample", 3, 3, 0), ("oversample", 5, 1, 0)],
+)
 def test_rerun_is_a_no_op_and_runs_are_byte_identical(
-        tmp_path: Path, method: str, seed: int, extras: int, cap: int) -> None:
+    tmp_path: Path, method: str, seed: int, extras: int, cap: int
+) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     make_dataset(a)
     shutil.copytree(a, b)
@@ -272,7 +304,11 @@ def test_bad_extras_plate_only_and_solid(ds: Path) -> None:
     rows = read_manifest(ds)
     extras = [r for r in rows if r.defect in augment.EXTRAS]
     assert Counter((r.topology, r.defect) for r in extras) == {
-        ("7", "plate_only"): 1, ("7", "solid"): 1, ("3", "plate_only"): 1, ("3", "solid"): 1}
+        ("7", "plate_only"): 1,
+        ("7", "solid"): 1,
+        ("3", "plate_only"): 1,
+        ("3", "solid"): 1,
+    }
     for r in extras:
         assert r.label == "bad" and r.path.startswith(f"{r.topology}/bad/")
         hm = read_heightmap(ds / r.path)
@@ -305,15 +341,15 @@ def test_by_defect_layout_puts_extras_in_their_folder(tmp_path: Path) -> None:
 
 def test_new_rows_inherit_the_split_of_their_base(ds: Path) -> None:
     rows = read_manifest(ds)
-    write_manifest(ds, [r.with_(split="val" if "7_0001" in r.source else "train")
-                        for r in rows])
+    write_manifest(ds, [r.with_(split="val" if "7_0001" in r.source else "train") for r in rows])
     balance(ds, "1:1", "oversample")
     for r in read_manifest(ds):
         assert r.split == ("val" if "7_0001" in r.source else "train"), r.path
 
 
 def test_run_killed_before_the_manifest_resumes_to_a_clean_run(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     make_dataset(a)
     shutil.copytree(a, b)
@@ -384,8 +420,12 @@ def test_cli_prints_before_after_and_errors_in_one_line(ds: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(cli, ["balance", str(ds), "--ratio", "1:1", "-q"])
     assert res.exit_code == 0, res.output
-    rows = {cells[0]: cells for line in res.output.splitlines() if line.count("│") == 9
-            for cells in [[c.strip() for c in line.split("│")[1:9]]]}
+    rows = {
+        cells[0]: cells
+        for line in res.output.splitlines()
+        if line.count("│") == 9
+        for cells in [[c.strip() for c in line.split("│")[1:9]]]
+    }
     # topology, good/bad before, good/bad after, new files, excluded, restored
     assert rows["7"] == ["7", "5", "12", "12", "12", "7", "0", "0"]
     assert rows["3"] == ["3", "3", "6", "6", "6", "3", "0", "0"]

@@ -55,8 +55,11 @@ def _generate(*args: str) -> None:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_bytes_with_one_or_two_workers(good: Path, recipe: Path, tmp_path: Path) -> None:
@@ -72,8 +75,11 @@ def test_manifest_describes_every_file(good: Path, recipe: Path, tmp_path: Path)
     out = tmp_path / "out"
     _generate(str(good), "--recipe", str(recipe), "--out", str(out))
     rows = read_manifest(out)
-    images = {p.relative_to(out).as_posix() for p in out.glob("7/*/*.png")
-              if not p.parent.name.startswith("_")}
+    images = {
+        p.relative_to(out).as_posix()
+        for p in out.glob("7/*/*.png")
+        if not p.parent.name.startswith("_")
+    }
     assert {r.path for r in rows} == images
     for r in rows:
         assert sha256_file(out / r.path) == r.sha256
@@ -96,8 +102,7 @@ def test_manifest_describes_every_file(good: Path, recipe: Path, tmp_path: Path)
     assert "accept_max: 4.0" in resolved and "radius" in resolved  # defaults filled in
 
 
-def test_rerun_of_a_finished_run_changes_nothing(good: Path, recipe: Path,
-                                                 tmp_path: Path) -> None:
+def test_rerun_of_a_finished_run_changes_nothing(good: Path, recipe: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     _generate(str(good), "--recipe", str(recipe), "--out", str(out))
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
@@ -115,8 +120,9 @@ def test_by_defect_folders(good: Path, recipe: Path, tmp_path: Path) -> None:
     assert all(r.label == "bad" for r in read_manifest(out) if r.path.split("/")[1] != "good")
 
 
-def test_bad_inputs_are_listed_and_the_run_completes(good: Path, recipe: Path,
-                                                     tmp_path: Path) -> None:
+def test_bad_inputs_are_listed_and_the_run_completes(
+    good: Path, recipe: Path, tmp_path: Path
+) -> None:
     src = tmp_path / "in"
     src.mkdir()
     for f in sorted(good.glob("*.png"))[:2]:
@@ -130,30 +136,34 @@ def test_bad_inputs_are_listed_and_the_run_completes(good: Path, recipe: Path,
     cv2.imwrite(str(src / "zero.png"), np.zeros((64, 64), np.uint16))
     cv2.imwrite(str(src / "tiny.png"), np.full((4, 4), 9, np.uint8))
     out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["generate", str(src), "--recipe", str(recipe), "--out",
-                                   str(out), "--quiet"])
+    res = CliRunner().invoke(
+        cli, ["generate", str(src), "--recipe", str(recipe), "--out", str(out), "--quiet"]
+    )
     assert res.exit_code == 0, res.output
     assert "6 input(s) or draw(s) rejected" in res.output
-    reasons = {line.split(",")[0]: line for line in
-               (out / "rejected.csv").read_text().splitlines()[1:]}
+    reasons = {
+        line.split(",")[0]: line for line in (out / "rejected.csv").read_text().splitlines()[1:]
+    }
     assert "truncated" in reasons["7/truncated.png"]
     assert "not a PNG" in reasons["7/readme.txt"] and "not a PNG" in reasons["7/fake.png"]
     assert "channels differ" in reasons["7/colour.png"]
     assert "no data" in reasons["7/zero.png"]
     assert "smaller than" in reasons["7/tiny.png"]
     assert sum(r.defect == "" for r in read_manifest(out)) == 2
-    strict = CliRunner().invoke(cli, ["generate", str(src), "--recipe", str(recipe), "--out",
-                                      str(out), "--quiet", "--strict"])
+    strict = CliRunner().invoke(
+        cli,
+        ["generate", str(src), "--recipe", str(recipe), "--out", str(out), "--quiet", "--strict"],
+    )
     assert strict.exit_code == 1
 
 
-def test_refuses_foreign_folder_and_other_recipe(good: Path, recipe: Path,
-                                                 tmp_path: Path) -> None:
+def test_refuses_foreign_folder_and_other_recipe(good: Path, recipe: Path, tmp_path: Path) -> None:
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "thesis.docx").write_text("precious")
-    res = CliRunner().invoke(cli, ["generate", str(good), "--recipe", str(recipe),
-                                   "--out", str(foreign)])
+    res = CliRunner().invoke(
+        cli, ["generate", str(good), "--recipe", str(recipe), "--out", str(foreign)]
+    )
     assert res.exit_code == 2 and "not a weldsynth output" in res.output
     assert sorted(p.name for p in foreign.iterdir()) == ["thesis.docx"]
     _generate(str(good), "--recipe", str(recipe), "--out", str(foreign), "--force")
@@ -161,8 +171,9 @@ def test_refuses_foreign_folder_and_other_recipe(good: Path, recipe: Path,
 
     out = tmp_path / "out"
     _generate(str(good), "--recipe", str(recipe), "--out", str(out))
-    res = CliRunner().invoke(cli, ["generate", str(good), "--recipe", str(recipe), "--out",
-                                   str(out), "--seed", "99"])
+    res = CliRunner().invoke(
+        cli, ["generate", str(good), "--recipe", str(recipe), "--out", str(out), "--seed", "99"]
+    )
     assert res.exit_code == 2 and "other recipes or options" in res.output
 
 
@@ -172,8 +183,19 @@ def test_kill_and_resume_ends_identical(tmp_path: Path, recipe: Path) -> None:
     _generate(str(tmp_path / "good" / "7"), "--recipe", str(recipe), "--out", str(clean))
 
     killed = tmp_path / "killed"
-    cmd = [sys.executable, str(ROOT / "cli.py"), "generate", str(tmp_path / "good" / "7"),
-           "--recipe", str(recipe), "--out", str(killed), "--workers", "1", "--quiet"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "generate",
+        str(tmp_path / "good" / "7"),
+        "--recipe",
+        str(recipe),
+        "--out",
+        str(killed),
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     done = killed / ".weldsynth" / "done" / "7"
     for _attempt in range(5):  # kill at a moment when part of the work is done
         proc = subprocess.Popen(cmd, cwd=ROOT)
@@ -194,9 +216,9 @@ def test_kill_and_resume_ends_identical(tmp_path: Path, recipe: Path) -> None:
     assert _tree(clean) == _tree(killed), cmp.report_full_closure()
 
 
-
-def test_rerun_after_relabel_and_new_sources_keeps_later_steps(good: Path, recipe: Path,
-                                                               tmp_path: Path) -> None:
+def test_rerun_after_relabel_and_new_sources_keeps_later_steps(
+    good: Path, recipe: Path, tmp_path: Path
+) -> None:
     src = tmp_path / "in"
     src.mkdir()
     files = sorted(good.glob("*.png"))
@@ -218,10 +240,9 @@ def test_rerun_after_relabel_and_new_sources_keeps_later_steps(good: Path, recip
     assert all((out / p).exists() for p in rows)
 
 
-def test_params_in_the_manifest_rebuild_the_image(good: Path, recipe: Path,
-                                                  tmp_path: Path) -> None:
-    from weldsynth.synth.defects import create_defect
+def test_params_in_the_manifest_rebuild_the_image(good: Path, recipe: Path, tmp_path: Path) -> None:
     from weldsynth.io.heightmap import read_heightmap
+    from weldsynth.synth.defects import create_defect
 
     out = tmp_path / "out"
     _generate(str(good), "--recipe", str(recipe), "--out", str(out))

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from weldsynth.dataset.relabel.journal import CRASH_ENV, JOURNAL, JournalError, open_journal
 from weldsynth.cli.main import cli
+from weldsynth.dataset.relabel.journal import CRASH_ENV, JOURNAL, JournalError, open_journal
 from weldsynth.io.heightmap import write_heightmap
 from weldsynth.io.manifest import read_manifest, sha256_file
 
@@ -36,9 +36,14 @@ def data(tmp_path: Path) -> Path:
     """
     root = tmp_path / "data"
     rows = []
-    files = [("7/good/g0.png", "good", ""), ("7/good/g1.png", "good", ""),
-             ("7/bad/b0.png", "bad", "hole"), ("7/bad/b1.png", "bad", "ball"),
-             ("3/good/h0.png", "good", ""), ("3/bad-hole/h1.png", "bad", "hole")]
+    files = [
+        ("7/good/g0.png", "good", ""),
+        ("7/good/g1.png", "good", ""),
+        ("7/bad/b0.png", "bad", "hole"),
+        ("7/bad/b1.png", "bad", "ball"),
+        ("3/good/h0.png", "good", ""),
+        ("3/bad-hole/h1.png", "bad", "hole"),
+    ]
     for k, (rel, label, defect) in enumerate(files):
         sha = _image(root / rel, k)
         topo, name = rel.split("/")[0], rel.rsplit("/", 1)[1]
@@ -47,8 +52,9 @@ def data(tmp_path: Path) -> Path:
             mask = f"{topo}/_masks/{name}"
             write_heightmap(root / mask, np.full((16, 24), 255, np.uint8))
         params = '"{""r"": 3}"' if defect else "{}"
-        rows.append(f"{rel},{topo},{label},{defect},{topo}/src{k}.png,{params},{k},{mask},"
-                    f"{sha},train,")
+        rows.append(
+            f"{rel},{topo},{label},{defect},{topo}/src{k}.png,{params},{k},{mask},{sha},train,"
+        )
     rows.reverse()
     (root / "manifest.csv").write_bytes(("\r\n".join([HEADER, *rows]) + "\r\n").encode())
     return root
@@ -56,12 +62,19 @@ def data(tmp_path: Path) -> Path:
 
 def _tree(root: Path) -> dict[str, bytes | None]:
     """Every file's bytes and every folder (None), outside the journal's state folder."""
-    return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
-            for p in root.rglob("*") if ".weldsynth" not in p.relative_to(root).parts}
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
+        for p in root.rglob("*")
+        if ".weldsynth" not in p.relative_to(root).parts
+    }
 
 
-def _decisions(root: Path, rows: list[tuple[str, str, str]], name: str = "decisions.csv",
-               sha: dict[str, str] | None = None) -> Path:
+def _decisions(
+    root: Path,
+    rows: list[tuple[str, str, str]],
+    name: str = "decisions.csv",
+    sha: dict[str, str] | None = None,
+) -> Path:
     out = root.parent / name
     with out.open("w", newline="") as fh:
         writer = csv.writer(fh)
@@ -83,9 +96,13 @@ def _steps_in_journal(root: Path) -> int:
     return sum(1 for line in file.read_text().splitlines() if '"intent"' in line)
 
 
-DECIDE = [("7/good/g0.png", "move", "bad"), ("7/bad/b1.png", "move", "good"),
-          ("7/bad/b0.png", "drop", ""), ("7/good/g1.png", "keep", ""),
-          ("3/bad-hole/h1.png", "move", "bad-ball")]
+DECIDE = [
+    ("7/good/g0.png", "move", "bad"),
+    ("7/bad/b1.png", "move", "good"),
+    ("7/bad/b0.png", "drop", ""),
+    ("7/good/g1.png", "keep", ""),
+    ("3/bad-hole/h1.png", "move", "bad-ball"),
+]
 
 
 def test_apply_moves_drops_and_updates_the_manifest(data: Path) -> None:
@@ -94,8 +111,14 @@ def test_apply_moves_drops_and_updates_the_manifest(data: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "step 1: moved 3, dropped 1, kept 1" in res.output
     rows = {r.path: r for r in read_manifest(data)}
-    assert set(rows) == {"7/bad/g0.png", "7/good/b1.png", "_quarantine/7/bad/b0.png",
-                         "7/good/g1.png", "3/good/h0.png", "3/bad-ball/h1.png"}
+    assert set(rows) == {
+        "7/bad/g0.png",
+        "7/good/b1.png",
+        "_quarantine/7/bad/b0.png",
+        "7/good/g1.png",
+        "3/good/h0.png",
+        "3/bad-ball/h1.png",
+    }
     assert rows["7/bad/g0.png"].label == "bad" and rows["7/bad/g0.png"].defect == ""
     assert rows["7/good/b1.png"].label == "good" and rows["7/good/b1.png"].defect == "ball"
     assert rows["3/bad-ball/h1.png"].defect == "ball"
@@ -126,8 +149,9 @@ def test_apply_then_undo_restores_files_and_manifest_byte_for_byte(data: Path) -
 def test_undo_to_reverts_several_steps_including_a_move_back(data: Path) -> None:
     before = _tree(data)
     assert _relabel("apply", data, _decisions(data, DECIDE[:1], "a.csv")).exit_code == 0
-    second = _decisions(data, [("7/bad/g0.png", "move", "good"),
-                               ("7/good/g1.png", "drop", "")], "b.csv")
+    second = _decisions(
+        data, [("7/bad/g0.png", "move", "good"), ("7/good/g1.png", "drop", "")], "b.csv"
+    )
     assert _relabel("apply", data, second).exit_code == 0
     assert _relabel("undo", data, "--to", "0").exit_code == 0
     assert _tree(data) == before
@@ -159,16 +183,18 @@ def test_sha_mismatch_refuses_the_whole_file_and_changes_nothing(data: Path) -> 
     assert _steps_in_journal(data) == 0
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    (("7/good/nope.png", "keep", ""), "not in the manifest"),
-    (("../outside.png", "drop", ""), "escapes the data-set folder"),
-    (("7/good/g0.png", "delete", ""), "unknown decision 'delete'"),
-    (("7/good/g0.png", "move", "ugly"), "target must be good, bad or bad-<defect>"),
-    (("7/good/g0.png", "move", "bad-hole"), "has one 'bad' folder"),
-    (("3/good/h0.png", "move", "bad"), "per-defect folders"),
-])
-def test_invalid_decisions_are_refused(data: Path, row: tuple[str, str, str],
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (("7/good/nope.png", "keep", ""), "not in the manifest"),
+        (("../outside.png", "drop", ""), "escapes the data-set folder"),
+        (("7/good/g0.png", "delete", ""), "unknown decision 'delete'"),
+        (("7/good/g0.png", "move", "ugly"), "target must be good, bad or bad-<defect>"),
+        (("7/good/g0.png", "move", "bad-hole"), "has one 'bad' folder"),
+        (("3/good/h0.png", "move", "bad"), "per-defect folders"),
+    ],
+)
+def test_invalid_decisions_are_refused(data: Path, row: tuple[str, str, str], message: str) -> None:
     before = _tree(data)
     (data.parent / "outside.png").write_bytes(b"x")
     exists = (data / row[0]).is_file()
@@ -216,8 +242,11 @@ def test_help_shows_examples() -> None:
 
 
 def test_a_second_relabel_command_is_refused_while_one_runs(data: Path) -> None:
-    with open_journal(data), pytest.raises(JournalError, match="another relabel"), \
-            open_journal(data):
+    with (
+        open_journal(data),
+        pytest.raises(JournalError, match="another relabel"),
+        open_journal(data),
+    ):
         pass
 
 
@@ -229,7 +258,11 @@ def test_a_torn_last_journal_line_is_ignored(data: Path) -> None:
     assert res.exit_code == 0, res.output
     entries = [json.loads(x) for x in (data / JOURNAL).read_text().splitlines()]
     assert [(e["type"], e["step"]) for e in entries] == [
-        ("intent", 1), ("commit", 1), ("intent", 2), ("commit", 2)]
+        ("intent", 1),
+        ("commit", 1),
+        ("intent", 2),
+        ("commit", 2),
+    ]
 
 
 _CRASHING_APPLY = """
@@ -242,8 +275,13 @@ with open_journal(sys.argv[1]) as journal:
 
 def _killed(data: Path, after_ops: int, *args: Path) -> None:
     env = {"PYTHONPATH": str(ROOT), CRASH_ENV: str(after_ops), "PATH": ""}
-    proc = subprocess.run([sys.executable, "-c", _CRASHING_APPLY, str(data), *map(str, args)],
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CRASHING_APPLY, str(data), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == -9, proc.stderr  # SIGKILL, mid-step
 
 

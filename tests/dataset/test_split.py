@@ -9,18 +9,31 @@ import pytest
 from click.testing import CliRunner
 
 from weldsynth.cli.main import cli
-from weldsynth.io.manifest import Record, read_manifest, write_manifest
 from weldsynth.dataset.split import SplitError, assign_splits, check_fractions, split_dataset
+from weldsynth.io.manifest import Record, read_manifest, write_manifest
 
 
 def group_rows(topo: str, name: str, good: int, bad: int, status: str = "") -> list[Record]:
     """One source: ``good`` good rows (the original first) and ``bad`` bad variants."""
     src = f"{topo}/good/{name}.png"
     rows = [Record(path=src, topology=topo, label="good", source=src)] if good else []
-    rows += [Record(path=f"{topo}/good/{name}__dropout_{k:02d}.png", topology=topo,
-                    label="good", source=src) for k in range(good - 1)]
-    rows += [Record(path=f"{topo}/bad/{name}__hole_{k:02d}.png", topology=topo, label="bad",
-                    defect="hole", source=src, status=status) for k in range(bad)]
+    rows += [
+        Record(
+            path=f"{topo}/good/{name}__dropout_{k:02d}.png", topology=topo, label="good", source=src
+        )
+        for k in range(good - 1)
+    ]
+    rows += [
+        Record(
+            path=f"{topo}/bad/{name}__hole_{k:02d}.png",
+            topology=topo,
+            label="bad",
+            defect="hole",
+            source=src,
+            status=status,
+        )
+        for k in range(bad)
+    ]
     return rows
 
 
@@ -95,8 +108,11 @@ def test_keep_test_keeps_test_rows_and_never_leaks() -> None:
     # later: new variants of a test source, and new sources
     src = sorted(test_sources)[0]
     topo, name = src.split("/")[0], Path(src).stem
-    more = [Record(path=f"{topo}/good/{name}__brightness_09.png", topology=topo, label="good",
-                   source=src)]
+    more = [
+        Record(
+            path=f"{topo}/good/{name}__brightness_09.png", topology=topo, label="good", source=src
+        )
+    ]
     more += group_rows("7", "new0", 2, 3) + group_rows("7", "new1", 1, 2)
     out = assign_splits(first + more, val=0.3, test=0.5, seed=3, keep_test=True)
     by_path = {r.path: r for r in out}
@@ -112,9 +128,16 @@ def test_keep_test_without_a_test_set_is_an_error() -> None:
         assign_splits(dataset(), 0.2, 0.1, keep_test=True)
 
 
-@pytest.mark.parametrize(("val", "test", "option"), [
-    (1.0, 0.1, "--val"), (-0.1, 0.1, "--val"), (0.2, 1.5, "--test"), (0.2, -0.01, "--test"),
-    (0.6, 0.4, "--val 0.6 + --test 0.4")])
+@pytest.mark.parametrize(
+    ("val", "test", "option"),
+    [
+        (1.0, 0.1, "--val"),
+        (-0.1, 0.1, "--val"),
+        (0.2, 1.5, "--test"),
+        (0.2, -0.01, "--test"),
+        (0.6, 0.4, "--val 0.6 + --test 0.4"),
+    ],
+)
 def test_bad_fractions_name_the_option(val: float, test: float, option: str) -> None:
     with pytest.raises(SplitError, match=option.replace("+", r"\+")):
         check_fractions(val, test)
@@ -148,15 +171,26 @@ def test_cli_split_then_info_counts_from_manifest(tmp_path: Path) -> None:
     rows = read_manifest(tmp_path)
     res = runner.invoke(cli, ["info", str(tmp_path)])
     assert res.exit_code == 0, res.output
-    table = {tuple(c.strip() for c in line.split("│")[1:4]): [c.strip() for c in
-                                                              line.split("│")[4:-1]]
-             for line in res.output.splitlines() if line.count("│") == 8}
+    table = {
+        tuple(c.strip() for c in line.split("│")[1:4]): [c.strip() for c in line.split("│")[4:-1]]
+        for line in res.output.splitlines()
+        if line.count("│") == 8
+    }
     for (topo, cls, defect), cells in table.items():
         if topo == "all":
             continue
-        want = [sum(1 for r in rows if r.active and r.topology == topo and r.split == s
-                    and r.path.split("/")[1] == cls and (r.defect or "-") == defect)
-                for s in ("train", "val", "test")]
+        want = [
+            sum(
+                1
+                for r in rows
+                if r.active
+                and r.topology == topo
+                and r.split == s
+                and r.path.split("/")[1] == cls
+                and (r.defect or "-") == defect
+            )
+            for s in ("train", "val", "test")
+        ]
         assert [int(c) for c in cells] == [*want, sum(want)], (topo, cls, defect)
     assert {k[:2] for k in table} >= {("7", "good"), ("7", "bad"), ("3", "good"), ("3", "bad")}
     assert table["all", "", ""][-1] == str(sum(r.active for r in rows))

@@ -30,8 +30,9 @@ def _shards(n: int, world: int, batch: int, seed: int = 5, epochs: int = 2):
     labels = np.arange(n) % 2
     out = []
     for rank in range(world):
-        b = ShardedBatches(images, labels, batch, 0.0, 1.0, rank=rank, world_size=world,
-                           shuffle_seed=seed)
+        b = ShardedBatches(
+            images, labels, batch, 0.0, 1.0, rank=rank, world_size=world, shuffle_seed=seed
+        )
         epochs_seen = []
         for _ in range(epochs):
             seen = [np.rint(x[:, 0, 0, 0].numpy() * 65535).astype(int) for x, _ in b]
@@ -69,8 +70,10 @@ def test_parameter_groups_and_freezing_look_through_a_ddp_wrapper() -> None:
     model = build_model("resnet18", 2)
     wrapped = Wrapper(model)
     assert [len(g) for g in param_groups(wrapped)] == [len(g) for g in param_groups(model)]
-    assert [p is q for p, q in zip(param_groups(wrapped)[2], [model.fc.weight, model.fc.bias],
-                                   strict=True)] == [True, True]
+    assert [
+        p is q
+        for p, q in zip(param_groups(wrapped)[2], [model.fc.weight, model.fc.bias], strict=True)
+    ] == [True, True]
     freeze_body(wrapped, True)
     assert model.fc.weight.requires_grad and not model.conv1.weight.requires_grad
     assert model.bn1.weight.requires_grad
@@ -83,13 +86,15 @@ def test_not_under_torchrun_there_is_no_job(monkeypatch: pytest.MonkeyPatch) -> 
     assert distributed.from_env() is None and distributed.current() is None
 
 
-def test_engine_ray_is_refused_under_torchrun(monkeypatch: pytest.MonkeyPatch,
-                                              tmp_path: Path) -> None:
+def test_engine_ray_is_refused_under_torchrun(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     data = fx.image_folder(tmp_path / "data", ("7",), n_per_class=3)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
-    res = CliRunner().invoke(cli, ["train", str(data), "--engine", "ray", "--out",
-                                   str(tmp_path / "runs")])
+    res = CliRunner().invoke(
+        cli, ["train", str(data), "--engine", "ray", "--out", str(tmp_path / "runs")]
+    )
     assert res.exit_code == 2 and "torchrun" in res.output
 
 
@@ -98,16 +103,41 @@ def test_torchrun_two_processes_on_cpu(tmp_path: Path) -> None:
     data = fx.image_folder(tmp_path / "data", ("7",), n_per_class=12)
     out = tmp_path / "runs"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TMPDIR": str(tmp_path)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           "--nproc-per-node", "2", "-m", "weldsynth", "train", str(data), "--out", str(out),
-           "--size", "32x96", "--batch-size", "4", "--weights", "none", "--epochs", "2",
-           "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "weldsynth",
+        "train",
+        str(data),
+        "--out",
+        str(out),
+        "--size",
+        "32x96",
+        "--batch-size",
+        "4",
+        "--weights",
+        "none",
+        "--epochs",
+        "2",
+        "--quiet",
+    ]
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     run = out / "7"
     assert sorted(p.name for p in run.iterdir()) == [
-        "config.json", "confusion.csv", "confusion.png", "loss.png", "metrics.csv",
-        "model.pt", "report.json"]
+        "config.json",
+        "confusion.csv",
+        "confusion.png",
+        "loss.png",
+        "metrics.csv",
+        "model.pt",
+        "report.json",
+    ]
     assert sorted(p.name for p in out.iterdir()) == ["7", "summary.csv", "summary.md"]
     config = json.loads((run / "config.json").read_text())
     assert config["distributed"]["world_size"] == 2

@@ -14,9 +14,9 @@ import pytest
 import train_fixtures as fx
 from click.testing import CliRunner
 
+from weldsynth.cli.main import cli
 from weldsynth.dataset import generate as gen
 from weldsynth.engines import ray as ray_engine
-from weldsynth.cli.main import cli
 from weldsynth.synth.recipe import recipe_for_topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +34,12 @@ def ray_cluster(fault_dir: Path):
     ray = pytest.importorskip("ray")
     before = os.environ.get(ray_engine.FAULT_ENV)
     os.environ[ray_engine.FAULT_ENV] = str(fault_dir)  # inherited by the Ray workers
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
-             object_store_memory=100 * 2**20)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        object_store_memory=100 * 2**20,
+    )
     try:
         yield ray
     finally:
@@ -62,8 +66,11 @@ def _run(good: Path, out: Path, engine: str) -> gen.RunSummary:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +86,9 @@ def _assert_same(tree: dict[str, bytes], expected: dict[str, bytes]) -> None:
     assert not differ, f"{len(differ)} files differ, e.g. {differ[:3]}"
 
 
-def test_ray_writes_the_same_bytes_as_the_local_engine(ray_cluster, good: Path,
-                                                        local_tree: dict[str, bytes],
-                                                        tmp_path: Path) -> None:
+def test_ray_writes_the_same_bytes_as_the_local_engine(
+    ray_cluster, good: Path, local_tree: dict[str, bytes], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     summary = _run(good, out, "ray")
     assert summary.sources_run == 4 * len(TOPOLOGIES)
@@ -91,8 +98,8 @@ def test_ray_writes_the_same_bytes_as_the_local_engine(ray_cluster, good: Path,
 
 
 def test_a_task_killed_mid_run_is_retried_with_the_same_result(
-        ray_cluster, good: Path, local_tree: dict[str, bytes], fault_dir: Path,
-        tmp_path: Path) -> None:
+    ray_cluster, good: Path, local_tree: dict[str, bytes], fault_dir: Path, tmp_path: Path
+) -> None:
     request = fault_dir / "7_7_0001.png"
     request.write_text("3")  # the worker dies before its 4th image write, once
     out = tmp_path / "out"
@@ -103,9 +110,9 @@ def test_a_task_killed_mid_run_is_retried_with_the_same_result(
     _assert_same(_tree(out), local_tree)
 
 
-def test_a_chunk_of_sources_killed_mid_run_is_retried(ray_cluster, good: Path,
-                                                       local_tree: dict[str, bytes],
-                                                       fault_dir: Path, tmp_path: Path) -> None:
+def test_a_chunk_of_sources_killed_mid_run_is_retried(
+    ray_cluster, good: Path, local_tree: dict[str, bytes], fault_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     recipes = {t: recipe_for_topology(t) for t in TOPOLOGIES}
     gen.prepare_out(out, recipes, by_defect=False, force=False)
@@ -118,15 +125,16 @@ def test_a_chunk_of_sources_killed_mid_run_is_retried(ray_cluster, good: Path,
     assert (fault_dir / "7_7_0001.png.killed").exists()
     assert [r.skipped for r in results[3:6]] == [True, True, False]  # the retry skipped 2
     assert [r.records[0].path for r in results] == [
-        f"{t.topology}/good/{Path(t.name).stem}.png" for t in tasks]  # in task order
+        f"{t.topology}/good/{Path(t.name).stem}.png" for t in tasks
+    ]  # in task order
     summary = gen.run(tasks, out, rejected)  # every unit done: only the manifest is left
     assert summary.sources_run == 0
     _assert_same(_tree(out), local_tree)
 
 
-def test_ray_resumes_a_run_made_by_the_local_engine(ray_cluster, good: Path,
-                                                     local_tree: dict[str, bytes],
-                                                     tmp_path: Path) -> None:
+def test_ray_resumes_a_run_made_by_the_local_engine(
+    ray_cluster, good: Path, local_tree: dict[str, bytes], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     for rel, data in local_tree.items():
@@ -143,38 +151,72 @@ def test_ray_resumes_a_run_made_by_the_local_engine(ray_cluster, good: Path,
     _assert_same(_tree(out), local_tree)
 
 
-def test_cli_engine_ray_and_the_message_without_ray(ray_cluster, good: Path,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["generate", str(good / "7"), "--recipe",
-                                   str(ROOT / "recipes" / "7.yaml"), "--out",
-                                   str(tmp_path / "ok"), "--engine", "ray", "--quiet"])
+def test_cli_engine_ray_and_the_message_without_ray(
+    ray_cluster, good: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    res = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            str(good / "7"),
+            "--recipe",
+            str(ROOT / "recipes" / "7.yaml"),
+            "--out",
+            str(tmp_path / "ok"),
+            "--engine",
+            "ray",
+            "--quiet",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "ok" / "7" / "good").glob("*.png"))) >= 4
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails
-    res = CliRunner().invoke(cli, ["generate", str(good / "7"), "--recipe",
-                                   str(ROOT / "recipes" / "7.yaml"), "--out",
-                                   str(tmp_path / "no"), "--engine", "ray"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            str(good / "7"),
+            "--recipe",
+            str(ROOT / "recipes" / "7.yaml"),
+            "--out",
+            str(tmp_path / "no"),
+            "--engine",
+            "ray",
+        ],
+    )
     assert res.exit_code == 2
     assert 'pip install "weldsynth[ray]"' in res.output
     assert not (tmp_path / "no").exists()  # refused before writing anything
     data = fx.image_folder(tmp_path / "data", ("7",), n_per_class=3)
-    res = CliRunner().invoke(cli, ["train", str(data), "--all", "--engine", "ray", "--out",
-                                   str(tmp_path / "runs")])
+    res = CliRunner().invoke(
+        cli, ["train", str(data), "--all", "--engine", "ray", "--out", str(tmp_path / "runs")]
+    )
     assert res.exit_code == 2 and 'pip install "weldsynth[ray]"' in res.output
     assert not (tmp_path / "runs").exists()
 
 
 def test_address_needs_engine_ray(good: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(cli, ["generate", str(good / "7"), "--recipe",
-                                   str(ROOT / "recipes" / "7.yaml"), "--out",
-                                   str(tmp_path / "o"), "--address", "auto"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            str(good / "7"),
+            "--recipe",
+            str(ROOT / "recipes" / "7.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--address",
+            "auto",
+        ],
+    )
     assert res.exit_code == 2 and "--engine ray" in res.output
 
 
 def test_parse_resources() -> None:
-    assert ray_engine.parse_resources(["GPU=1", "big_memory=0.5"]) == {"GPU": 1.0,
-                                                                      "big_memory": 0.5}
+    assert ray_engine.parse_resources(["GPU=1", "big_memory=0.5"]) == {
+        "GPU": 1.0,
+        "big_memory": 0.5,
+    }
     for bad in ("GPU", "=1", "GPU=x", "GPU=-1"):
         with pytest.raises(ray_engine.WeldsynthError, match="NAME=AMOUNT"):
             ray_engine.parse_resources([bad])
@@ -187,22 +229,36 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_ray_training_gives_the_summary_of_the_local_engine(ray_cluster,
-                                                             tmp_path: Path) -> None:
+def test_ray_training_gives_the_summary_of_the_local_engine(ray_cluster, tmp_path: Path) -> None:
     data = fx.image_folder(tmp_path / "data", ("3", "7"), n_per_class=12)
-    fast = ["--size", "32x96", "--batch-size", "8", "--weights", "none", "--epochs", "2",
-            "--threads", "1", "--quiet"]
+    fast = [
+        "--size",
+        "32x96",
+        "--batch-size",
+        "8",
+        "--weights",
+        "none",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--quiet",
+    ]
     runs = {}
     for engine in ("local", "ray"):
         out = tmp_path / engine
-        res = CliRunner().invoke(cli, ["train", str(data), "--all", "--out", str(out),
-                                       "--engine", engine, *fast], catch_exceptions=False)
+        res = CliRunner().invoke(
+            cli,
+            ["train", str(data), "--all", "--out", str(out), "--engine", engine, *fast],
+            catch_exceptions=False,
+        )
         assert res.exit_code == 0, res.output
         runs[engine] = out
     local, ray = _rows(runs["local"] / "summary.csv"), _rows(runs["ray"] / "summary.csv")
     assert [r["topology"] for r in ray] == ["3", "7"]
     assert ray == local
     for topo in ("3", "7"):  # same seeds, same threads: the same training, epoch by epoch
-        assert _rows(runs["ray"] / topo / "metrics.csv") == \
-            _rows(runs["local"] / topo / "metrics.csv")
+        assert _rows(runs["ray"] / topo / "metrics.csv") == _rows(
+            runs["local"] / topo / "metrics.csv"
+        )
         assert (runs["ray"] / topo / "model.pt").is_file()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from weldsynth.geometry import PLATE_LEFT, PLATE_NONE, PLATE_RIGHT, locate
-from weldsynth.io.heightmap import to_float, to_uint
 from weldsynth.geometry.path import BeadPath, angle_difference
+from weldsynth.io.heightmap import to_float, to_uint
 from weldsynth.synth.samples import TOPOLOGIES, generate_weld, sample_seed, truth_geometry
 
 LINE_TOPOLOGIES = [t for t, spec in TOPOLOGIES.items() if spec.shape_kind == "line"]
@@ -51,8 +51,9 @@ def test_accuracy_default_variation(topology):
         _assert_accurate(weld, locate(weld.height), f"topology {topology} #{index}")
 
 
-@pytest.mark.parametrize(("topology", "rotation"),
-                         [(3, 30.0), (4, -30.0), (2, 22.0), (11, -12.0), (8, 28.0)])
+@pytest.mark.parametrize(
+    ("topology", "rotation"), [(3, 30.0), (4, -30.0), (2, 22.0), (11, -12.0), (8, 28.0)]
+)
 def test_rotated_beads(topology, rotation):
     for index in range(2):
         weld = generate_weld(topology, sample_seed(SEED, topology, index), rotation=rotation)
@@ -70,8 +71,7 @@ def test_curved_beads(topology, curvature):
 
 @pytest.mark.parametrize("topology", [3, 4, 8])
 def test_vertical_beads_run_top_to_bottom(topology):
-    weld = generate_weld(topology, sample_seed(SEED, topology, 0), shape=(352, 128),
-                         rotation=90.0)
+    weld = generate_weld(topology, sample_seed(SEED, topology, 0), shape=(352, 128), rotation=90.0)
     geo = locate(weld.height)
     _assert_accurate(weld, geo, f"topology {topology} vertical")
     assert geo.path.end[1] > geo.path.start[1] + 100  # travel is +y

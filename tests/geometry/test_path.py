@@ -91,8 +91,11 @@ def test_points_are_read_only_copies() -> None:
 
 @pytest.mark.parametrize(
     "points,widths,words",
-    [([[0, 0]], [1], "at least 2"), ([[0, 0], [1, 1]], [1], "one value per point"),
-     ([[0, 0], [np.nan, 1]], [1, 1], "finite")],
+    [
+        ([[0, 0]], [1], "at least 2"),
+        ([[0, 0], [1, 1]], [1], "one value per point"),
+        ([[0, 0], [np.nan, 1]], [1, 1], "finite"),
+    ],
 )
 def test_invalid_paths_raise(points, widths, words) -> None:
     with pytest.raises(ValueError, match=words):
@@ -187,8 +190,13 @@ def test_band_keeps_every_pixel_whose_offset_is_in_it() -> None:
     every = path.pixels(box, 20.0)
     left = path.pixels(box, 20.0, band=(2.0, 8.0))
     assert len(left.s) < 0.6 * len(every.s)
-    wanted = set(zip(every.iy[(every.e >= 2) & (every.e <= 8)].tolist(),
-                     every.ix[(every.e >= 2) & (every.e <= 8)].tolist(), strict=True))
+    wanted = set(
+        zip(
+            every.iy[(every.e >= 2) & (every.e <= 8)].tolist(),
+            every.ix[(every.e >= 2) & (every.e <= 8)].tolist(),
+            strict=True,
+        )
+    )
     assert wanted <= set(zip(left.iy.tolist(), left.ix.tolist(), strict=True))
     varying = path.pixels(box, 20.0, band=lambda s: (np.zeros_like(s), s / 20.0))
     inside = (every.e >= 0) & (every.e <= every.s / 20.0)

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from weldsynth.io import heightmap
 from weldsynth.core.errors import (
     ColourImageError,
     CorruptImageError,
@@ -20,6 +19,7 @@ from weldsynth.core.errors import (
     NotAnImageError,
     TinyImageError,
 )
+from weldsynth.io import heightmap
 from weldsynth.io.heightmap import read_heightmap, write_heightmap
 
 
@@ -92,20 +92,44 @@ def _png_bytes(arr: np.ndarray) -> bytes:
         (lambda p: None, MissingFileError, "not found"),
         (lambda p: p.write_text("hello, I am text"), NotAnImageError, "not a PNG"),
         (lambda p: p.write_bytes(b""), NotAnImageError, "empty file"),
-        (lambda p: p.write_bytes(_png_bytes(_ramp(np.uint16))[:300]), CorruptImageError,
-         "truncated"),
-        (lambda p: p.write_bytes(_png_bytes(_ramp(np.uint16))[:-12]), CorruptImageError,
-         "truncated"),
-        (lambda p: p.write_bytes(_png_bytes(np.full((8, 100), 9, np.uint8))), TinyImageError,
-         "8 px"),
-        (lambda p: p.write_bytes(_png_bytes(np.zeros((40, 40), np.uint16))), NoDataError,
-         "no data"),
-        (lambda p: Image.fromarray(
-            np.dstack([_ramp(np.uint8), _ramp(np.uint8)[::-1], _ramp(np.uint8)]), "RGB"
-        ).save(p, format="PNG"), ColourImageError, "channels differ"),
+        (
+            lambda p: p.write_bytes(_png_bytes(_ramp(np.uint16))[:300]),
+            CorruptImageError,
+            "truncated",
+        ),
+        (
+            lambda p: p.write_bytes(_png_bytes(_ramp(np.uint16))[:-12]),
+            CorruptImageError,
+            "truncated",
+        ),
+        (
+            lambda p: p.write_bytes(_png_bytes(np.full((8, 100), 9, np.uint8))),
+            TinyImageError,
+            "8 px",
+        ),
+        (
+            lambda p: p.write_bytes(_png_bytes(np.zeros((40, 40), np.uint16))),
+            NoDataError,
+            "no data",
+        ),
+        (
+            lambda p: Image.fromarray(
+                np.dstack([_ramp(np.uint8), _ramp(np.uint8)[::-1], _ramp(np.uint8)]), "RGB"
+            ).save(p, format="PNG"),
+            ColourImageError,
+            "channels differ",
+        ),
     ],
-    ids=["missing", "text", "empty", "truncated-half", "truncated-end", "tiny", "all-zero",
-         "colour"],
+    ids=[
+        "missing",
+        "text",
+        "empty",
+        "truncated-half",
+        "truncated-end",
+        "tiny",
+        "all-zero",
+        "colour",
+    ],
 )
 def test_bad_input_names_file_and_problem(tmp_path: Path, make, error, words) -> None:
     target = tmp_path / "weld_0001.png"

@@ -19,8 +19,16 @@ from weldsynth.io.manifest import (
 
 def test_round_trip_sorted_by_path(tmp_path: Path) -> None:
     recs = [
-        Record(path="7/bad/b.png", topology="7", label="bad", defect="hole",
-               source="7/a.png", params='{"radius": 3.5}', seed="12", mask="7/_masks/b.png"),
+        Record(
+            path="7/bad/b.png",
+            topology="7",
+            label="bad",
+            defect="hole",
+            source="7/a.png",
+            params='{"radius": 3.5}',
+            seed="12",
+            mask="7/_masks/b.png",
+        ),
         Record(path="7/good/a.png", topology="7", label="good", source="7/a.png"),
     ]
     write_manifest(tmp_path, reversed(recs))
@@ -61,4 +69,5 @@ def test_safe_join_allows_inside(tmp_path: Path) -> None:
 def test_sha256_file(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"abc")
     assert sha256_file(tmp_path / "f") == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 import weldsynth.pipelines.loop as loop_mod
 import weldsynth.train.run as train_run
-from weldsynth.dataset.relabel.journal import open_journal, read_journal
-from weldsynth.pipelines.loop import LoopError, LoopSettings, carve_test_set, run_loop
 from weldsynth.audit.run import audit_topology as real_audit
 from weldsynth.cli.main import cli
+from weldsynth.dataset.relabel.journal import open_journal, read_journal
 from weldsynth.io.manifest import manifest_path, read_manifest, sha256_file
+from weldsynth.pipelines.loop import LoopError, LoopSettings, carve_test_set, run_loop
 from weldsynth.train.config import TrainConfig
 
 CFG = TrainConfig(weights="none")
@@ -30,27 +30,33 @@ CFG = TrainConfig(weights="none")
 def world(tmp_path: Path, monkeypatch, request):
     """Flipped data set (one flip in the test source 19), stand-in training and audit."""
     # index 19 is 7/bad-hole/w019.png, of source 19, which is test
-    root, flipped, _truth = afx.flipped_set(tmp_path / "data", flips=(2, 7, 19, 33),
-                                           splits={18: "test", 19: "test"})
+    root, flipped, _truth = afx.flipped_set(
+        tmp_path / "data", flips=(2, 7, 19, 33), splits={18: "test", 19: "test"}
+    )
+
     def true_label(rec) -> str:  # the fixture masks exactly the bad welds; moves keep it
         return "bad" if rec.mask else "good"
+
     errors: list[float] = []
 
     def noise(split: str) -> float:
-        rows = [r for r in read_manifest(root) if r.active and (r.split == "test") ==
-                (split == "test")]
+        rows = [
+            r for r in read_manifest(root) if r.active and (r.split == "test") == (split == "test")
+        ]
         return sum(r.label != true_label(r) for r in rows) / len(rows)
 
     def fake_train(listing, out, cfg, **kw):
         out.mkdir(parents=True, exist_ok=True)
         errors.append(noise("train+val"))  # a model learns the noise it is given
-        return {"val": {"error_rate": noise("train+val")},
-                "test": {"error_rate": errors[-1] if not scripted else scripted.pop(0)}}
+        return {
+            "val": {"error_rate": noise("train+val")},
+            "test": {"error_rate": errors[-1] if not scripted else scripted.pop(0)},
+        }
 
     def fake_audit(data, topology, out, cfg, settings, **kw):
         rows = [r for r in read_manifest(data) if r.active]
         believed = {r.path: true_label(r) for r in rows}
-        for r in rows[:int(weak * len(rows))]:  # a weak model is wrong on these
+        for r in rows[: int(weak * len(rows))]:  # a weak model is wrong on these
             believed[r.path] = "good" if believed[r.path] == "bad" else "bad"
         probs = afx.write_probs(tmp_path / "probs.csv", believed)
         settings.probs = probs
@@ -62,13 +68,21 @@ def world(tmp_path: Path, monkeypatch, request):
     weak = float(getattr(request, "param", 0.0))
     monkeypatch.setattr(train_run, "train_topology", fake_train)
     monkeypatch.setattr(loop_mod, "audit_topology", fake_audit)
-    return {"root": root, "flipped": flipped, "scripted": scripted, "audited": audited,
-            "out": tmp_path / "loop"}
+    return {
+        "root": root,
+        "flipped": flipped,
+        "scripted": scripted,
+        "audited": audited,
+        "out": tmp_path / "loop",
+    }
 
 
 def _test_rows(root: Path) -> list[tuple[str, str, str]]:
-    return [(r.path, r.label, sha256_file(root / r.path)) for r in read_manifest(root)
-            if r.split == "test"]
+    return [
+        (r.path, r.label, sha256_file(root / r.path))
+        for r in read_manifest(root)
+        if r.split == "test"
+    ]
 
 
 def test_auto_loop_fixes_the_flips_through_the_journal_and_never_touches_test(world) -> None:
@@ -102,8 +116,9 @@ def test_loop_stops_early_when_test_error_does_not_improve(world, tmp_path: Path
     root = world["root"]
     decisions = tmp_path / "earlier.csv"  # a relabel step made before the loop started
     first = read_manifest(root)[0]
-    decisions.write_text(f"path,decision,to,sha256\n{first.path},drop,,"
-                         f"{sha256_file(root / first.path)}\n")
+    decisions.write_text(
+        f"path,decision,to,sha256\n{first.path},drop,,{sha256_file(root / first.path)}\n"
+    )
     with open_journal(root) as journal:
         journal.apply(decisions)
     world["scripted"].extend([0.10, 0.12])
@@ -125,16 +140,16 @@ def test_suggestions_of_weak_models_are_not_applied_automatically(world) -> None
 def test_manual_loop_waits_for_decisions_and_resumes(world) -> None:
     root, out = world["root"], world["out"]
     lines: list[str] = []
-    state = run_loop(root, "7", out, CFG, LoopSettings(iterations=2, auto=None),
-                     say=lines.append)
+    state = run_loop(root, "7", out, CFG, LoopSettings(iterations=2, auto=None), say=lines.append)
     assert state.pending == 1 and len(state.rows) == 1 and not state.finished
     text = "\n".join(lines)
     assert f"weldsynth relabel apply {root} decisions.csv" in text
     assert f"--out {out} --resume --manual" in text
     with open_journal(root) as journal:  # the user applies the suggestions as they are
         journal.apply(out / "iter1" / "audit" / "decisions_suggested.csv")
-    state = run_loop(root, "7", out, CFG, LoopSettings(iterations=2, auto=None),
-                     resume=True, say=lines.append)
+    state = run_loop(
+        root, "7", out, CFG, LoopSettings(iterations=2, auto=None), resume=True, say=lines.append
+    )
     assert state.rows[1]["moved"] == 3 and state.pending == 2
     with pytest.raises(LoopError, match="holds a loop already"):
         run_loop(root, "7", out, CFG, LoopSettings(auto=None))
@@ -166,6 +181,8 @@ def test_loop_needs_a_manifest(tmp_path: Path) -> None:
     import train_fixtures as fx
 
     root = fx.image_folder(tmp_path / "plain")
-    res = CliRunner().invoke(cli, ["loop", str(root), "--topology", "7", "--weights", "none",
-                                   "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        cli,
+        ["loop", str(root), "--topology", "7", "--weights", "none", "--out", str(tmp_path / "o")],
+    )
     assert res.exit_code == 2 and "needs a manifest.csv" in res.output

@@ -17,9 +17,9 @@ from defects_support import FAST_CASES, SAMPLE_CASES, Case, make_case, near_bead
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import DefectRejectedError, get_defect, list_defects
 from weldsynth.synth.defects.base import DefectResult
-from weldsynth.geometry.path import BeadPath
 
 PLUGINS = list_defects()
 
@@ -113,8 +113,9 @@ def test_no_data_everywhere_is_rejected_not_written(name: str) -> None:
 @pytest.mark.parametrize("name", PLUGINS)
 def test_geometry_without_bead_is_rejected(name: str) -> None:
     case = make_case("line")
-    lost = case.geometry.__class__(**{**case.geometry.__dict__, "found": False,
-                                      "path": None, "reason": "no ridge"})
+    lost = case.geometry.__class__(
+        **{**case.geometry.__dict__, "found": False, "path": None, "reason": "no ridge"}
+    )
     result = get_defect(name)()(case.height, np.random.default_rng(0), lost)
     assert result.rejected and "no ridge" in result.reason and result.tries == 0
 
@@ -132,10 +133,15 @@ def test_apply_keeps_float64_and_never_mutates(name: str) -> None:
 
 @pytest.mark.parametrize("name", PLUGINS)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), dx=st.floats(-200, 200), dy=st.floats(-70, 70),
-       dtype=st.sampled_from(["uint8", "uint16", "float32"]))
-def test_any_placement_keeps_the_contract(name: str, seed: int, dx: float, dy: float,
-                                          dtype: str) -> None:
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    dx=st.floats(-200, 200),
+    dy=st.floats(-70, 70),
+    dtype=st.sampled_from(["uint8", "uint16", "float32"]),
+)
+def test_any_placement_keeps_the_contract(
+    name: str, seed: int, dx: float, dy: float, dtype: str
+) -> None:
     """Geometry shifted anywhere (bead half or fully off the map, defects over the border):
     never a crash, and an accepted result keeps dtype/shape with mask == changed pixels."""
     case = make_case("line", dtype)

@@ -17,6 +17,8 @@ import pytest
 from defects_support import Case, make_case, sample_case, signed_distance
 from scipy.ndimage import gaussian_filter, gaussian_filter1d, map_coordinates
 
+from weldsynth.geometry import locate
+from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import DefectConfigError, create_defect, list_defects
 from weldsynth.synth.defects.ball import BallParams
 from weldsynth.synth.defects.bead_deviation import BeadDeviationParams, offset_profile
@@ -25,8 +27,6 @@ from weldsynth.synth.defects.excess_material import ExcessMaterialParams
 from weldsynth.synth.defects.functional import ellipse_radius, local_path, to_unit
 from weldsynth.synth.defects.hole import HoleParams
 from weldsynth.synth.defects.missing_plate import MissingPlateParams
-from weldsynth.geometry import locate
-from weldsynth.geometry.path import BeadPath
 
 TESTS = Path(__file__).parent
 
@@ -53,9 +53,16 @@ def test_every_plugin_has_a_realism_test() -> None:
 
 
 # ---------------------------------------------------------------------- hole
-@pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", 30.0),
-                                              ("square", "float32", 0.0), (5, "uint16", 0.0),
-                                              (7, "uint8", 0.0)])
+@pytest.mark.parametrize(
+    "kind,dtype,angle",
+    [
+        ("line", "uint16", 0.0),
+        ("curve", "uint8", 30.0),
+        ("square", "float32", 0.0),
+        (5, "uint16", 0.0),
+        (7, "uint8", 0.0),
+    ],
+)
 def test_realism_hole(kind: str | int, dtype: str, angle: float) -> None:
     """A hole lowers the bead inside its radius only, deepest near the centre."""
     case = _case(kind, dtype, angle)
@@ -66,8 +73,9 @@ def test_realism_hole(kind: str | int, dtype: str, angle: float) -> None:
         p: HoleParams = result.params  # type: ignore[assignment]
         before, after = to_unit(case.height), to_unit(result.height)
         ys, xs = np.nonzero(result.mask)
-        r = ellipse_radius(xs.astype(float), ys.astype(float), p.center, p.radius, p.aspect,
-                           p.angle)
+        r = ellipse_radius(
+            xs.astype(float), ys.astype(float), p.center, p.radius, p.aspect, p.angle
+        )
         assert np.all(r < 1.0), "changed a pixel outside the pit"
         assert np.all(after[ys, xs] < before[ys, xs]), "a hole only removes material"
         assert case.geometry.bead_mask[ys, xs].mean() > 0.9, "pit mostly outside the bead"
@@ -80,8 +88,7 @@ def test_hole_on_shadow_is_rejected() -> None:
     """A pit on a bead that was already 0 changes nothing: rejected, never 'bad'."""
     case = make_case("line", "uint16")
     shadowed = np.where(case.geometry.bead_mask, 0, case.height).astype(case.height.dtype)
-    result = create_defect("hole", max_tries=4)(shadowed, np.random.default_rng(0),
-                                                case.geometry)
+    result = create_defect("hole", max_tries=4)(shadowed, np.random.default_rng(0), case.geometry)
     assert result.rejected and result.label is None
     assert "no pixel changed" in result.reason
 
@@ -98,9 +105,16 @@ def test_hole_apply_from_explicit_params() -> None:
 
 
 # ---------------------------------------------------------------------- ball
-@pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", -30.0),
-                                              ("square", "float32", 0.0), (2, "uint16", 0.0),
-                                              (8, "float32", 30.0)])
+@pytest.mark.parametrize(
+    "kind,dtype,angle",
+    [
+        ("line", "uint16", 0.0),
+        ("curve", "uint8", -30.0),
+        ("square", "float32", 0.0),
+        (2, "uint16", 0.0),
+        (8, "float32", 30.0),
+    ],
+)
 def test_realism_ball(kind: str | int, dtype: str, angle: float) -> None:
     """A ball only adds material, inside its disc, and its maximum is near the centre and
     above the surface around it, also when it sits at the edge of the bead."""
@@ -137,9 +151,16 @@ def test_ball_texture_is_kept() -> None:
 
 
 # ---------------------------------------------------------------------- cut
-@pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", 30.0),
-                                              ("square", "float32", 0.0), (4, "uint16", -30.0),
-                                              (7, "uint16", 0.0)])
+@pytest.mark.parametrize(
+    "kind,dtype,angle",
+    [
+        ("line", "uint16", 0.0),
+        ("curve", "uint8", 30.0),
+        ("square", "float32", 0.0),
+        (4, "uint16", -30.0),
+        (7, "uint16", 0.0),
+    ],
+)
 def test_realism_cut(kind: str | int, dtype: str, angle: float) -> None:
     """A cut zeroes the full bead width over its drawn length along the path."""
     case = _case(kind, dtype, angle)
@@ -161,8 +182,9 @@ def test_realism_cut(kind: str | int, dtype: str, angle: float) -> None:
             assert s.max() - s.min() == pytest.approx(p.length, abs=1.5)
         assert np.all(np.abs(d_map[ys, xs]) <= p.half_width + 1.0)
         # every bead pixel in the middle of the band is cut
-        inside = (np.abs(np.mod(s_map - p.s, path.length) - p.length / 2) < p.length / 2 - 1) \
-            & (np.abs(d_map) < path.width_at(s_map) / 2 - 1)
+        inside = (np.abs(np.mod(s_map - p.s, path.length) - p.length / 2) < p.length / 2 - 1) & (
+            np.abs(d_map) < path.width_at(s_map) / 2 - 1
+        )
         if path.closed is False:
             inside &= (s_map > 0) & (s_map < path.length)
         assert np.all(result.height[inside] == 0), "bead left standing inside the cut"
@@ -232,8 +254,9 @@ def _local(s: np.ndarray, path: BeadPath, origin: float, end: float = 0.0) -> np
     return np.where(local > (end + path.length) / 2, local - path.length, local)
 
 
-def _crest(unit: np.ndarray, path: BeadPath, s: np.ndarray, reach: float
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _crest(
+    unit: np.ndarray, path: BeadPath, s: np.ndarray, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Centre (offset from the path) and top height of the bead on cross-sections at ``s``.
 
     The centre is the midpoint of the two flank points at 40 % of the way from the crest
@@ -241,8 +264,9 @@ def _crest(unit: np.ndarray, path: BeadPath, s: np.ndarray, reach: float
     """
     u = np.arange(-reach, reach + 1e-9, 0.25)
     xy = path.to_image(s[:, None], u[None, :] + 0 * s[:, None])
-    prof = gaussian_filter1d(map_coordinates(unit, [xy[..., 1], xy[..., 0]], order=1,
-                                             mode="nearest"), 4.0, axis=1)
+    prof = gaussian_filter1d(
+        map_coordinates(unit, [xy[..., 1], xy[..., 0]], order=1, mode="nearest"), 4.0, axis=1
+    )
     top = prof.max(axis=1)
     level = top - 0.4 * (top - np.maximum(prof[:, 0], prof[:, -1]))
     above = prof >= level[:, None]
@@ -270,12 +294,19 @@ def _across(found: BeadPath, path: BeadPath, s: np.ndarray) -> np.ndarray:
     return t[np.arange(len(s)), np.argmin(np.abs(t), axis=1)]
 
 
-@pytest.mark.parametrize("kind,dtype,angle,position", [
-    ("line", "uint16", 0.0, "start"), ("curve", "uint8", 30.0, "middle"),
-    ("line", "float32", -30.0, "end"), ("square", "uint16", 0.0, "middle"),
-    (8, "float32", 0.0, "middle"), (4, "uint16", 30.0, "end"), (11, "uint8", 0.0, "start")])
-def test_realism_bead_deviation(kind: str | int, dtype: str, angle: float,
-                                position: str) -> None:
+@pytest.mark.parametrize(
+    "kind,dtype,angle,position",
+    [
+        ("line", "uint16", 0.0, "start"),
+        ("curve", "uint8", 30.0, "middle"),
+        ("line", "float32", -30.0, "end"),
+        ("square", "uint16", 0.0, "middle"),
+        (8, "float32", 0.0, "middle"),
+        (4, "uint16", 30.0, "end"),
+        (11, "uint8", 0.0, "start"),
+    ],
+)
+def test_realism_bead_deviation(kind: str | int, dtype: str, angle: float, position: str) -> None:
     """The bead's crest moves sideways by the drawn amplitude on the deviated part and stays
     put elsewhere, and so does the centreline ``geometry.locate`` finds (issue 4); the bead
     keeps its height; where it left, the surface becomes the surroundings on that side;
@@ -296,8 +327,9 @@ def test_realism_bead_deviation(kind: str | int, dtype: str, angle: float,
         big_r = max(p.widths) / 2 * (1 + p.margin)
 
         def offset(s: np.ndarray, p: BeadDeviationParams = p) -> np.ndarray:
-            return p.amplitude * offset_profile(_local(s, path, p.s, p.s1), p.kind, p.s0, p.s1,
-                                                p.ramp)
+            return p.amplitude * offset_profile(
+                _local(s, path, p.s, p.s1), p.kind, p.s0, p.s1, p.ramp
+            )
 
         ends = 0.0 if path.closed else min(p.widths) / 2  # crests at the very ends are caps
         s = np.arange(ends, path.length - ends, 1.0)
@@ -346,9 +378,16 @@ def test_realism_bead_deviation(kind: str | int, dtype: str, angle: float,
         assert np.all((np.abs(d) <= big_r + tol) | (np.abs(d - off) <= big_r + tol))
 
 
-@pytest.mark.parametrize("kind,dtype,angle", [("line", "uint16", 0.0), ("curve", "uint8", -30.0),
-                                              ("square", "float32", 0.0), (11, "uint16", 0.0),
-                                              (7, "uint8", 0.0)])
+@pytest.mark.parametrize(
+    "kind,dtype,angle",
+    [
+        ("line", "uint16", 0.0),
+        ("curve", "uint8", -30.0),
+        ("square", "float32", 0.0),
+        (11, "uint16", 0.0),
+        (7, "uint8", 0.0),
+    ],
+)
 def test_realism_excess_material(kind: str | int, dtype: str, angle: float) -> None:
     """Inside the section one half of the bead rises and the other sinks by about the drawn
     strength, the crest line stays, the texture is kept; outside the section nothing moves."""
@@ -386,10 +425,18 @@ def test_realism_excess_material(kind: str | int, dtype: str, angle: float) -> N
             assert np.corrcoef(hp0[up], hp1[up])[0, 1] > 0.9, "texture not kept"
 
 
-@pytest.mark.parametrize("kind,dtype,angle,side", [
-    ("line", "uint16", 0.0, "left"), ("line", "uint8", 30.0, "right"),
-    ("curve", "float32", -30.0, "left"), ("square", "uint16", 0.0, "left"),
-    ("square", "uint16", 0.0, "right"), (8, "float32", 0.0, "left"), (2, "uint16", 0.0, "right")])
+@pytest.mark.parametrize(
+    "kind,dtype,angle,side",
+    [
+        ("line", "uint16", 0.0, "left"),
+        ("line", "uint8", 30.0, "right"),
+        ("curve", "float32", -30.0, "left"),
+        ("square", "uint16", 0.0, "left"),
+        ("square", "uint16", 0.0, "right"),
+        (8, "float32", 0.0, "left"),
+        (2, "uint16", 0.0, "right"),
+    ],
+)
 def test_realism_missing_plate(kind: str | int, dtype: str, angle: float, side: str) -> None:
     """On the chosen side, next to the bead, the surface drops to the plate level or below it
     (a groove) along the section only; the other side and the rest of the bead are untouched."""

@@ -79,7 +79,7 @@ def test_max_tries_validated() -> None:
 
 # ---------------------------------------------------------------------- entry points
 PLUGIN_SOURCE = textwrap.dedent(
-    '''
+    """
     from dataclasses import dataclass
     import numpy as np
     from weldsynth.synth.defects import Defect, DefectConfig, DefectParams, param
@@ -106,7 +106,7 @@ PLUGIN_SOURCE = textwrap.dedent(
         def apply(self, height, params):
             box = (0, params.row, height.shape[1], params.row + 1)
             return edit_box(height, box, lambda u, xs, ys: u * (1 - params.amount))
-    '''
+    """
 )
 
 
@@ -130,9 +130,7 @@ def fake_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_entry_point_plugin_is_discovered(fake_site: Path) -> None:
-    _install_fake_distribution(
-        fake_site, "[weldsynth.defects]\next_dent = ext_weld_plugin:Dent\n"
-    )
+    _install_fake_distribution(fake_site, "[weldsynth.defects]\next_dent = ext_weld_plugin:Dent\n")
     reg.reload_plugins()
     assert "ext_dent" in list_defects()
     assert "entry point ext_dent" in reg.defect_source("ext_dent")
@@ -149,8 +147,7 @@ def test_entry_point_plugin_is_discovered(fake_site: Path) -> None:
 def test_broken_entry_point_warns_and_others_still_load(fake_site: Path) -> None:
     _install_fake_distribution(
         fake_site,
-        "[weldsynth.defects]\nbroken = ext_missing_module:Thing\n"
-        "ext_dent = ext_weld_plugin:Dent\n",
+        "[weldsynth.defects]\nbroken = ext_missing_module:Thing\next_dent = ext_weld_plugin:Dent\n",
     )
     with pytest.warns(RuntimeWarning, match=r"entry point 'broken = ext_missing_module:Thing'"):
         reg.reload_plugins()

@@ -26,8 +26,9 @@ def test_compose_image_and_mask(name: str, dtype: str) -> None:
     mask = np.zeros(case.height.shape, np.uint8)
     mask[:4, :4] = 7  # existing labels survive: the defect is OR-ed in
     before = case.height.copy()
-    out = _compose(name, seed=1, mask_value=255)(image=case.height, mask=mask,
-                                                 geometry=case.geometry)
+    out = _compose(name, seed=1, mask_value=255)(
+        image=case.height, mask=mask, geometry=case.geometry
+    )
     np.testing.assert_array_equal(case.height, before)
     image, new_mask = out["image"], out["mask"]
     assert image.dtype == before.dtype and image.shape == before.shape

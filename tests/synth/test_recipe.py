@@ -32,8 +32,11 @@ def test_one_shipped_recipe_per_topology_and_all_valid() -> None:
 
 
 def test_resolved_fills_plugin_defaults_and_norm(tmp_path: Path) -> None:
-    data = {"topology": 3, "norm": {"cut_accept_max": 3, "cut_reject_min": 9},
-            "defects": {"cut": {"weight": 1}, "hole": {"params": {"radius": [2, 3]}}}}
+    data = {
+        "topology": 3,
+        "norm": {"cut_accept_max": 3, "cut_reject_min": 9},
+        "defects": {"cut": {"weight": 1}, "hole": {"params": {"radius": [2, 3]}}},
+    }
     out = resolved(load_recipe(_write(tmp_path, data)))
     assert out["defects"]["cut"]["params"]["accept_max"] == 3.0
     assert out["defects"]["cut"]["params"]["reject_min"] == 9.0
@@ -50,12 +53,15 @@ def test_resolved_fills_plugin_defaults_and_norm(tmp_path: Path) -> None:
         (lambda d: d.update(topology=6), "topology: unknown topology 6; allowed: 2, 3, 4"),
         (lambda d: d["defects"].update(crack={"weight": 1}), "unknown defect 'crack'"),
         (lambda d: d["defects"]["hole"].update(wieght=2), "defects.hole.wieght: unknown key"),
-        (lambda d: d["defects"]["hole"]["params"].update(radius=[5, 2]),
-         "defects.hole.params: hole: radius=(5, 2) has min > max"),
-        (lambda d: d["defects"]["hole"]["params"].update(radius=[2, 500]),
-         "outside the allowed range"),
-        (lambda d: d["defects"]["hole"]["params"].update(size=3),
-         "unknown parameter 'size'"),
+        (
+            lambda d: d["defects"]["hole"]["params"].update(radius=[5, 2]),
+            "defects.hole.params: hole: radius=(5, 2) has min > max",
+        ),
+        (
+            lambda d: d["defects"]["hole"]["params"].update(radius=[2, 500]),
+            "outside the allowed range",
+        ),
+        (lambda d: d["defects"]["hole"]["params"].update(size=3), "unknown parameter 'size'"),
         (lambda d: d.update(norm={"cut_accept_max": 8, "cut_reject_min": 8}), "guard band"),
         (lambda d: d.pop("topology"), "topology: required key is missing"),
     ],

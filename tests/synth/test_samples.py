@@ -13,8 +13,8 @@ from scipy import ndimage
 from weldsynth.cli.main import cli
 from weldsynth.data import samples_dir
 from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT
-from weldsynth.io.heightmap import read_heightmap, to_float, to_uint
 from weldsynth.geometry.path import BeadPath, angle_difference
+from weldsynth.io.heightmap import read_heightmap, to_float, to_uint
 from weldsynth.synth.samples import (
     TOPOLOGIES,
     generate_weld,
@@ -182,15 +182,15 @@ def test_square_weld_is_a_closed_clockwise_path_with_four_corners(welds) -> None
 
 
 def test_square_weld_has_both_outer_plate_kinds() -> None:
-    kinds = {generate_weld(7, sample_seed(1, 7, i)).truth["plates"][0]["kind"]
-             for i in range(8)}
+    kinds = {generate_weld(7, sample_seed(1, 7, i)).truth["plates"][0]["kind"] for i in range(8)}
     assert kinds == {"flat", "oblique"}
 
 
 def test_bead_lengths_ordered_10_3_11() -> None:
     def mean_len(topo: int) -> float:
-        return float(np.mean([generate_weld(topo, sample_seed(0, topo, i)).path.length
-                              for i in range(4)]))
+        return float(
+            np.mean([generate_weld(topo, sample_seed(0, topo, i)).path.length for i in range(4)])
+        )
 
     assert mean_len(10) < mean_len(3) < mean_len(11)
     assert mean_len(9) < mean_len(2)
@@ -226,8 +226,10 @@ def _side_mask(weld, side: str) -> np.ndarray:
     return left if side == "left" else ~left
 
 
-@pytest.mark.parametrize(("shape", "rotation"), [((96, 256), None), ((160, 480), None),
-                                                 ((352, 128), 90.0), ((128, 352), 25.0)])
+@pytest.mark.parametrize(
+    ("shape", "rotation"),
+    [((96, 256), None), ((160, 480), None), ((352, 128), 90.0), ((128, 352), 25.0)],
+)
 def test_other_shapes_and_rotations(shape, rotation) -> None:
     for topo in (2, 7, 11):
         weld = generate_weld(topo, sample_seed(0, topo, 0), shape=shape, rotation=rotation)
@@ -264,15 +266,24 @@ def test_write_samples_is_byte_identical_on_rerun(tmp_path: Path) -> None:
     first = write_samples(tmp_path / "a", [5, 7], 2, seed=11)
     second = write_samples(tmp_path / "b", [5, 7], 2, seed=11)
     assert [p.relative_to(tmp_path / "a") for p in first] == [
-        p.relative_to(tmp_path / "b") for p in second]
+        p.relative_to(tmp_path / "b") for p in second
+    ]
     assert [p.name for p in first] == ["5_0000.png", "5_0001.png", "7_0000.png", "7_0001.png"]
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()
         assert a.with_suffix(".json").read_bytes() == b.with_suffix(".json").read_bytes()
     truth = json.loads(first[2].with_suffix(".json").read_text())
     assert truth["topology"] == 7 and truth["sample"] == {"seed": 11, "index": 0}
-    assert set(truth) >= {"topology", "bit_depth", "shape", "path", "axis_angle", "corners",
-                          "plates", "generator"}
+    assert set(truth) >= {
+        "topology",
+        "bit_depth",
+        "shape",
+        "path",
+        "axis_angle",
+        "corners",
+        "plates",
+        "generator",
+    }
     BeadPath.from_dict(truth["path"])  # the sidecar path is loadable
     other = write_samples(tmp_path / "c", [5], 1, seed=12)
     assert other[0].read_bytes() != first[0].read_bytes()
@@ -291,8 +302,23 @@ def test_read_sample_gives_back_the_same_truth_geometry(tmp_path: Path) -> None:
 
 def test_cli_writes_samples_and_rejects_unknown_topology(tmp_path: Path) -> None:
     runner = CliRunner()
-    res = runner.invoke(cli, ["samples", "--topology", "9", "-n", "2", "--out", str(tmp_path),
-                              "--seed", "4", "--bit-depth", "8", "--quiet"])
+    res = runner.invoke(
+        cli,
+        [
+            "samples",
+            "--topology",
+            "9",
+            "-n",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "4",
+            "--bit-depth",
+            "8",
+            "--quiet",
+        ],
+    )
     assert res.exit_code == 0, res.output
     files = sorted(p.name for p in (tmp_path / "9").iterdir())
     assert files == ["9_0000.json", "9_0000.png", "9_0001.json", "9_0001.png"]

@@ -61,8 +61,10 @@ def test_all_learns_every_topology_and_writes_every_report(tmp_path: Path) -> No
         assert report["counts"]["val"] == {"bad": n_bad, "good": 3}
         with (run / "confusion.csv").open() as fh:
             confusion = list(csv.DictReader(fh))
-        assert confusion == [{"true": "bad", "pred_bad": str(n_bad), "pred_good": "0"},
-                             {"true": "good", "pred_bad": "0", "pred_good": "3"}]
+        assert confusion == [
+            {"true": "bad", "pred_bad": str(n_bad), "pred_good": "0"},
+            {"true": "good", "pred_bad": "0", "pred_good": "3"},
+        ]
         for png in ("loss.png", "confusion.png"):
             assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         config = json.loads((run / "config.json").read_text())
@@ -80,10 +82,10 @@ def test_all_learns_every_topology_and_writes_every_report(tmp_path: Path) -> No
 
 
 def _api_run(data: Path, out: Path, seed: int, epochs: int = 2, **kw) -> dict:
-    cfg = TrainConfig(size=(32, 96), batch_size=8, epochs=epochs, seed=seed, weights="none",
-                      **kw)
-    return train_topology(prepare(data, "7", cfg), out, cfg, weights=None, weights_note="",
-                          say=lambda _: None)
+    cfg = TrainConfig(size=(32, 96), batch_size=8, epochs=epochs, seed=seed, weights="none", **kw)
+    return train_topology(
+        prepare(data, "7", cfg), out, cfg, weights=None, weights_note="", say=lambda _: None
+    )
 
 
 def test_same_seed_same_metrics_and_weights(tmp_path: Path) -> None:
@@ -93,13 +95,16 @@ def test_same_seed_same_metrics_and_weights(tmp_path: Path) -> None:
     _api_run(data, tmp_path / "c", seed=6)
 
     def numbers(run: str) -> list[list[str]]:
-        return [[v for k, v in r.items() if k != "seconds"]
-                for r in _metrics(tmp_path / run / "metrics.csv")]
+        return [
+            [v for k, v in r.items() if k != "seconds"]
+            for r in _metrics(tmp_path / run / "metrics.csv")
+        ]
 
     assert numbers("a") == numbers("b")
     assert numbers("a") != numbers("c")
-    wa, wb = (torch.load(tmp_path / r / "model.pt", weights_only=True)["state_dict"]
-              for r in ("a", "b"))
+    wa, wb = (
+        torch.load(tmp_path / r / "model.pt", weights_only=True)["state_dict"] for r in ("a", "b")
+    )
     assert wa.keys() == wb.keys()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
@@ -128,14 +133,14 @@ def test_interrupt_keeps_the_last_good_checkpoint(tmp_path: Path, monkeypatch) -
 def test_bad_data_fails_before_training_with_one_line(tmp_path: Path) -> None:
     for k in range(4):
         fx._write(tmp_path / "one" / "7" / "good" / f"{k}.png", fx.weld(0, k, False))
-    res = CliRunner().invoke(cli, ["train", str(tmp_path / "one"), *FAST,
-                                   "--out", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        cli, ["train", str(tmp_path / "one"), *FAST, "--out", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2
     assert "only one class" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "r").exists()
     # a manifest that puts every image in val leaves nothing to train on
-    fx.manifest_set(tmp_path / "m", n_sources=4, splits={0: "val", 1: "val", 2: "val",
-                                                         3: "val"})
+    fx.manifest_set(tmp_path / "m", n_sources=4, splits={0: "val", 1: "val", 2: "val", 3: "val"})
     res = CliRunner().invoke(cli, ["train", str(tmp_path / "m"), *FAST])
     assert res.exit_code == 2 and "train split is empty" in res.output
     data = fx.image_folder(tmp_path / "two", ("3", "7"), n_per_class=3)
@@ -149,7 +154,8 @@ def test_mlflow_missing_names_the_extra(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "mlflow", None)
     monkeypatch.setitem(sys.modules, "mlflow.tracking", None)
     data = fx.image_folder(tmp_path / "data", ("7",), n_per_class=3)
-    res = CliRunner().invoke(cli, ["train", str(data), "--track", "mlflow", *FAST,
-                                   "--out", str(tmp_path / "r")])
+    res = CliRunner().invoke(
+        cli, ["train", str(data), "--track", "mlflow", *FAST, "--out", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2
     assert 'pip install "weldsynth[mlflow]"' in res.output

@@ -69,8 +69,11 @@ def test_manifest_split_column_is_respected(tmp_path: Path) -> None:
     splits = {k: "test" for k in range(4)} | {k: "val" for k in range(4, 8)}
     fx.manifest_set(tmp_path, n_sources=12, splits=splits | {k: "train" for k in range(8, 12)})
     listing = list_images(tmp_path, "7")
-    assert listing.counts() == {"test": {"bad": 4, "good": 4}, "val": {"bad": 4, "good": 4},
-                                "train": {"bad": 4, "good": 4}}
+    assert listing.counts() == {
+        "test": {"bad": 4, "good": 4},
+        "val": {"bad": 4, "good": 4},
+        "train": {"bad": 4, "good": 4},
+    }
     assert listing.split_note == "manifest split column"
 
 
@@ -117,8 +120,7 @@ def test_decode_all_skips_and_lists_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_batches_normalise_shuffle_deterministically_and_drop_a_lone_sample() -> None:
-    images = (np.arange(5, dtype=np.uint16)[:, None, None] * 1000 + np.zeros((5, 4, 4),
-              np.uint16))
+    images = np.arange(5, dtype=np.uint16)[:, None, None] * 1000 + np.zeros((5, 4, 4), np.uint16)
     labels = np.arange(5)
     mean, std = pixel_stats(images)
     assert mean == pytest.approx(2000 / 65535)
@@ -138,8 +140,7 @@ def test_augment_spec_and_errors(tmp_path: Path) -> None:
     aug = build_augment("hflip,vflip,rotate=3", 5)
     img = np.random.default_rng(0).random((16, 32), dtype=np.float32)
     again = build_augment("hflip,vflip,rotate=3", 5)
-    assert all(np.array_equal(aug(image=img)["image"], again(image=img)["image"])
-               for _ in range(4))
+    assert all(np.array_equal(aug(image=img)["image"], again(image=img)["image"]) for _ in range(4))
     import albumentations as A
 
     A.save(A.Compose([A.HorizontalFlip(p=1.0)]), str(tmp_path / "a.json"))

@@ -58,8 +58,14 @@ def test_weldnet_learns_the_hole_from_scratch_and_reloads(tmp_path: Path, hub: P
     assert file is None and "no ImageNet weights" in note and "from scratch" in note
     data = fx.manifest_set(tmp_path / "data", n_sources=12)
     cfg = TrainConfig(arch="weldnet", size=(32, 96), batch_size=8, epochs=4, seed=3)
-    report = train_topology(prepare(data, "7", cfg), tmp_path / "run", cfg, weights=None,
-                            weights_note=note, say=lambda _: None)
+    report = train_topology(
+        prepare(data, "7", cfg),
+        tmp_path / "run",
+        cfg,
+        weights=None,
+        weights_note=note,
+        say=lambda _: None,
+    )
     assert report["val"]["error_rate"] == 0.0  # the hole is easy to see
     ckpt = load_checkpoint(tmp_path / "run")
     assert ckpt.meta["arch"] == "weldnet" and ckpt.model.conv1.in_channels == 1
@@ -112,13 +118,20 @@ def test_precision_follows_the_cpu() -> None:
 
 
 def test_pretrained_run_trains_the_head_first(tmp_path: Path, hub: Path) -> None:
-    torch.save(torchvision.models.resnet18(weights=None).state_dict(),
-               hub / "resnet18-f37072fd.pth")
+    torch.save(
+        torchvision.models.resnet18(weights=None).state_dict(), hub / "resnet18-f37072fd.pth"
+    )
     data = fx.manifest_set(tmp_path / "data", n_sources=8)
     cfg = TrainConfig(size=(32, 96), batch_size=8, epochs=1, weights="imagenet")
     file, note = resolve_weights(cfg.weights, cfg.arch)
-    train_topology(prepare(data, "7", cfg), tmp_path / "run", cfg, weights=file,
-                   weights_note=note, say=lambda _: None)
+    train_topology(
+        prepare(data, "7", cfg),
+        tmp_path / "run",
+        cfg,
+        weights=file,
+        weights_note=note,
+        say=lambda _: None,
+    )
     with (tmp_path / "run" / "metrics.csv").open() as fh:
         assert [r["phase"] for r in csv.DictReader(fh)] == ["head", "all"]
     config = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -126,8 +139,15 @@ def test_pretrained_run_trains_the_head_first(tmp_path: Path, hub: Path) -> None
 
 
 def _meta(**changes) -> dict:
-    return {"arch": "resnet18", "classes": ["bad", "good"], "in_channels": 1,
-            "input_size": [32, 32], "mean": 0.1, "std": 0.2, **changes}
+    return {
+        "arch": "resnet18",
+        "classes": ["bad", "good"],
+        "in_channels": 1,
+        "input_size": [32, 32],
+        "mean": 0.1,
+        "std": 0.2,
+        **changes,
+    }
 
 
 def test_checkpoint_round_trip_and_mismatches_are_clear(tmp_path: Path) -> None:

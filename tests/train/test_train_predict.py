@@ -30,10 +30,17 @@ def trained(tmp_path_factory) -> dict:
     data = fx.manifest_set(root / "data", n_sources=16, splits={0: "test", 1: "test", 2: "test"})
     runs = []
     for seed in (1, 2):
-        cfg = TrainConfig(size=(32, 96), batch_size=8, epochs=1, seed=seed, weights="none",
-                          lr=3e-5)  # weak on purpose: members that make mistakes
-        train_topology(prepare(data, "7", cfg), root / f"s{seed}", cfg, weights=None,
-                       weights_note="", say=lambda _: None)
+        cfg = TrainConfig(
+            size=(32, 96), batch_size=8, epochs=1, seed=seed, weights="none", lr=3e-5
+        )  # weak on purpose: members that make mistakes
+        train_topology(
+            prepare(data, "7", cfg),
+            root / f"s{seed}",
+            cfg,
+            weights=None,
+            weights_note="",
+            say=lambda _: None,
+        )
         runs.append(root / f"s{seed}")
     torch.set_num_threads(before)
     return {"data": data, "runs": runs}
@@ -46,23 +53,26 @@ def test_evaluate_val_reproduces_the_training_report(trained: dict) -> None:
     assert len(result.items) == report["val"]["images"]
     assert result.error == report["val"]["error_rate"]
     assert result.confusion.tolist() == report["val"]["confusion"]
-    wrong = sorted(i.rel for i, t, p in zip(result.items, result.y_true, result.y_pred,
-                                            strict=True) if t != p)
+    wrong = sorted(
+        i.rel for i, t, p in zip(result.items, result.y_true, result.y_pred, strict=True) if t != p
+    )
     assert wrong == sorted(w["file"] for w in report["val"]["wrong"])
     test = evaluate(load_checkpoint(run), trained["data"], "test")
     assert {i.source for i in test.items} == {f"good/7/w{k:03d}.png" for k in range(3)}
 
 
-def test_predict_cli_matches_evaluate_and_reports_unreadable_files(trained: dict,
-                                                                   tmp_path: Path) -> None:
+def test_predict_cli_matches_evaluate_and_reports_unreadable_files(
+    trained: dict, tmp_path: Path
+) -> None:
     run = trained["runs"][0]
     result = evaluate(load_checkpoint(run), trained["data"], "test")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n")
     files = [str(i.path) for i in result.items]
     out = tmp_path / "p.csv"
-    res = CliRunner().invoke(cli, ["predict", str(run / "model.pt"), *files, str(broken),
-                                   "--csv", str(out), "--quiet"])
+    res = CliRunner().invoke(
+        cli, ["predict", str(run / "model.pt"), *files, str(broken), "--csv", str(out), "--quiet"]
+    )
     assert res.exit_code == 0, res.output
     assert "broken.png" in res.output
     with out.open() as fh:
@@ -79,8 +89,9 @@ def test_predict_cli_matches_evaluate_and_reports_unreadable_files(trained: dict
 def test_evaluate_cli_json_has_confusion_and_per_defect(trained: dict, tmp_path: Path) -> None:
     run = trained["runs"][1]
     out = tmp_path / "e.json"
-    res = CliRunner().invoke(cli, ["evaluate", str(run), str(trained["data"]), "--split", "test",
-                                   "--json", str(out)])
+    res = CliRunner().invoke(
+        cli, ["evaluate", str(run), str(trained["data"]), "--split", "test", "--json", str(out)]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     api = evaluate(load_checkpoint(run), trained["data"], "test")
@@ -93,20 +104,33 @@ def test_evaluate_cli_json_has_confusion_and_per_defect(trained: dict, tmp_path:
     assert sum(r["errors"] for r in data["per_defect"]) == data["errors"]
 
 
-def test_committee_of_one_is_the_model_and_the_table_matches_evaluate(trained: dict,
-                                                                      tmp_path: Path) -> None:
+def test_committee_of_one_is_the_model_and_the_table_matches_evaluate(
+    trained: dict, tmp_path: Path
+) -> None:
     a, b = (load_checkpoint(r) for r in trained["runs"])
     alone = run_committee([a], trained["data"], "val", "mean")
     single = evaluate(a, trained["data"], "val")
     assert np.array_equal(alone.scores, single.probs)
     assert alone.committee_error() == single.error
     out = tmp_path / "c.json"
-    res = CliRunner().invoke(cli, ["ensemble", *map(str, trained["runs"]), "--data",
-                                   str(trained["data"]), "--mode", "vote", "--json", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "ensemble",
+            *map(str, trained["runs"]),
+            "--data",
+            str(trained["data"]),
+            "--mode",
+            "vote",
+            "--json",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = json.loads(out.read_text())["rows"]
-    assert [r["error_rate"] for r in rows[:2]] == [evaluate(m, trained["data"], "val").error
-                                                  for m in (a, b)]
+    assert [r["error_rate"] for r in rows[:2]] == [
+        evaluate(m, trained["data"], "val").error for m in (a, b)
+    ]
     both = run_committee([a, b], trained["data"], "val", "vote")
     assert rows[2]["error_rate"] == both.committee_error()
     assert "committee (vote)" in res.output
@@ -124,14 +148,14 @@ def test_combine_mean_and_vote_by_hand() -> None:
     assert combine([weak, weak, confident], "mean").argmax(axis=1).tolist() == [1]
     assert combine([weak, weak, confident], "vote").argmax(axis=1).tolist() == [0]
     # a 1:1 tie goes to the higher mean probability
-    assert combine([np.array([[0.6, 0.4]]), np.array([[0.3, 0.7]])],
-                   "vote").argmax(axis=1).tolist() == [1]
+    assert combine([np.array([[0.6, 0.4]]), np.array([[0.3, 0.7]])], "vote").argmax(
+        axis=1
+    ).tolist() == [1]
     with pytest.raises(WeldsynthError):
         combine([m1], "median")
 
 
-def test_members_must_share_classes_and_splits_must_exist(trained: dict,
-                                                          tmp_path: Path) -> None:
+def test_members_must_share_classes_and_splits_must_exist(trained: dict, tmp_path: Path) -> None:
     a = load_checkpoint(trained["runs"][0])
     other = load_checkpoint(trained["runs"][1])
     other.meta["classes"] = ["good", "bad"]

@@ -24,10 +24,28 @@ def test_mlflow_run_has_params_metrics_and_artifacts(tmp_path: Path) -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        res = CliRunner().invoke(cli, [
-            "train", str(data), "--size", "32x96", "--batch-size", "4", "--epochs", "2",
-            "--weights", "none", "--quiet", "--out", str(tmp_path / "runs"),
-            "--track", "mlflow", "--tracking-uri", str(store)])
+        res = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                str(data),
+                "--size",
+                "32x96",
+                "--batch-size",
+                "4",
+                "--epochs",
+                "2",
+                "--weights",
+                "none",
+                "--quiet",
+                "--out",
+                str(tmp_path / "runs"),
+                "--track",
+                "mlflow",
+                "--tracking-uri",
+                str(store),
+            ],
+        )
     finally:
         torch.set_num_threads(before)
     assert res.exit_code == 0, res.output

@@ -16,8 +16,9 @@ import numpy as np
 from weldsynth.core.errors import WeldsynthError
 
 
-def grouped_folds(groups: Sequence[str], labels: Sequence[int] | np.ndarray, k: int,
-                  rng: np.random.Generator) -> np.ndarray:
+def grouped_folds(
+    groups: Sequence[str], labels: Sequence[int] | np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
     """Fold index (0..k'-1) of every sample, whole groups per fold.
 
     Args:
@@ -39,8 +40,9 @@ def grouped_folds(groups: Sequence[str], labels: Sequence[int] | np.ndarray, k: 
     if k < 2:
         raise WeldsynthError(f"--folds {k}: at least 2 folds are needed")
     if len(keys) < 2:
-        raise WeldsynthError("out-of-fold predictions need at least two source welds "
-                             f"(groups); found {len(keys)}")
+        raise WeldsynthError(
+            f"out-of-fold predictions need at least two source welds (groups); found {len(keys)}"
+        )
     k = min(k, len(keys))
     n_classes = int(labels.max()) + 1 if len(labels) else 1
     index = {key: n for n, key in enumerate(keys)}

@@ -32,8 +32,14 @@ LOW_LIFT = 1.5
 """CAM-in-mask below this multiple of the mask's area share flags a possible shortcut."""
 
 
-def gradcam(model: torch.nn.Module, images: np.ndarray, targets: np.ndarray, mean: float,
-            std: float, batch_size: int = 32) -> np.ndarray:
+def gradcam(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    targets: np.ndarray,
+    mean: float,
+    std: float,
+    batch_size: int = 32,
+) -> np.ndarray:
     """Grad-CAMs of ``layer4`` for cached images, at feature-map resolution.
 
     Args:
@@ -53,10 +59,10 @@ def gradcam(model: torch.nn.Module, images: np.ndarray, targets: np.ndarray, mea
     outs = []
     try:
         for start in range(0, len(images), batch_size):
-            chunk = images[start:start + batch_size].astype(np.float32) * np.float32(1 / 65535)
+            chunk = images[start : start + batch_size].astype(np.float32) * np.float32(1 / 65535)
             x = torch.from_numpy((chunk - np.float32(mean)) / np.float32(std)).unsqueeze(1)
             x.requires_grad_(True)  # a graph exists even if every parameter is frozen
-            tgt = torch.as_tensor(np.asarray(targets[start:start + batch_size], np.int64))
+            tgt = torch.as_tensor(np.asarray(targets[start : start + batch_size], np.int64))
             with torch.enable_grad():
                 logits = model(x).float()
                 act = store["a"]
@@ -94,16 +100,18 @@ def cam_to_map(cam: np.ndarray, size: tuple[int, int], shape: tuple[int, int]) -
         size: The model's input (height, width).
         shape: The original map's (height, width).
     """
-    full = cv2.resize(np.asarray(cam, np.float32), (size[1], size[0]),
-                      interpolation=cv2.INTER_LINEAR)
+    full = cv2.resize(
+        np.asarray(cam, np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR
+    )
     top, left, h, w = letterbox_box(shape, size)
-    inside = full[top:top + h, left:left + w]
+    inside = full[top : top + h, left : left + w]
     out = cv2.resize(inside, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(out, 0.0, 1.0)
 
 
-def cam_in_mask(cam_map: np.ndarray, mask: np.ndarray, dilate: int = DILATE_PX
-                ) -> tuple[float, float]:
+def cam_in_mask(
+    cam_map: np.ndarray, mask: np.ndarray, dilate: int = DILATE_PX
+) -> tuple[float, float]:
     """Share of CAM energy inside the dilated mask, and the dilated mask's area share.
 
     Args:

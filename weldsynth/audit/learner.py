@@ -57,16 +57,27 @@ def small_batch(n: int, cfg: TrainConfig) -> int:
     per_epoch = -(-MIN_STEPS // epochs)
     batch = int(min(cfg.batch_size, max(2, n // per_epoch)))
     if (n // batch) * epochs < MIN_STEPS:
-        raise WeldsynthError(f"a fold model would train on {n} image(s) only, too few for "
-                             f"{MIN_STEPS} optimisation steps; use fewer folds, more epochs "
-                             "or more data")
+        raise WeldsynthError(
+            f"a fold model would train on {n} image(s) only, too few for "
+            f"{MIN_STEPS} optimisation steps; use fewer folds, more epochs "
+            "or more data"
+        )
     return batch
 
 
-def train_arrays(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: TrainConfig, *,
-                 seed: int, precision: str, weights: Path | None = None,
-                 x_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
-                 on_epoch: Callable[[EpochRecord], None] | None = None) -> Fitted:
+def train_arrays(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    cfg: TrainConfig,
+    *,
+    seed: int,
+    precision: str,
+    weights: Path | None = None,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> Fitted:
     """Train a model on cached images (uint16 (N, H, W), letterboxed to ``cfg.size``).
 
     Args:
@@ -96,24 +107,41 @@ def train_arrays(x: np.ndarray, y: np.ndarray, n_classes: int, cfg: TrainConfig,
         model = model.to(memory_format=torch.channels_last)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     class_w = counts.sum() / (n_classes * np.maximum(counts, 1))
-    loss_weights = (torch.tensor(class_w, dtype=torch.float32) if cfg.balance == "weights"
-                    else None)
+    loss_weights = torch.tensor(class_w, dtype=torch.float32) if cfg.balance == "weights" else None
     sample_w = class_w[y] if cfg.balance == "sampler" else None
-    train_b = Batches(x, y, run_cfg.batch_size, mean, std, shuffle_seed=seeds["shuffle"],
-                      augment=build_augment(cfg.augment, seeds["augment"]),
-                      sample_weights=sample_w, channels_last=cfg.channels_last)
+    train_b = Batches(
+        x,
+        y,
+        run_cfg.batch_size,
+        mean,
+        std,
+        shuffle_seed=seeds["shuffle"],
+        augment=build_augment(cfg.augment, seeds["augment"]),
+        sample_weights=sample_w,
+        channels_last=cfg.channels_last,
+    )
     if x_val is None or y_val is None or not len(x_val):
         x_val, y_val = x[:2], y[:2]
-    val_b = Batches(x_val, y_val, max(cfg.batch_size, 64), mean, std,
-                    channels_last=cfg.channels_last)
+    val_b = Batches(
+        x_val, y_val, max(cfg.batch_size, 64), mean, std, channels_last=cfg.channels_last
+    )
     calib_b = calibration_batches(x, y, run_cfg, mean, std, seeds["calibrate"])
     classes = [str(c) for c in range(n_classes)]
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
-        fit(model, train_b, val_b, run_cfg, classes=classes, pretrained=pretrained,
-            precision=precision, loss_weights=loss_weights, on_epoch=on_epoch,
-            calibration=calib_b)
+        fit(
+            model,
+            train_b,
+            val_b,
+            run_cfg,
+            classes=classes,
+            pretrained=pretrained,
+            precision=precision,
+            loss_weights=loss_weights,
+            on_epoch=on_epoch,
+            calibration=calib_b,
+        )
     finally:
         torch.use_deterministic_algorithms(deterministic)
     model.eval()

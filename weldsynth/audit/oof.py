@@ -78,10 +78,21 @@ def cam_targets(labels: np.ndarray, probs: np.ndarray, good: int | None) -> np.n
     return targets
 
 
-def out_of_fold(images: np.ndarray, labels: np.ndarray, groups: Sequence[str], n_classes: int,
-                cfg: TrainConfig, *, folds: int, seeds: Sequence[int], precision: str,
-                weights: Path | None = None, good: int | None = None, cams: bool = True,
-                on_epoch: Callable[[EpochRecord], None] | None = None) -> OOF:
+def out_of_fold(
+    images: np.ndarray,
+    labels: np.ndarray,
+    groups: Sequence[str],
+    n_classes: int,
+    cfg: TrainConfig,
+    *,
+    folds: int,
+    seeds: Sequence[int],
+    precision: str,
+    weights: Path | None = None,
+    good: int | None = None,
+    cams: bool = True,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> OOF:
     """Out-of-fold probabilities of every sample for every seed.
 
     Args:
@@ -117,9 +128,16 @@ def out_of_fold(images: np.ndarray, labels: np.ndarray, groups: Sequence[str], n
             if not len(held) or len(train) < 2:
                 continue
             t0 = time.perf_counter()
-            fitted = train_arrays(images[train], labels[train], n_classes, cfg,
-                                  seed=int(train_seeds[f]), precision=precision,
-                                  weights=weights, on_epoch=on_epoch)
+            fitted = train_arrays(
+                images[train],
+                labels[train],
+                n_classes,
+                cfg,
+                seed=int(train_seeds[f]),
+                precision=precision,
+                weights=weights,
+                on_epoch=on_epoch,
+            )
             p = fitted.probabilities(images[held])
             probs[s, held] = p
             errors.append(float((p.argmax(axis=1) != labels[held]).mean()))
@@ -134,8 +152,14 @@ def out_of_fold(images: np.ndarray, labels: np.ndarray, groups: Sequence[str], n
                 cam_out[held] = c
                 targets[held] = tgt  # type: ignore[index]
                 seconds["cam"] += time.perf_counter() - t0
-    return OOF(probs=probs, folds=fold_of, cams=cam_out, cam_targets=targets,
-               seconds={k: round(v, 3) for k, v in seconds.items()}, fold_errors=errors)
+    return OOF(
+        probs=probs,
+        folds=fold_of,
+        cams=cam_out,
+        cam_targets=targets,
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+        fold_errors=errors,
+    )
 
 
 @dataclass
@@ -188,14 +212,23 @@ def score(probs: np.ndarray, labels: np.ndarray) -> Scores:
     order = np.lexsort((rows, -loss))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(1, n + 1)
-    return Scores(given=labels, predicted=predicted, p_given=p_given,
-                  p_predicted=mean[rows, predicted], loss=loss, margin=margin, agree=agree,
-                  p_given_min=seed_given.min(axis=0), p_given_max=seed_given.max(axis=0),
-                  rank=rank)
+    return Scores(
+        given=labels,
+        predicted=predicted,
+        p_given=p_given,
+        p_predicted=mean[rows, predicted],
+        loss=loss,
+        margin=margin,
+        agree=agree,
+        p_given_min=seed_given.min(axis=0),
+        p_given_max=seed_given.max(axis=0),
+        rank=rank,
+    )
 
 
-def read_probs(file: str | Path, paths: Sequence[str], classes: Sequence[str]
-               ) -> tuple[np.ndarray, list[int], list[str]]:
+def read_probs(
+    file: str | Path, paths: Sequence[str], classes: Sequence[str]
+) -> tuple[np.ndarray, list[int], list[str]]:
     """Read a user's out-of-fold probabilities for the audited paths.
 
     The CSV has a ``path`` column (the data set's manifest/relative path) and one column
@@ -222,8 +255,10 @@ def read_probs(file: str | Path, paths: Sequence[str], classes: Sequence[str]
         columns = reader.fieldnames or []
         missing = [c for c in ("path", *classes) if c not in columns]
         if missing:
-            raise WeldsynthError(f"--probs {file}: missing column(s) {', '.join(missing)}; "
-                                 f"expected path,{','.join(classes)}")
+            raise WeldsynthError(
+                f"--probs {file}: missing column(s) {', '.join(missing)}; "
+                f"expected path,{','.join(classes)}"
+            )
         table: dict[str, np.ndarray] = {}
         for line, row in enumerate(reader, start=2):
             try:
@@ -232,15 +267,19 @@ def read_probs(file: str | Path, paths: Sequence[str], classes: Sequence[str]
                 raise WeldsynthError(f"--probs {file}:{line}: not a number ({exc})") from exc
             total = float(values.sum())
             if not np.isfinite(values).all() or (values < 0).any() or total <= 0:
-                raise WeldsynthError(f"--probs {file}:{line}: probabilities must be finite, "
-                                     "non-negative and not all zero")
+                raise WeldsynthError(
+                    f"--probs {file}:{line}: probabilities must be finite, "
+                    "non-negative and not all zero"
+                )
             table[(row.get("path") or "").strip()] = values / total
     index = {p: k for k, p in enumerate(paths)}
     found = [index[p] for p in table if p in index]
     unknown = [p for p in table if p not in index]
     if not found:
-        raise WeldsynthError(f"--probs {file}: none of its {len(table)} paths is an audited "
-                             "sample (paths are relative to DATA, as in manifest.csv)")
+        raise WeldsynthError(
+            f"--probs {file}: none of its {len(table)} paths is an audited "
+            "sample (paths are relative to DATA, as in manifest.csv)"
+        )
     found.sort()
     probs = np.stack([table[paths[k]] for k in found]).astype(np.float32)
     return probs, found, unknown

@@ -38,20 +38,31 @@ from weldsynth.io.manifest import safe_join, sha256_file
 
 MASK_RGB = (255, 0, 255)
 _WIDE = ' class="wide"'
-SORTS = (("rank:asc", "rank"), ("loss:desc", "loss, highest first"),
-         ("loss:asc", "loss, lowest first"), ("p_given:asc", "p(given), lowest first"),
-         ("p_given:desc", "p(given), highest first"), ("margin:asc", "margin, lowest first"),
-         ("cam_in_mask:asc", "CAM in mask, lowest first"))
+SORTS = (
+    ("rank:asc", "rank"),
+    ("loss:desc", "loss, highest first"),
+    ("loss:asc", "loss, lowest first"),
+    ("p_given:asc", "p(given), lowest first"),
+    ("p_given:desc", "p(given), highest first"),
+    ("margin:asc", "margin, lowest first"),
+    ("cam_in_mask:asc", "CAM in mask, lowest first"),
+)
 
 
 class ReportError(WeldsynthError):
     """The report cannot be rendered (bad rows or output path)."""
 
 
-def render_report(rows: Iterable[Mapping[str, Any]], out_html: str | Path, *,
-                  images_root: str | Path, title: str = "weldsynth audit: top suspects",
-                  subtitle: str = "", classes: Sequence[str] | None = None,
-                  thumb_width: int = 320) -> Path:
+def render_report(
+    rows: Iterable[Mapping[str, Any]],
+    out_html: str | Path,
+    *,
+    images_root: str | Path,
+    title: str = "weldsynth audit: top suspects",
+    subtitle: str = "",
+    classes: Sequence[str] | None = None,
+    thumb_width: int = 320,
+) -> Path:
     """Write the review page for some audit suspects.
 
     Args:
@@ -134,8 +145,9 @@ def png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
 
 
-def _pictures(row: Mapping[str, Any], root: Path, thumb_width: int
-              ) -> tuple[str, tuple[int, int], str]:
+def _pictures(
+    row: Mapping[str, Any], root: Path, thumb_width: int
+) -> tuple[str, tuple[int, int], str]:
     """The stacked images of one card (HTML), the display size, and a problem ("")."""
     try:
         hm = read_heightmap(safe_join(root, str(row["path"])))
@@ -152,13 +164,17 @@ def _pictures(row: Mapping[str, Any], root: Path, thumb_width: int
         if mask is None:
             problem = f"mask {row['mask']} unreadable"
         else:
-            parts.append(f'<img class="ov-mask" alt="defect mask" '
-                         f'src="{png_data_uri(mask_overlay(mask, size))}">')
+            parts.append(
+                f'<img class="ov-mask" alt="defect mask" '
+                f'src="{png_data_uri(mask_overlay(mask, size))}">'
+            )
     cam = row.get("cam")
     if cam is not None and np.asarray(cam).ndim == 2 and np.asarray(cam).size:
         quarter = (max(8, size[0] // 4), max(8, size[1] // 4))  # smooth: the browser scales
-        parts.append(f'<img class="ov-cam" alt="Grad-CAM" '
-                     f'src="{png_data_uri(cam_overlay(np.asarray(cam), quarter))}">')
+        parts.append(
+            f'<img class="ov-cam" alt="Grad-CAM" '
+            f'src="{png_data_uri(cam_overlay(np.asarray(cam), quarter))}">'
+        )
     display = (thumb_width, round(thumb_width * h / w)) if w < thumb_width else size
     return "".join(parts), display, problem
 
@@ -194,36 +210,53 @@ def _card(row: dict[str, Any], root: Path, classes: list[str], thumb_width: int)
         file = safe_join(root, path)
         sha = sha256_file(file) if file.is_file() else ""
     pictures, (w, h), problem = _pictures(row, root, thumb_width)
-    stack = (f'<div class="stack" style="width:{w}px;height:{h}px">{pictures}</div>'
-             if pictures else "")
+    stack = (
+        f'<div class="stack" style="width:{w}px;height:{h}px">{pictures}</div>' if pictures else ""
+    )
     if problem:
         stack += f'<div class="noimg">{_e(problem)}</div>'
     given, predicted = str(row.get("given") or ""), str(row.get("predicted") or "")
-    data = {"path": path, "sha256": sha, "rank": row.get("rank"), "loss": row.get("loss"),
-            "p_given": row.get("p_given"), "margin": row.get("margin"),
-            "cam_in_mask": row.get("cam_in_mask"), "defect": str(row.get("defect") or ""),
-            "given": given}
+    data = {
+        "path": path,
+        "sha256": sha,
+        "rank": row.get("rank"),
+        "loss": row.get("loss"),
+        "p_given": row.get("p_given"),
+        "margin": row.get("margin"),
+        "cam_in_mask": row.get("cam_in_mask"),
+        "defect": str(row.get("defect") or ""),
+        "given": given,
+    }
     attrs = " ".join(f'data-{k.replace("_", "-")}="{_e(_text(v))}"' for k, v in data.items())
     disagree = " disagree" if given and predicted and given != predicted else ""
     params = _params(row.get("params"))
-    fields = [("rank", f'<span class="rank">{_e(_text(row.get("rank")))}</span>'),
-              ("topology", _e(_text(row.get("topology")) or "-")),
-              ("defect", _e(_text(row.get("defect")) or "-")), ("path", _e(path)),
-              ("given", _label(given) or "-"), ("predicted", _label(predicted) or "-"),
-              ("p(given)", _e(_num(row.get("p_given")) or "-")),
-              ("loss", _e(_num(row.get("loss")) or "-")),
-              ("margin", _e(_num(row.get("margin")) or "-")),
-              ("CAM in mask", _e(_num(row.get("cam_in_mask")) or "-")),
-              ("source", _e(_text(row.get("source")))),
-              ("params", f"<code>{_e(params)}</code>" if params else "")]
-    dl = "".join(f'<dt>{k}</dt><dd{_WIDE if k in ("path", "source", "params") else ""}>{v}</dd>'
-                 for k, v in fields if v)
+    fields = [
+        ("rank", f'<span class="rank">{_e(_text(row.get("rank")))}</span>'),
+        ("topology", _e(_text(row.get("topology")) or "-")),
+        ("defect", _e(_text(row.get("defect")) or "-")),
+        ("path", _e(path)),
+        ("given", _label(given) or "-"),
+        ("predicted", _label(predicted) or "-"),
+        ("p(given)", _e(_num(row.get("p_given")) or "-")),
+        ("loss", _e(_num(row.get("loss")) or "-")),
+        ("margin", _e(_num(row.get("margin")) or "-")),
+        ("CAM in mask", _e(_num(row.get("cam_in_mask")) or "-")),
+        ("source", _e(_text(row.get("source")))),
+        ("params", f"<code>{_e(params)}</code>" if params else ""),
+    ]
+    dl = "".join(
+        f"<dt>{k}</dt><dd{_WIDE if k in ('path', 'source', 'params') else ''}>{v}</dd>"
+        for k, v in fields
+        if v
+    )
     select = _decision_select(path, str(row.get("suggestion") or "keep"), classes)
     why = _e(_text(row.get("why")))
-    return (f'<section class="suspect{disagree}" {attrs}>{stack}<dl class="fields">{dl}</dl>'
-            f'<div class="decide"><label>decision {select}</label>'
-            f'<div class="why">suggested: {_e(_text(row.get("suggestion")) or "keep")}'
-            f'{"<br>" + why if why else ""}</div></div></section>')
+    return (
+        f'<section class="suspect{disagree}" {attrs}>{stack}<dl class="fields">{dl}</dl>'
+        f'<div class="decide"><label>decision {select}</label>'
+        f'<div class="why">suggested: {_e(_text(row.get("suggestion")) or "keep")}'
+        f"{'<br>' + why if why else ''}</div></div></section>"
+    )
 
 
 def _decision_select(path: str, suggestion: str, classes: list[str]) -> str:
@@ -241,8 +274,10 @@ def _decision_select(path: str, suggestion: str, classes: list[str]) -> str:
     options.append(("drop", "drop (quarantine)"))
     if wanted not in {v for v, _ in options}:
         wanted = "keep"  # a relabel to the class it is already in
-    opts = "".join(f'<option value="{_e(v)}"{" selected" if v == wanted else ""}>{_e(t)}'
-                   "</option>" for v, t in options)
+    opts = "".join(
+        f'<option value="{_e(v)}"{" selected" if v == wanted else ""}>{_e(t)}</option>'
+        for v, t in options
+    )
     return f'<select class="decision" aria-label="decision for {_e(path)}">{opts}</select>'
 
 
@@ -255,24 +290,30 @@ def _page(rows: list[dict[str, Any]], cards: list[str], title: str, subtitle: st
     sort = _select("sort", SORTS)
     f_defect = _select("filter-defect", [("*", "all"), *((d, d or "(none)") for d in defects)])
     f_given = _select("filter-given", [("*", "all"), *((g, g or "(none)") for g in given)])
-    legend = (f'<span class="legend"><span class="swatch" style="background:rgb{MASK_RGB}">'
-              '</span>defect mask<span class="swatch" style="background:linear-gradient('
-              '90deg,#00f,#0ff,#ff0,#f00)"></span>Grad-CAM (low → high)</span>')
-    controls = (f'<div class="controls"><label>sort {sort}</label>'
-                f'<label>defect {f_defect}</label><label>given {f_given}</label>'
-                '<label>path <input type="search" id="filter-text" placeholder="contains">'
-                '</label><label><input type="checkbox" id="show-mask" checked> mask</label>'
-                '<label><input type="checkbox" id="show-cam" checked> Grad-CAM</label>'
-                f'{legend}<button id="export" type="button" title="Download the decisions '
-                'of the suspects shown, for: weldsynth relabel apply DATA decisions.csv">'
-                'Export decisions CSV</button><span id="summary"></span></div>')
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
-            f'<header><h1>{_e(title)}</h1><p class="sub">{_e(sub)}</p>{controls}</header>'
-            f'<main id="suspects">{"".join(cards)}</main><script>{JS}</script>'
-            "</body></html>\n")
+    legend = (
+        f'<span class="legend"><span class="swatch" style="background:rgb{MASK_RGB}">'
+        '</span>defect mask<span class="swatch" style="background:linear-gradient('
+        '90deg,#00f,#0ff,#ff0,#f00)"></span>Grad-CAM (low → high)</span>'
+    )
+    controls = (
+        f'<div class="controls"><label>sort {sort}</label>'
+        f"<label>defect {f_defect}</label><label>given {f_given}</label>"
+        '<label>path <input type="search" id="filter-text" placeholder="contains">'
+        '</label><label><input type="checkbox" id="show-mask" checked> mask</label>'
+        '<label><input type="checkbox" id="show-cam" checked> Grad-CAM</label>'
+        f'{legend}<button id="export" type="button" title="Download the decisions '
+        'of the suspects shown, for: weldsynth relabel apply DATA decisions.csv">'
+        'Export decisions CSV</button><span id="summary"></span></div>'
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+        f'<header><h1>{_e(title)}</h1><p class="sub">{_e(sub)}</p>{controls}</header>'
+        f'<main id="suspects">{"".join(cards)}</main><script>{JS}</script>'
+        "</body></html>\n"
+    )
 
 
 def _select(ident: str, options: Iterable[tuple[str, str]]) -> str:

@@ -9,8 +9,7 @@ and tests.
 
 from __future__ import annotations
 
-CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-       "script-src 'unsafe-inline'")
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 """Content-Security-Policy of the page: nothing but inline code and data: images may load."""
 
 CSS = """

@@ -67,9 +67,15 @@ class AuditSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"folds": self.folds, "seeds": self.seeds, "top": self.top,
-                "include_test": self.include_test, "probs": str(self.probs or ""),
-                "cams": self.cams, "weights": self.weights}
+        return {
+            "folds": self.folds,
+            "seeds": self.seeds,
+            "top": self.top,
+            "include_test": self.include_test,
+            "probs": str(self.probs or ""),
+            "cams": self.cams,
+            "weights": self.weights,
+        }
 
 
 @dataclass
@@ -88,21 +94,28 @@ class AuditResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
-                   settings: AuditSettings, *, say: Say = lambda _l: None,
-                   progress: Progress | None = None) -> AuditResult:
+def audit_topology(
+    data: Path,
+    topology: str,
+    out: Path,
+    cfg: TrainConfig,
+    settings: AuditSettings,
+    *,
+    say: Say = lambda _l: None,
+    progress: Progress | None = None,
+) -> AuditResult:
     """Audit one topology of a data set and write the audit folder (see module docstring).
 
     Raises:
         WeldsynthError: no data, one class, a bad ``--probs`` file...
     """
     started = time.perf_counter()
-    listing = list_images(data, topology, by_defect=cfg.by_defect, val_pct=cfg.val_pct,
-                          split_seed=cfg.split_seed)
+    listing = list_images(
+        data, topology, by_defect=cfg.by_defect, val_pct=cfg.val_pct, split_seed=cfg.split_seed
+    )
     items = [i for i in listing.items if settings.include_test or i.split != "test"]
     where = f"{data} topology {topology}"
-    check_classes(items, where + (" (test split left out)" if not settings.include_test
-                                  else ""))
+    check_classes(items, where + (" (test split left out)" if not settings.include_test else ""))
     classes = list(listing.classes)
     extra = _manifest_rows(data)
     timings: dict[str, float] = {}
@@ -110,18 +123,23 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
     if settings.probs is not None:
         probs, kept, unknown = read_probs(settings.probs, [i.rel for i in items], classes)
         if unknown:
-            say(f"warning: {len(unknown)} path(s) of {settings.probs} are not audited samples "
-                f"(e.g. {unknown[0]}); ignored")
+            say(
+                f"warning: {len(unknown)} path(s) of {settings.probs} are not audited samples "
+                f"(e.g. {unknown[0]}); ignored"
+            )
         if len(kept) < len(items):
-            say(f"warning: {len(items) - len(kept)} audited sample(s) have no row in "
-                f"{settings.probs}; left out")
+            say(
+                f"warning: {len(items) - len(kept)} audited sample(s) have no row in "
+                f"{settings.probs}; left out"
+            )
         items = [items[k] for k in kept]
         oof = OOF(probs=probs[None], folds=np.full((1, len(items)), -1, np.int64))
         weights_note, epochs = f"probabilities from {settings.probs}", 0
         n_seeds = 1
     else:
-        oof, items, weights_note, epochs = _train_oof(items, classes, cfg, settings, say,
-                                                      progress, timings)
+        oof, items, weights_note, epochs = _train_oof(
+            items, classes, cfg, settings, say, progress, timings
+        )
         n_seeds = settings.seeds
     timings["out_of_fold"] = round(time.perf_counter() - t0, 3)
     labels = np.array([classes.index(i.label) for i in items], np.int64)
@@ -129,8 +147,10 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
     samples = [_sample(i, listing.topology, extra, data) for i in items]
     scores = score(oof.probs, labels)
     folders = sus.class_folders([i.rel for i in listing.items])
-    folder_of = {s.path: sus.move_folder(s.path, classes[int(p)], s.defect, folders)
-                 for s, p in zip(samples, scores.predicted, strict=True)}
+    folder_of = {
+        s.path: sus.move_folder(s.path, classes[int(p)], s.defect, folders)
+        for s, p in zip(samples, scores.predicted, strict=True)
+    }
     suggestions = sus.suggest(scores, samples, classes, n_seeds, folder_of)
     cim = _cam_scores(oof, samples, labels, classes, data, cfg.size)
     rows = _rows(samples, scores, suggestions, classes, oof, cim)
@@ -141,35 +161,66 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
     sus.write_csv(out / "suspects.csv", rows, sus.SUSPECT_COLUMNS)
     write_decisions(out / "decisions_suggested.csv", rows)
     sus.write_csv(out / "confusion_by_defect.csv", confusion)
-    sus.plot_confusion_by_defect(out / "confusion_by_defect.png", confusion, classes,
-                                 f"topology {listing.topology}: out-of-fold predictions")
-    sus.write_csv(out / "cam_in_mask.csv", cam_summary,
-                  ("defect", "n", "mean_cam_in_mask", "mean_mask_share", "median_lift",
-                   "low_lift_share", "flag"))
+    sus.plot_confusion_by_defect(
+        out / "confusion_by_defect.png",
+        confusion,
+        classes,
+        f"topology {listing.topology}: out-of-fold predictions",
+    )
+    sus.write_csv(
+        out / "cam_in_mask.csv",
+        cam_summary,
+        (
+            "defect",
+            "n",
+            "mean_cam_in_mask",
+            "mean_mask_share",
+            "median_lift",
+            "low_lift_share",
+            "flag",
+        ),
+    )
     t0 = time.perf_counter()
-    top = rows[:max(settings.top, 0)]
-    report_rows = [{**r, "cam": _cam_map(oof, r["_index"], data, r["path"], cfg.size)}
-                   for r in top]
+    top = rows[: max(settings.top, 0)]
+    report_rows = [{**r, "cam": _cam_map(oof, r["_index"], data, r["path"], cfg.size)} for r in top]
     flagged = sum(1 for r in rows if r["suggestion"] != "keep")
-    subtitle = (f"topology {listing.topology} · {len(rows)} samples audited, {flagged} flagged · "
-                + (f"{settings.folds} grouped folds × {n_seeds} seed(s), {cfg.arch} "
-                   f"{cfg.size[0]}x{cfg.size[1]}, {epochs} epoch(s)"
-                   if settings.probs is None else f"probabilities from {settings.probs.name}")
-                + _cam_line(cam_summary))
-    render_report(report_rows, out / "report.html", images_root=data,
-                  title=f"weldsynth audit: topology {listing.topology}", subtitle=subtitle,
-                  classes=sorted(folders, key=lambda c: (c != "good", c)))
+    subtitle = (
+        f"topology {listing.topology} · {len(rows)} samples audited, {flagged} flagged · "
+        + (
+            f"{settings.folds} grouped folds × {n_seeds} seed(s), {cfg.arch} "
+            f"{cfg.size[0]}x{cfg.size[1]}, {epochs} epoch(s)"
+            if settings.probs is None
+            else f"probabilities from {settings.probs.name}"
+        )
+        + _cam_line(cam_summary)
+    )
+    render_report(
+        report_rows,
+        out / "report.html",
+        images_root=data,
+        title=f"weldsynth audit: topology {listing.topology}",
+        subtitle=subtitle,
+        classes=sorted(folders, key=lambda c: (c != "good", c)),
+    )
     timings["report"] = round(time.perf_counter() - t0, 3)
     timings["total"] = round(time.perf_counter() - started, 3)
     summary = {
-        "data": str(data), "topology": listing.topology, "classes": classes,
-        "settings": settings.to_dict(), "train": cfg.to_dict(), "weights": weights_note,
-        "split": listing.split_note, "manifest_sha256": listing.manifest_sha,
-        "epochs_per_model": epochs, "audited": len(rows), "flagged": flagged,
+        "data": str(data),
+        "topology": listing.topology,
+        "classes": classes,
+        "settings": settings.to_dict(),
+        "train": cfg.to_dict(),
+        "weights": weights_note,
+        "split": listing.split_note,
+        "manifest_sha256": listing.manifest_sha,
+        "epochs_per_model": epochs,
+        "audited": len(rows),
+        "flagged": flagged,
         "suggestions": _count(r["suggestion"].split(":")[0] for r in rows),
         "oof_error": round(float(np.mean(scores.predicted != labels)), 4) if len(rows) else None,
         "fold_errors": [round(e, 4) for e in oof.fold_errors],
-        "confusion_by_defect": confusion, "cam_in_mask": cam_summary,
+        "confusion_by_defect": confusion,
+        "cam_in_mask": cam_summary,
         "seconds": {**timings, **{f"oof_{k}": v for k, v in oof.seconds.items()}},
         "weldsynth_version": __version__,
     }
@@ -179,9 +230,15 @@ def audit_topology(data: Path, topology: str, out: Path, cfg: TrainConfig,
     return AuditResult(rows=rows, summary=summary, out=out)
 
 
-def _train_oof(items: list[Item], classes: list[str], cfg: TrainConfig,
-               settings: AuditSettings, say: Say, progress: Progress | None,
-               timings: dict[str, float]) -> tuple[OOF, list[Item], str, int]:
+def _train_oof(
+    items: list[Item],
+    classes: list[str],
+    cfg: TrainConfig,
+    settings: AuditSettings,
+    say: Say,
+    progress: Progress | None,
+    timings: dict[str, float],
+) -> tuple[OOF, list[Item], str, int]:
     from weldsynth.train.images import decode_all
     from weldsynth.train.model import resolve_precision, resolve_weights
 
@@ -192,8 +249,10 @@ def _train_oof(items: list[Item], classes: list[str], cfg: TrainConfig,
     t0 = time.perf_counter()
     decoded = decode_all([i.path for i in items], cfg.size, threads=max(cfg.threads, 2))
     if decoded.failures:
-        say(f"warning: {len(decoded.failures)} unreadable image(s) left out, e.g. "
-            f"{decoded.failures[0][0]}: {decoded.failures[0][1]}")
+        say(
+            f"warning: {len(decoded.failures)} unreadable image(s) left out, e.g. "
+            f"{decoded.failures[0][0]}: {decoded.failures[0][1]}"
+        )
     items = [items[k] for k in decoded.kept]
     check_classes(items, "audited images")
     timings["decode"] = round(time.perf_counter() - t0, 3)
@@ -203,8 +262,7 @@ def _train_oof(items: list[Item], classes: list[str], cfg: TrainConfig,
     n_groups = len(set(groups))
     folds = min(settings.folds, n_groups)
     if folds < settings.folds:
-        say(f"warning: only {n_groups} source welds: {folds} folds instead of "
-            f"{settings.folds}")
+        say(f"warning: only {n_groups} source welds: {folds} folds instead of {settings.folds}")
     total = settings.seeds * folds * run_cfg.total_epochs
     done = [0]
 
@@ -215,11 +273,20 @@ def _train_oof(items: list[Item], classes: list[str], cfg: TrainConfig,
 
     if progress is not None:
         progress(0, total)
-    oof = out_of_fold(decoded.images, labels, groups, len(classes), run_cfg, folds=folds,
-                      seeds=audit_seeds(cfg.seed, settings.seeds),
-                      precision=resolve_precision(cfg.precision), weights=weights,
-                      good=classes.index("good") if "good" in classes else None,
-                      cams=settings.cams, on_epoch=on_epoch)
+    oof = out_of_fold(
+        decoded.images,
+        labels,
+        groups,
+        len(classes),
+        run_cfg,
+        folds=folds,
+        seeds=audit_seeds(cfg.seed, settings.seeds),
+        precision=resolve_precision(cfg.precision),
+        weights=weights,
+        good=classes.index("good") if "good" in classes else None,
+        cams=settings.cams,
+        on_epoch=on_epoch,
+    )
     return oof, items, note, run_cfg.total_epochs
 
 
@@ -231,15 +298,26 @@ def _manifest_rows(data: Path) -> dict[str, Any]:
 
 def _sample(item: Item, topology: str, extra: dict[str, Any], data: Path) -> sus.Sample:
     rec = extra.get(item.rel)
-    return sus.Sample(path=item.rel, topology=topology, defect=item.defect,
-                      source=item.source, split=item.split,
-                      mask=rec.mask if rec is not None else "",
-                      params=rec.params if rec is not None else "{}",
-                      sha256=sha256_file(item.path))
+    return sus.Sample(
+        path=item.rel,
+        topology=topology,
+        defect=item.defect,
+        source=item.source,
+        split=item.split,
+        mask=rec.mask if rec is not None else "",
+        params=rec.params if rec is not None else "{}",
+        sha256=sha256_file(item.path),
+    )
 
 
-def _cam_scores(oof: OOF, samples: list[sus.Sample], labels: np.ndarray, classes: list[str],
-                data: Path, size: tuple[int, int]) -> dict[int, tuple[float, float]]:
+def _cam_scores(
+    oof: OOF,
+    samples: list[sus.Sample],
+    labels: np.ndarray,
+    classes: list[str],
+    data: Path,
+    size: tuple[int, int],
+) -> dict[int, tuple[float, float]]:
     """Sample index -> (cam_in_mask, mask_share) for bad samples with a readable mask."""
     out: dict[int, tuple[float, float]] = {}
     if oof.cams is None:
@@ -257,16 +335,21 @@ def _cam_scores(oof: OOF, samples: list[sus.Sample], labels: np.ndarray, classes
     return out
 
 
-def _cam_map(oof: OOF, index: int, data: Path, path: str, size: tuple[int, int]
-             ) -> np.ndarray | None:
+def _cam_map(
+    oof: OOF, index: int, data: Path, path: str, size: tuple[int, int]
+) -> np.ndarray | None:
     if oof.cams is None:
         return None
     shape = png_shape(safe_join(data, path))
     return cam_to_map(oof.cams[index], size, shape) if shape else None
 
 
-def _cam_summary(samples: list[sus.Sample], labels: np.ndarray, classes: list[str],
-                 cim: dict[int, tuple[float, float]]) -> list[dict[str, Any]]:
+def _cam_summary(
+    samples: list[sus.Sample],
+    labels: np.ndarray,
+    classes: list[str],
+    cim: dict[int, tuple[float, float]],
+) -> list[dict[str, Any]]:
     per: dict[str, list[tuple[float, float]]] = {}
     for k, (inside, share) in cim.items():
         if not np.isnan(inside):
@@ -276,46 +359,73 @@ def _cam_summary(samples: list[sus.Sample], labels: np.ndarray, classes: list[st
         vals = np.array(per[defect], np.float64)
         lift = vals[:, 0] / np.maximum(vals[:, 1], 1e-9)
         low = float(np.mean(lift < LOW_LIFT))
-        rows.append({"defect": defect, "n": len(vals),
-                     "mean_cam_in_mask": round(float(vals[:, 0].mean()), 4),
-                     "mean_mask_share": round(float(vals[:, 1].mean()), 4),
-                     "median_lift": round(float(np.median(lift)), 3),
-                     "low_lift_share": round(low, 3),
-                     "flag": "possible shortcut" if float(np.median(lift)) < LOW_LIFT else ""})
+        rows.append(
+            {
+                "defect": defect,
+                "n": len(vals),
+                "mean_cam_in_mask": round(float(vals[:, 0].mean()), 4),
+                "mean_mask_share": round(float(vals[:, 1].mean()), 4),
+                "median_lift": round(float(np.median(lift)), 3),
+                "low_lift_share": round(low, 3),
+                "flag": "possible shortcut" if float(np.median(lift)) < LOW_LIFT else "",
+            }
+        )
     return rows
 
 
 def _cam_line(cam_summary: list[dict[str, Any]]) -> str:
     if not cam_summary:
         return ""
-    parts = [f"{r['defect']} {r['mean_cam_in_mask']:.2f} (×{r['median_lift']:.1f}"
-             f"{', shortcut?' if r['flag'] else ''})" for r in cam_summary]
+    parts = [
+        f"{r['defect']} {r['mean_cam_in_mask']:.2f} (×{r['median_lift']:.1f}"
+        f"{', shortcut?' if r['flag'] else ''})"
+        for r in cam_summary
+    ]
     return " · CAM in mask: " + ", ".join(parts)
 
 
-def _rows(samples: list[sus.Sample], scores, suggestions: list[sus.Suggestion],
-          classes: list[str], oof: OOF, cim: dict[int, tuple[float, float]]
-          ) -> list[dict[str, Any]]:
+def _rows(
+    samples: list[sus.Sample],
+    scores,
+    suggestions: list[sus.Suggestion],
+    classes: list[str],
+    oof: OOF,
+    cim: dict[int, tuple[float, float]],
+) -> list[dict[str, Any]]:
     rows = []
     for k, smp in enumerate(samples):
         sug = suggestions[k]
         inside, share = cim.get(k, (float("nan"), float("nan")))
-        rows.append({
-            "_index": k, "rank": 0, "loss_rank": int(scores.rank[k]), "path": smp.path,
-            "topology": smp.topology, "given": classes[int(scores.given[k])],
-            "predicted": classes[int(scores.predicted[k])],
-            "p_given": round(float(scores.p_given[k]), 5),
-            "loss": round(float(scores.loss[k]), 5), "margin": round(float(scores.margin[k]), 5),
-            "agree": round(float(scores.agree[k]), 3),
-            "p_given_min": round(float(scores.p_given_min[k]), 5),
-            "p_given_max": round(float(scores.p_given_max[k]), 5),
-            "suggestion": sug.action, "confidence": round(sug.confidence, 5), "why": sug.why,
-            "_tier": sug.tier,
-            "defect": smp.defect, "source": smp.source, "split": smp.split,
-            "fold": int(oof.folds[0, k]), "mask": smp.mask,
-            "cam_in_mask": "" if finite(inside) is None else round(inside, 4),
-            "mask_share": "" if finite(share) is None else round(share, 4),
-            "params": smp.params, "sha256": smp.sha256})
+        rows.append(
+            {
+                "_index": k,
+                "rank": 0,
+                "loss_rank": int(scores.rank[k]),
+                "path": smp.path,
+                "topology": smp.topology,
+                "given": classes[int(scores.given[k])],
+                "predicted": classes[int(scores.predicted[k])],
+                "p_given": round(float(scores.p_given[k]), 5),
+                "loss": round(float(scores.loss[k]), 5),
+                "margin": round(float(scores.margin[k]), 5),
+                "agree": round(float(scores.agree[k]), 3),
+                "p_given_min": round(float(scores.p_given_min[k]), 5),
+                "p_given_max": round(float(scores.p_given_max[k]), 5),
+                "suggestion": sug.action,
+                "confidence": round(sug.confidence, 5),
+                "why": sug.why,
+                "_tier": sug.tier,
+                "defect": smp.defect,
+                "source": smp.source,
+                "split": smp.split,
+                "fold": int(oof.folds[0, k]),
+                "mask": smp.mask,
+                "cam_in_mask": "" if finite(inside) is None else round(inside, 4),
+                "mask_share": "" if finite(share) is None else round(share, 4),
+                "params": smp.params,
+                "sha256": smp.sha256,
+            }
+        )
     rows.sort(key=lambda r: (r["_tier"], r["loss_rank"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
@@ -323,8 +433,7 @@ def _rows(samples: list[sus.Sample], scores, suggestions: list[sus.Suggestion],
     return rows
 
 
-def write_decisions(path: Path, rows: list[dict[str, Any]], min_confidence: float = 0.0
-                    ) -> int:
+def write_decisions(path: Path, rows: list[dict[str, Any]], min_confidence: float = 0.0) -> int:
     """Write the flagged suggestions (confidence ≥ ``min_confidence``) as a decisions CSV.
 
     Returns:
@@ -336,8 +445,14 @@ def write_decisions(path: Path, rows: list[dict[str, Any]], min_confidence: floa
         if action == "keep" or float(r["confidence"]) < min_confidence:
             continue
         if action.startswith("relabel:"):
-            out.append({"path": r["path"], "decision": "move", "to": action.split(":", 1)[1],
-                        "sha256": r["sha256"]})
+            out.append(
+                {
+                    "path": r["path"],
+                    "decision": "move",
+                    "to": action.split(":", 1)[1],
+                    "sha256": r["sha256"],
+                }
+            )
         elif action == "drop":
             out.append({"path": r["path"], "decision": "drop", "to": "", "sha256": r["sha256"]})
     sus.write_csv(path, out, ("path", "decision", "to", "sha256"))

@@ -54,10 +54,32 @@ SOURCE_SHARE = 0.5
 weld, not the labels, is suspected (rule 3)."""
 MIN_SOURCE_N = 3
 """Fewest images of a source weld (same given class) for rule 3."""
-SUSPECT_COLUMNS = ("rank", "loss_rank", "path", "topology", "given", "predicted", "p_given", "loss",
-                   "margin", "agree", "p_given_min", "p_given_max", "suggestion", "confidence",
-                   "why", "defect", "source", "split", "fold", "mask", "cam_in_mask",
-                   "mask_share", "params", "sha256")
+SUSPECT_COLUMNS = (
+    "rank",
+    "loss_rank",
+    "path",
+    "topology",
+    "given",
+    "predicted",
+    "p_given",
+    "loss",
+    "margin",
+    "agree",
+    "p_given_min",
+    "p_given_max",
+    "suggestion",
+    "confidence",
+    "why",
+    "defect",
+    "source",
+    "split",
+    "fold",
+    "mask",
+    "cam_in_mask",
+    "mask_share",
+    "params",
+    "sha256",
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +120,13 @@ class Suggestion:
         return 0 if self.flagged else 3 if self.agrees else 2 if self.excused else 1
 
 
-def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], seeds: int,
-            folder_of: dict[str, str] | None = None) -> list[Suggestion]:
+def suggest(
+    scores: Scores,
+    samples: Sequence[Sample],
+    classes: Sequence[str],
+    seeds: int,
+    folder_of: dict[str, str] | None = None,
+) -> list[Suggestion]:
     """Apply the module's rules to every sample.
 
     Args:
@@ -110,8 +137,9 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
         folder_of: Class -> the class folder a relabel moves to, per sample path; default
             the class name (see :func:`move_folder`).
     """
-    group_error = {key: v for key, v in _group_errors(scores, samples).items()
-                   if v[0] >= AMBIGUOUS_DEFECT}
+    group_error = {
+        key: v for key, v in _group_errors(scores, samples).items() if v[0] >= AMBIGUOUS_DEFECT
+    }
     by_source = _source_disagreement(scores, samples, set(group_error))
     out = []
     for k, smp in enumerate(samples):
@@ -120,44 +148,84 @@ def suggest(scores: Scores, samples: Sequence[Sample], classes: Sequence[str], s
         over = f"over {seeds} seed{'s' if seeds != 1 else ''}"
         agree = float(scores.agree[k])
         if c == g:
-            out.append(Suggestion("keep", conf, f"model agrees: p({classes[g]})="
-                                  f"{scores.p_given[k]:.2f} {over}", agrees=True))
+            out.append(
+                Suggestion(
+                    "keep",
+                    conf,
+                    f"model agrees: p({classes[g]})={scores.p_given[k]:.2f} {over}",
+                    agrees=True,
+                )
+            )
             continue
         err = group_error.get((g, smp.defect))
         if err is not None:
             group = f"{classes[g]}/{smp.defect or '(none)'}"
-            out.append(Suggestion("keep", conf, (
-                f"p({classes[c]})={p:.2f}, but {group} is predicted otherwise in "
-                f"{100 * err[0]:.0f}% of its {err[1]} samples: the model cannot see this "
-                "defect or learnt a shortcut that fails on it, not a label error; review "
-                "the group (confusion_by_defect)"), excused=True))
+            out.append(
+                Suggestion(
+                    "keep",
+                    conf,
+                    (
+                        f"p({classes[c]})={p:.2f}, but {group} is predicted otherwise in "
+                        f"{100 * err[0]:.0f}% of its {err[1]} samples: the model cannot see this "
+                        "defect or learnt a shortcut that fails on it, not a label error; review "
+                        "the group (confusion_by_defect)"
+                    ),
+                    excused=True,
+                )
+            )
             continue
         wrong, n_source = by_source[smp.source, g]
         if n_source >= MIN_SOURCE_N and wrong / n_source >= SOURCE_SHARE:
-            out.append(Suggestion("keep", conf, (
-                f"p({classes[c]})={p:.2f}, but {wrong} of the {n_source} {classes[g]} images "
-                f"of source weld {smp.source} are predicted otherwise: the weld is unlike "
-                "the training welds (or itself defective); review the weld, not each image"),
-                excused=True))
+            out.append(
+                Suggestion(
+                    "keep",
+                    conf,
+                    (
+                        f"p({classes[c]})={p:.2f}, but {wrong} of the {n_source} "
+                        f"{classes[g]} images of source weld {smp.source} are predicted otherwise: "
+                        "the weld is unlike "
+                        "the training welds (or itself defective); review the weld, not each image"
+                    ),
+                    excused=True,
+                )
+            )
             continue
         target = (folder_of or {}).get(smp.path, classes[c])
         agreeing = "all agree" if agree >= 1.0 else f"{100 * agree:.0f}% agree"
         if p >= RELABEL_P and agree >= 1.0 and target:
-            out.append(Suggestion(f"relabel:{target}", conf,
-                                  f"p({classes[c]})={p:.2f} {over}, {agreeing}"))
+            out.append(
+                Suggestion(f"relabel:{target}", conf, f"p({classes[c]})={p:.2f} {over}, {agreeing}")
+            )
         elif p >= DROP_P:
-            reason = (f"only {agreeing}" if agree < 1.0 else
-                      f"below {RELABEL_P:.2f}" if p < RELABEL_P else "no class folder to move to")
-            out.append(Suggestion("drop", conf, f"confidently wrong, p({classes[c]})={p:.2f} "
-                                  f"{over}, but {reason}: ambiguous"))
+            reason = (
+                f"only {agreeing}"
+                if agree < 1.0
+                else f"below {RELABEL_P:.2f}"
+                if p < RELABEL_P
+                else "no class folder to move to"
+            )
+            out.append(
+                Suggestion(
+                    "drop",
+                    conf,
+                    f"confidently wrong, p({classes[c]})={p:.2f} {over}, but {reason}: ambiguous",
+                )
+            )
         else:
-            out.append(Suggestion("keep", conf, f"unsure: p({classes[c]})={p:.2f} {over}, "
-                                  f"p({classes[g]})={scores.p_given[k]:.2f}; worth a look"))
+            out.append(
+                Suggestion(
+                    "keep",
+                    conf,
+                    f"unsure: p({classes[c]})={p:.2f} {over}, "
+                    f"p({classes[g]})={scores.p_given[k]:.2f}; worth a look",
+                )
+            )
     return out
 
 
-def _group_errors(scores: Scores, samples: Sequence[Sample]
-                  ) -> dict[tuple[int, str], tuple[float, int]]:
+def _group_errors(
+    scores: Scores, samples: Sequence[Sample]
+) -> dict[tuple[int, str], tuple[float, int]]:
     """(given class, defect) -> (share predicted otherwise, samples), for rule 2: only
     groups of at least :data:`MIN_DEFECT_N` whose class is the defect's usual one."""
     members: dict[tuple[int, str], list[int]] = {}
@@ -172,8 +240,9 @@ def _group_errors(scores: Scores, samples: Sequence[Sample]
     return out
 
 
-def _source_disagreement(scores: Scores, samples: Sequence[Sample],
-                         excused: set[tuple[int, str]]) -> dict[tuple[str, int], tuple[int, int]]:
+def _source_disagreement(
+    scores: Scores, samples: Sequence[Sample], excused: set[tuple[int, str]]
+) -> dict[tuple[str, int], tuple[int, int]]:
     """(source, given class) -> (images predicted otherwise, images), for rule 3; images of
     a group rule 2 excuses do not count as predicted otherwise."""
     out: dict[tuple[str, int], list[int]] = {}
@@ -207,8 +276,9 @@ def class_folders(paths: Sequence[str]) -> set[str]:
     return {PurePosixPath(p).parent.name for p in paths}
 
 
-def confusion_by_defect(scores: Scores, samples: Sequence[Sample], classes: Sequence[str]
-                        ) -> list[dict]:
+def confusion_by_defect(
+    scores: Scores, samples: Sequence[Sample], classes: Sequence[str]
+) -> list[dict]:
     """Per (given class, defect): how many, how they are predicted, mean ``p_given``.
 
     Rows: ``given, defect, n, error, mean_p_given`` and one ``pred_<class>`` share per class,
@@ -220,9 +290,13 @@ def confusion_by_defect(scores: Scores, samples: Sequence[Sample], classes: Sequ
     rows = []
     for (given, defect), idx in keys.items():
         pred = scores.predicted[idx]
-        row = {"given": given, "defect": defect or "(none)", "n": len(idx),
-               "error": round(float(np.mean(pred != scores.given[idx])), 4),
-               "mean_p_given": round(float(np.mean(scores.p_given[idx])), 4)}
+        row = {
+            "given": given,
+            "defect": defect or "(none)",
+            "n": len(idx),
+            "error": round(float(np.mean(pred != scores.given[idx])), 4),
+            "mean_p_given": round(float(np.mean(scores.p_given[idx])), 4),
+        }
         for c, name in enumerate(classes):
             row[f"pred_{name}"] = round(float(np.mean(pred == c)), 4)
         rows.append(row)
@@ -240,8 +314,9 @@ def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str] | None = 
     return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
 
 
-def plot_confusion_by_defect(path: Path, rows: Sequence[dict], classes: Sequence[str],
-                             title: str) -> Path:
+def plot_confusion_by_defect(
+    path: Path, rows: Sequence[dict], classes: Sequence[str], title: str
+) -> Path:
     """Heat map: one row per (given, defect), one column per predicted class, shares."""
     import matplotlib
 
@@ -259,8 +334,15 @@ def plot_confusion_by_defect(path: Path, rows: Sequence[dict], classes: Sequence
     ax.set_yticks(range(len(labels)), labels)
     for i in range(shares.shape[0]):
         for j in range(shares.shape[1]):
-            ax.text(j, i, f"{100 * shares[i, j]:.0f}%", ha="center", va="center",
-                    color="white" if shares[i, j] > 0.55 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                f"{100 * shares[i, j]:.0f}%",
+                ha="center",
+                va="center",
+                color="white" if shares[i, j] > 0.55 else "black",
+                fontsize=9,
+            )
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -67,10 +67,11 @@ def parse_augments(text: str) -> tuple[str, ...]:
     """
     kinds: list[str] = []
     for term in (t.strip() for t in text.split(",")):
-        for kind in (FLIPS if term == "flip" else (term,)):
+        for kind in FLIPS if term == "flip" else (term,):
             if kind not in AUGMENTS:
-                raise ValueError(f"unknown variant kind {kind!r}; allowed: flip, "
-                                 f"{', '.join(AUGMENTS)}")
+                raise ValueError(
+                    f"unknown variant kind {kind!r}; allowed: flip, {', '.join(AUGMENTS)}"
+                )
             if kind in kinds:
                 raise ValueError(f"variant kind {kind!r} given twice")
             kinds.append(kind)
@@ -110,20 +111,31 @@ def augment(hm: HeightMap, kind: str, rng: np.random.Generator) -> tuple[np.ndar
 
     if kind == DROPOUT:
         aug_seed = int(rng.integers(0, 2**31 - 1))
-        tf = A.Compose([A.PixelDropout(dropout_prob=DROPOUT_PROB, drop_value=0, p=1.0)],
-                       seed=aug_seed)
+        tf = A.Compose(
+            [A.PixelDropout(dropout_prob=DROPOUT_PROB, drop_value=0, p=1.0)], seed=aug_seed
+        )
         out = tf(image=hm.height)["image"]
-        params: dict[str, Any] = {"augment": "pixel_dropout", "dropout_prob": DROPOUT_PROB,
-                                  "albumentations_seed": aug_seed}
+        params: dict[str, Any] = {
+            "augment": "pixel_dropout",
+            "dropout_prob": DROPOUT_PROB,
+            "albumentations_seed": aug_seed,
+        }
     elif kind == BRIGHTNESS:
         brightness = round(float(rng.uniform(-BRIGHTNESS_LIMIT, BRIGHTNESS_LIMIT)), 4)
         contrast = round(float(rng.uniform(-CONTRAST_LIMIT, CONTRAST_LIMIT)), 4)
-        tf = A.Compose([A.RandomBrightnessContrast(
-            brightness_limit=(brightness, brightness), contrast_limit=(contrast, contrast),
-            brightness_by_max=True, p=1.0)], seed=0)  # fixed values: the seed draws nothing
+        tf = A.Compose(
+            [
+                A.RandomBrightnessContrast(
+                    brightness_limit=(brightness, brightness),
+                    contrast_limit=(contrast, contrast),
+                    brightness_by_max=True,
+                    p=1.0,
+                )
+            ],
+            seed=0,
+        )  # fixed values: the seed draws nothing
         out = tf(image=hm.height)["image"]
-        params = {"augment": "brightness_contrast", "brightness": brightness,
-                  "contrast": contrast}
+        params = {"augment": "brightness_contrast", "brightness": brightness, "contrast": contrast}
     else:
         raise ValueError(f"unknown augmentation {kind!r}; allowed: {', '.join(AUGMENTS)}")
     pixels = _keep_validity(out, hm, dropped=(out == 0) & hm.valid if kind == DROPOUT else None)
@@ -156,7 +168,8 @@ def plate_only(hm: HeightMap, rng: np.random.Generator) -> tuple[np.ndarray, dic
     planes = {p.side: p.plane for p in geom.plates}
     if planes:
         _, (iy, ix) = ndimage.distance_transform_edt(
-            ~np.isin(labels, list(planes)), return_indices=True)
+            ~np.isin(labels, list(planes)), return_indices=True
+        )
         nearest = labels[iy, ix]
         yy, xx = np.nonzero(bead)
         fill = np.zeros(len(yy))
@@ -167,8 +180,11 @@ def plate_only(hm: HeightMap, rng: np.random.Generator) -> tuple[np.ndarray, dic
             noise = max(noise, _plate_roughness(hm, labels == side, (a, b, c)))
         fill += rng.normal(0.0, noise, len(fill)) if noise > 0 else 0.0
         out[yy, xx] = fill
-        params: dict[str, Any] = {"extra": PLATE_ONLY, "fill": "plate_plane",
-                                  "noise_std": round(noise, 6)}
+        params: dict[str, Any] = {
+            "extra": PLATE_ONLY,
+            "fill": "plate_plane",
+            "noise_std": round(noise, 6),
+        }
     else:
         out[bead] = 0.0
         params = {"extra": PLATE_ONLY, "fill": "nodata"}

@@ -38,10 +38,10 @@ from pathlib import Path, PurePosixPath
 import cv2
 import numpy as np
 
-from weldsynth.dataset import augment
 from weldsynth.core.errors import WeldsynthError
-from weldsynth.io.heightmap import HeightMap, atomic_write_bytes, read_heightmap
+from weldsynth.dataset import augment
 from weldsynth.dataset.inventory import natural_key
+from weldsynth.io.heightmap import HeightMap, atomic_write_bytes, read_heightmap
 from weldsynth.io.manifest import Record, read_manifest, safe_join, write_manifest
 
 METHODS = ("oversample", "undersample", "both")
@@ -101,8 +101,9 @@ def parse_ratio(text: str) -> tuple[Fraction, Fraction]:
     """
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*", text or "")
     if not m:
-        raise BalanceError(f"--ratio {text!r}: expected GOOD:BAD with positive numbers, "
-                           "e.g. 1:1 or 2:3")
+        raise BalanceError(
+            f"--ratio {text!r}: expected GOOD:BAD with positive numbers, e.g. 1:1 or 2:3"
+        )
     good, bad = Fraction(m.group(1)), Fraction(m.group(2))
     if good <= 0 or bad <= 0:
         raise BalanceError(f"--ratio {text!r}: both sides must be greater than 0")
@@ -166,16 +167,28 @@ def plan_balance(
         raise BalanceError(f"--max-variants {max_variants}: must be 0 or more")
     unknown = [k for k in augments if k not in augment.AUGMENTS]
     if unknown or not augments:
-        raise BalanceError(f"--augment {','.join(augments) or '(empty)'}: allowed kinds: flip, "
-                           f"{', '.join(augment.AUGMENTS)}")
+        raise BalanceError(
+            f"--augment {','.join(augments) or '(empty)'}: allowed kinds: flip, "
+            f"{', '.join(augment.AUGMENTS)}"
+        )
     by_topo: dict[str, list[Record]] = defaultdict(list)
     for rec in records:
         by_topo[rec.topology].append(rec)
     known = {r.path for r in records}
     plans = []
     for topo in sorted(by_topo, key=natural_key):
-        plan = _plan_topology(Path(root), topo, by_topo[topo], known, ratio, method, seed,
-                              extras, max_variants, tuple(augments))
+        plan = _plan_topology(
+            Path(root),
+            topo,
+            by_topo[topo],
+            known,
+            ratio,
+            method,
+            seed,
+            extras,
+            max_variants,
+            tuple(augments),
+        )
         plans.append(plan)
     for it in (it for p in plans for it in p.new):  # refuse paths escaping root up front
         safe_join(root, it.base.path)
@@ -210,17 +223,26 @@ def apply_plan(
         data = _encode(pixels, it.path)
         target = safe_join(base_dir, it.path)
         if target.exists() and target.read_bytes() != data:
-            raise BalanceError(f"{it.path}: exists, is not in the manifest and differs from "
-                               "what balance would write; move it away and rerun")
+            raise BalanceError(
+                f"{it.path}: exists, is not in the manifest and differs from "
+                "what balance would write; move it away and rerun"
+            )
         atomic_write_bytes(target, data)
         params = {**params, "base": it.base.path}
-        new_rows.append(Record(
-            path=it.path, topology=it.base.topology, label=it.label,
-            defect=it.base.defect if it.label == "good" else it.kind,
-            source=it.base.source or it.base.path,
-            params=json.dumps(params, sort_keys=True, separators=(",", ":")),
-            seed=str(it.seed), sha256=hashlib.sha256(data).hexdigest(),
-            split=it.base.split, status=statuses.get(it.path, "")))
+        new_rows.append(
+            Record(
+                path=it.path,
+                topology=it.base.topology,
+                label=it.label,
+                defect=it.base.defect if it.label == "good" else it.kind,
+                source=it.base.source or it.base.path,
+                params=json.dumps(params, sort_keys=True, separators=(",", ":")),
+                seed=str(it.seed),
+                sha256=hashlib.sha256(data).hexdigest(),
+                split=it.base.split,
+                status=statuses.get(it.path, ""),
+            )
+        )
     updated = [r.with_(status=statuses[r.path]) if r.path in statuses else r for r in records]
     result = updated + new_rows
     if new_rows or statuses:
@@ -228,16 +250,32 @@ def apply_plan(
     return result
 
 
-def balance(root: str | Path, ratio: str = "1:1", method: str = "oversample", seed: int = 0,
-            extras: int = 0, max_variants: int = DEFAULT_MAX_VARIANTS,
-            dry_run: bool = False, augments: str = "flip") -> BalancePlan:
+def balance(
+    root: str | Path,
+    ratio: str = "1:1",
+    method: str = "oversample",
+    seed: int = 0,
+    extras: int = 0,
+    max_variants: int = DEFAULT_MAX_VARIANTS,
+    dry_run: bool = False,
+    augments: str = "flip",
+) -> BalancePlan:
     """Plan and apply balancing of the data set at ``root`` (see the module docstring).
 
-    ``augments`` is a comma list of variant kinds (see :func:`weldsynth.dataset.augment.parse_augments`).
+    ``augments`` is a comma list of variant kinds (see
+    :func:`weldsynth.dataset.augment.parse_augments`).
     """
     records = read_manifest(root)
-    plan = plan_balance(root, records, parse_ratio(ratio), method, seed, extras, max_variants,
-                        parse_variant_kinds(augments))
+    plan = plan_balance(
+        root,
+        records,
+        parse_ratio(ratio),
+        method,
+        seed,
+        extras,
+        max_variants,
+        parse_variant_kinds(augments),
+    )
     if not dry_run:
         apply_plan(root, records, plan)
     return plan
@@ -246,17 +284,28 @@ def balance(root: str | Path, ratio: str = "1:1", method: str = "oversample", se
 # --- planning ----------------------------------------------------------------------------
 
 
-def _plan_topology(root: Path, topo: str, rows: list[Record], known: set[str],
-                   ratio: tuple[Fraction, Fraction], method: str, seed: int, extras: int,
-                   max_variants: int, augments: tuple[str, ...]) -> TopologyPlan:
+def _plan_topology(
+    root: Path,
+    topo: str,
+    rows: list[Record],
+    known: set[str],
+    ratio: tuple[Fraction, Fraction],
+    method: str,
+    seed: int,
+    extras: int,
+    max_variants: int,
+    augments: tuple[str, ...],
+) -> TopologyPlan:
     plan = TopologyPlan(topology=topo)
     active = [r for r in rows if r.active]
     plan.before = Counter(r.label for r in active)
     pool_status = ("",) if method == "oversample" else ("", EXCLUDED)
     pool = [r for r in rows if r.status in pool_status]
     counts = Counter(r.label for r in pool)
-    originals = sorted((r for r in pool if r.label == "good" and not _derived(r)),
-                       key=lambda r: _rank(seed, r.path))
+    originals = sorted(
+        (r for r in pool if r.label == "good" and not _derived(r)),
+        key=lambda r: _rank(seed, r.path),
+    )
 
     if extras:
         have = sum(1 for r in rows if r.defect in augment.EXTRAS)
@@ -265,15 +314,19 @@ def _plan_topology(root: Path, topo: str, rows: list[Record], known: set[str],
     if counts["good"] == 0:
         raise BalanceError(f"topology {topo}: no good rows in use; cannot balance")
     if counts["bad"] == 0:
-        raise BalanceError(f"topology {topo}: no bad rows in use; cannot balance "
-                           "(generate defects first, or add extras with --extras N)")
+        raise BalanceError(
+            f"topology {topo}: no bad rows in use; cannot balance "
+            "(generate defects first, or add extras with --extras N)"
+        )
     good_part, bad_part = ratio
     if method in ("oversample", "both"):
         target = _round(counts["bad"] * good_part / bad_part)
         need = target - counts["good"]
         if need > 0:
-            bases = sorted((r for r in pool if r.label == "good" and not _augmented(r)),
-                           key=lambda r: _rank(seed, r.path))
+            bases = sorted(
+                (r for r in pool if r.label == "good" and not _augmented(r)),
+                key=lambda r: _rank(seed, r.path),
+            )
             cap = max_variants if method == "both" else None
             added = _plan_variants(bases, rows, known, need, cap, seed, augments)
             plan.new += added
@@ -296,11 +349,19 @@ def _plan_topology(root: Path, topo: str, rows: list[Record], known: set[str],
     return plan
 
 
-def _plan_variants(bases: list[Record], rows: list[Record], known: set[str], need: int,
-                   cap: int | None, seed: int, augments: tuple[str, ...]) -> list[NewItem]:
+def _plan_variants(
+    bases: list[Record],
+    rows: list[Record],
+    known: set[str],
+    need: int,
+    cap: int | None,
+    seed: int,
+    augments: tuple[str, ...],
+) -> list[NewItem]:
     """Round-robin over the bases (in seeded order): each gets variant k before any gets k+1."""
     if not bases:
         return []
+
     def kind_of(k: int) -> str:
         return augment.augment_kind(k, augments)
 
@@ -319,23 +380,31 @@ def _plan_variants(bases: list[Record], rows: list[Record], known: set[str], nee
             next_k[base.path] = k + 1
             known.add(path)
             made[base.path] += 1
-            items.append(NewItem(path, base, kind_of(k), k,
-                                 item_seed(seed, path, k), "good"))
+            items.append(NewItem(path, base, kind_of(k), k, item_seed(seed, path, k), "good"))
             progress = True
         if not progress:  # every base is at the cap
             break
     return items
 
 
-def _plan_extras(root: Path, topo: str, rows: list[Record], originals: list[Record],
-                 known: set[str], count: int, seed: int) -> list[NewItem]:
+def _plan_extras(
+    root: Path,
+    topo: str,
+    rows: list[Record],
+    originals: list[Record],
+    known: set[str],
+    count: int,
+    seed: int,
+) -> list[NewItem]:
     """Bad extras, alternating plate-only and solid, over the good originals in turn."""
     if count <= 0:
         return []
     if not originals:
         raise BalanceError(f"topology {topo}: --extras needs good originals to derive from")
-    by_defect = any(PurePosixPath(r.path).parts[1:2] and
-                    PurePosixPath(r.path).parts[1].startswith("bad-") for r in rows)
+    by_defect = any(
+        PurePosixPath(r.path).parts[1:2] and PurePosixPath(r.path).parts[1].startswith("bad-")
+        for r in rows
+    )
     items: list[NewItem] = []
     next_k: dict[tuple[str, str], int] = defaultdict(int)
     unusable: set[str] = set()
@@ -363,8 +432,13 @@ def _plan_extras(root: Path, topo: str, rows: list[Record], originals: list[Reco
     return items
 
 
-def _plan_undersample(pool: list[Record], new: list[NewItem], counts: Counter,
-                      ratio: tuple[Fraction, Fraction], seed: int) -> dict[str, str]:
+def _plan_undersample(
+    pool: list[Record],
+    new: list[NewItem],
+    counts: Counter,
+    ratio: tuple[Fraction, Fraction],
+    seed: int,
+) -> dict[str, str]:
     """Keep the whole minority class and a seeded selection of the majority class.
 
     The selection ranks the rows (new ones included) by a key that does not depend on which
@@ -379,8 +453,9 @@ def _plan_undersample(pool: list[Record], new: list[NewItem], counts: Counter,
         major, keep = "bad", max(1, _round(g * bad_part / good_part))
     candidates = [(r.path, r.label, _keep_priority(r)) for r in pool]
     candidates += [(it.path, it.label, 0 if it.kind in augment.EXTRAS else 2) for it in new]
-    ranked = sorted((c for c in candidates if c[1] == major),
-                    key=lambda c: (c[2], _rank(seed, c[0])))
+    ranked = sorted(
+        (c for c in candidates if c[1] == major), key=lambda c: (c[2], _rank(seed, c[0]))
+    )
     wanted = {path: "" for path, _, _ in candidates}
     wanted.update({path: EXCLUDED for path, _, _ in ranked[keep:]})
     current = {r.path: r.status for r in pool}
@@ -394,8 +469,13 @@ def _keep_priority(rec: Record) -> int:
     return 2 if _derived(rec) else 1
 
 
-def _free_name(base: Record, k: int, known: set[str], kind: str | Callable[[int], str],
-               folder: str | None = None) -> tuple[int, str]:
+def _free_name(
+    base: Record,
+    k: int,
+    known: set[str],
+    kind: str | Callable[[int], str],
+    folder: str | None = None,
+) -> tuple[int, str]:
     """First variant index >= k whose name is not in the manifest yet.
 
     ``kind`` is the name's kind, or a function giving it from the index.

@@ -105,8 +105,9 @@ def item_seed(seed: int, topology: int, name: str, variant: int) -> int:
 
 
 # --------------------------------------------------------------------------- planning
-def plan_topology(good_dir: Path, recipe: Recipe, out: Path, by_defect: bool
-                  ) -> tuple[list[SourceTask], list[Rejection]]:
+def plan_topology(
+    good_dir: Path, recipe: Recipe, out: Path, by_defect: bool
+) -> tuple[list[SourceTask], list[Rejection]]:
     """Tasks for every file in ``good_dir`` (one topology).
 
     Hidden files and the JSON truth sidecars of procedural samples are ignored; any other
@@ -122,22 +123,25 @@ def plan_topology(good_dir: Path, recipe: Recipe, out: Path, by_defect: bool
         if file.suffix.lower() == ".json" and file.with_suffix(".png").exists():
             continue  # truth sidecar of a procedural sample
         if file.suffix.lower() != ".png":
-            rejections.append(Rejection(_source_id(recipe.topology, file.name), "", "",
-                                        "not a PNG file"))
+            rejections.append(
+                Rejection(_source_id(recipe.topology, file.name), "", "", "not a PNG file")
+            )
             continue
         tasks.append(SourceTask(recipe.topology, file, file.name, recipe, out, by_defect))
     return tasks, rejections
 
 
-def plan_all(good_root: Path, recipes: dict[int, Recipe], out: Path, by_defect: bool
-             ) -> tuple[list[SourceTask], list[Rejection]]:
+def plan_all(
+    good_root: Path, recipes: dict[int, Recipe], out: Path, by_defect: bool
+) -> tuple[list[SourceTask], list[Rejection]]:
     """Tasks for ``good_root/<topology>/`` for every topology that has a recipe."""
     tasks: list[SourceTask] = []
     rejections: list[Rejection] = []
     for sub in sorted(p for p in good_root.iterdir() if p.is_dir() and p.name[:1] != "."):
         if not sub.name.isdigit() or int(sub.name) not in recipes:
-            rejections.append(Rejection(sub.name + "/", "", "",
-                                        "folder is not a topology with a recipe"))
+            rejections.append(
+                Rejection(sub.name + "/", "", "", "folder is not a topology with a recipe")
+            )
             continue
         t, r = plan_topology(sub, recipes[int(sub.name)], out, by_defect)
         tasks += t
@@ -165,14 +169,18 @@ def run_task(task: SourceTask) -> SourceResult:
     pixels = hm.to_uint()
     stem = Path(task.name).stem
     good_rel = f"{task.topology}/good/{stem}.png"
-    result.records.append(_write_image(task, good_rel, pixels, source=good_rel,
-                                       label="good", defect="", params={}, seed=""))
+    result.records.append(
+        _write_image(
+            task, good_rel, pixels, source=good_rel, label="good", defect="", params={}, seed=""
+        )
+    )
     geometry = locate(hm.height)
     recipe = task.recipe
     plans = _variant_plan(recipe)
     if not geometry.found and plans:
-        result.rejections.append(Rejection(source, "*", "", f"no bead located: "
-                                           f"{geometry.reason}; no variants drawn"))
+        result.rejections.append(
+            Rejection(source, "*", "", f"no bead located: {geometry.reason}; no variants drawn")
+        )
         _write_record(record_file, result)
         return result
     plugins: dict[tuple[str, str], Any] = {}
@@ -199,18 +207,30 @@ def run_task(task: SourceTask) -> SourceResult:
         rel = f"{task.topology}/{folder}/{fname}"
         mask_rel = f"{task.topology}/{MASKS_DIR}/{fname}"
         write_png(safe_join(task.out, mask_rel), out.mask.astype(np.uint8) * 255)
-        result.records.append(_write_image(
-            task, rel, out.height, source=good_rel, label=label,
-            defect=tag if label == "good" else name, params=out.params.to_dict(),
-            seed=str(seed), mask=mask_rel))
+        result.records.append(
+            _write_image(
+                task,
+                rel,
+                out.height,
+                source=good_rel,
+                label=label,
+                defect=tag if label == "good" else name,
+                params=out.params.to_dict(),
+                seed=str(seed),
+                mask=mask_rel,
+            )
+        )
     _write_record(record_file, result)
     return result
 
 
 def _variant_plan(recipe: Recipe) -> list[tuple[int, str]]:
     bad = [(v, "bad") for v in range(recipe.variants)] if recipe.defects else []
-    good = ([(recipe.variants + a, "good") for a in range(recipe.acceptable)]
-            if "cut" in recipe.defects or recipe.acceptable else [])
+    good = (
+        [(recipe.variants + a, "good") for a in range(recipe.acceptable)]
+        if "cut" in recipe.defects or recipe.acceptable
+        else []
+    )
     return bad + good
 
 
@@ -223,14 +243,32 @@ def _plugin(recipe: Recipe, name: str, kind: str):  # -> Defect
     return build_defect(recipe, "cut", p_acceptable=0.0 if kind == "bad" else 1.0)
 
 
-def _write_image(task: SourceTask, rel: str, pixels: np.ndarray, *, source: str, label: str,
-                 defect: str, params: dict[str, Any], seed: str, mask: str = "") -> Record:
+def _write_image(
+    task: SourceTask,
+    rel: str,
+    pixels: np.ndarray,
+    *,
+    source: str,
+    label: str,
+    defect: str,
+    params: dict[str, Any],
+    seed: str,
+    mask: str = "",
+) -> Record:
     data = encode_png(pixels, rel)
     atomic_write_bytes(safe_join(task.out, rel), data)
     digest = hashlib.sha256(data).hexdigest()  # of the bytes written: no read-back
-    return Record(path=rel, topology=str(task.topology), label=label, defect=defect,
-                  source=source, params=json.dumps(params, sort_keys=True), seed=seed,
-                  mask=mask, sha256=digest)
+    return Record(
+        path=rel,
+        topology=str(task.topology),
+        label=label,
+        defect=defect,
+        source=source,
+        params=json.dumps(params, sort_keys=True),
+        seed=seed,
+        mask=mask,
+        sha256=digest,
+    )
 
 
 def _source_id(topology: int, name: str) -> str:
@@ -242,15 +280,19 @@ def _record_file(task: SourceTask) -> Path:
 
 
 def _write_record(path: Path, result: SourceResult) -> None:
-    data = {"records": [asdict(r) for r in result.records],
-            "rejections": [asdict(r) for r in result.rejections]}
+    data = {
+        "records": [asdict(r) for r in result.records],
+        "rejections": [asdict(r) for r in result.rejections],
+    }
     atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
 def _read_record(path: Path) -> SourceResult:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return SourceResult(records=[Record(**r) for r in data["records"]],
-                        rejections=[Rejection(**r) for r in data["rejections"]])
+    return SourceResult(
+        records=[Record(**r) for r in data["records"]],
+        rejections=[Rejection(**r) for r in data["rejections"]],
+    )
 
 
 # --------------------------------------------------------------------------- the run
@@ -262,8 +304,10 @@ def prepare_out(out: Path, recipes: dict[int, Recipe], by_defect: bool, force: b
             ``force``), or a weldsynth output made with other recipes or options.
     """
     state = out / STATE_DIR / "run.json"
-    wanted = {"by_defect": by_defect,
-              "recipes": {str(t): resolved(r) for t, r in sorted(recipes.items())}}
+    wanted = {
+        "by_defect": by_defect,
+        "recipes": {str(t): resolved(r) for t, r in sorted(recipes.items())},
+    }
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"{out}: exists and is not a folder")
     if state.exists():
@@ -272,24 +316,36 @@ def prepare_out(out: Path, recipes: dict[int, Recipe], by_defect: bool, force: b
         if mine != wanted:
             raise OutputFolderError(
                 f"{out}: was generated with other recipes or options; use a new --out "
-                "folder (nothing was changed)")
+                "folder (nothing was changed)"
+            )
     elif out.exists() and any(out.iterdir()) and not force:
         raise OutputFolderError(
             f"{out}: folder is not empty and is not a weldsynth output; use an empty folder "
-            "or --force to write into it")
+            "or --force to write into it"
+        )
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_files(out)
     if not state.exists():
-        atomic_write_bytes(state, json.dumps({"weldsynth": __version__, **wanted},
-                                             sort_keys=True, indent=1).encode("utf-8"))
+        atomic_write_bytes(
+            state,
+            json.dumps({"weldsynth": __version__, **wanted}, sort_keys=True, indent=1).encode(
+                "utf-8"
+            ),
+        )
     for topo, recipe in recipes.items():
         text = "# resolved recipe: every default filled in\n" + dump_yaml(resolved(recipe))
         _write_if_changed(out / "recipes" / f"{topo}.yaml", text.encode("utf-8"))
 
 
-def run(tasks: list[SourceTask], out: Path, planned_rejections: list[Rejection],
-        workers: int = 1, progress: Callable[[int], None] | None = None,
-        engine: str = "local", address: str | None = None) -> RunSummary:
+def run(
+    tasks: list[SourceTask],
+    out: Path,
+    planned_rejections: list[Rejection],
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+) -> RunSummary:
     """Run every task, then write the manifest and rejections.
 
     ``engine="local"`` runs the tasks in ``workers`` processes; ``engine="ray"`` as Ray
@@ -314,14 +370,14 @@ def run(tasks: list[SourceTask], out: Path, planned_rejections: list[Rejection],
     return summary
 
 
-def _results(tasks: list[SourceTask], workers: int, engine: str = "local",
-             address: str | None = None) -> Iterator[SourceResult]:
+def _results(
+    tasks: list[SourceTask], workers: int, engine: str = "local", address: str | None = None
+) -> Iterator[SourceResult]:
     """Results of ``tasks``, in task order."""
     if engine == "ray":
         from weldsynth.engines.ray import generate_results
 
-        yield from generate_results(tasks, address=address,
-                                    num_cpus=None if address else workers)
+        yield from generate_results(tasks, address=address, num_cpus=None if address else workers)
         return
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
@@ -341,8 +397,11 @@ def _update_manifest(out: Path, produced: dict[str, list[Record]]) -> None:
     target = out / MANIFEST_NAME
     merged_file = out / STATE_DIR / "merged.json"
     existing = read_manifest(out) if target.exists() else []
-    merged = set(json.loads(merged_file.read_text())) if target.exists() and \
-        merged_file.exists() else set()
+    merged = (
+        set(json.loads(merged_file.read_text()))
+        if target.exists() and merged_file.exists()
+        else set()
+    )
     paths = {r.path for r in existing}
     rows = list(existing)
     for source in sorted(set(produced) - merged):
@@ -381,8 +440,11 @@ def counts_by_topology(summary: RunSummary) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {}
     for rec in summary.records:
         row = table.setdefault(rec.topology, {})
-        key = ("good" if rec.defect == "" else ACCEPTABLE) if rec.label == "good" \
+        key = (
+            ("good" if rec.defect == "" else ACCEPTABLE)
+            if rec.label == "good"
             else f"bad:{rec.defect}"
+        )
         row[key] = row.get(key, 0) + 1
     for rej in summary.rejections:
         topo = rej.source.split("/", 1)[0]

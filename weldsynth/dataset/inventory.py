@@ -153,5 +153,4 @@ def manifest_inventory(root: str | Path, records: Iterable[Record]) -> ManifestI
         parts = PurePosixPath(rec.path).parts
         cls = parts[1] if len(parts) >= 3 else rec.label
         counts[rec.topology, cls, rec.defect, rec.split] += 1
-    return ManifestInventory(root=Path(root), counts=dict(counts), excluded=dict(excluded),
-                             rows=n)
+    return ManifestInventory(root=Path(root), counts=dict(counts), excluded=dict(excluded), rows=n)

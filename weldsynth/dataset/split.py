@@ -57,12 +57,19 @@ def check_fractions(val: float, test: float) -> None:
         if not 0.0 <= value < 1.0:
             raise SplitError(f"{name} {value}: must be in [0, 1)")
     if val + test >= 1.0:
-        raise SplitError(f"--val {val} + --test {test} = {val + test:g}: must be below 1 "
-                         "(something must be left for train)")
+        raise SplitError(
+            f"--val {val} + --test {test} = {val + test:g}: must be below 1 "
+            "(something must be left for train)"
+        )
 
 
-def assign_splits(records: list[Record], val: float = 0.2, test: float = 0.1, seed: int = 42,
-                  keep_test: bool = False) -> list[Record]:
+def assign_splits(
+    records: list[Record],
+    val: float = 0.2,
+    test: float = 0.1,
+    seed: int = 42,
+    keep_test: bool = False,
+) -> list[Record]:
     """Return the records with their ``split`` column set (same order as given).
 
     Args:
@@ -77,8 +84,10 @@ def assign_splits(records: list[Record], val: float = 0.2, test: float = 0.1, se
     """
     check_fractions(val, test)
     if keep_test and not any(r.split == "test" for r in records):
-        raise SplitError("--keep-test: no row has split=test yet; run `weldsynth split` "
-                         "without --keep-test first")
+        raise SplitError(
+            "--keep-test: no row has split=test yet; run `weldsynth split` "
+            "without --keep-test first"
+        )
     by_topo: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
     for rec in records:
         by_topo[rec.topology][rec.source or rec.path].append(rec)
@@ -105,8 +114,9 @@ def assign_splits(records: list[Record], val: float = 0.2, test: float = 0.1, se
     return [r.with_(split=new_split[r.path]) for r in records]
 
 
-def split_dataset(root: str | Path, val: float = 0.2, test: float = 0.1, seed: int = 42,
-                  keep_test: bool = False) -> tuple[list[Record], list[Record]]:
+def split_dataset(
+    root: str | Path, val: float = 0.2, test: float = 0.1, seed: int = 42, keep_test: bool = False
+) -> tuple[list[Record], list[Record]]:
     """Split the data set at ``root`` and write its manifest (only when something changed).
 
     Returns:
@@ -129,8 +139,9 @@ def split_counts(records: list[Record]) -> dict[tuple[str, str, str], int]:
     return dict(out)
 
 
-def _assign_groups(groups: list[Group], fractions: dict[str, float], fixed: dict[str, str],
-                   seed: int, topo: str) -> dict[str, str]:
+def _assign_groups(
+    groups: list[Group], fractions: dict[str, float], fixed: dict[str, str], seed: int, topo: str
+) -> dict[str, str]:
     totals: Counter = Counter()
     for g in groups:
         totals.update(g.counts)
@@ -142,12 +153,14 @@ def _assign_groups(groups: list[Group], fractions: dict[str, float], fixed: dict
             for lab, n in g.counts.items():
                 have[fixed[g.key], lab] += n
     open_splits = ["train"] + [s for s in SPLITS[1:] if fractions[s] > 0]
-    order = sorted((g for g in groups if g.key not in fixed),
-                   key=lambda g: (-g.size, _rank(seed, topo, g.key)))
+    order = sorted(
+        (g for g in groups if g.key not in fixed), key=lambda g: (-g.size, _rank(seed, topo, g.key))
+    )
     scale = {lab: max(1, totals[lab]) for lab in LABELS}
     for g in order:
-        best = min(open_splits, key=lambda s: (_cost_after(have, target, scale, g, s),
-                                                SPLITS.index(s)))
+        best = min(
+            open_splits, key=lambda s: (_cost_after(have, target, scale, g, s), SPLITS.index(s))
+        )
         placed[g.key] = best
         for lab, n in g.counts.items():
             have[best, lab] += n
@@ -165,8 +178,13 @@ def _cost_after(have: Counter, target: dict, scale: dict, g: Group, split: str) 
     return cost
 
 
-def _fill_missing_labels(order: list[Group], placed: dict[str, str], have: Counter,
-                         open_splits: list[str], totals: Counter) -> None:
+def _fill_missing_labels(
+    order: list[Group],
+    placed: dict[str, str],
+    have: Counter,
+    open_splits: list[str],
+    totals: Counter,
+) -> None:
     """Give every open split each label the topology has, when another split can spare it."""
     for split in open_splits:
         for lab in LABELS:
@@ -178,8 +196,7 @@ def _fill_missing_labels(order: list[Group], placed: dict[str, str], have: Count
             donors = [g for g in donors if _keeps_other_labels(g, placed, have)]
             if not donors:
                 continue
-            g = min(donors, key=lambda d: (-per_split[placed[d.key]], d.size,
-                                           order.index(d)))
+            g = min(donors, key=lambda d: (-per_split[placed[d.key]], d.size, order.index(d)))
             for lab2, n in g.counts.items():
                 have[placed[g.key], lab2] -= n
                 have[split, lab2] += n

@@ -25,7 +25,7 @@ from typing import Any
 from weldsynth.core.errors import WeldsynthError
 
 ENGINES = ("local", "ray")
-RAY_MISSING = ('--engine ray needs Ray, which is not installed: pip install "weldsynth[ray]"')
+RAY_MISSING = '--engine ray needs Ray, which is not installed: pip install "weldsynth[ray]"'
 MAX_RETRIES = 3
 """Times Ray reruns a task whose worker died (killed, out of memory, node lost)."""
 FAULT_ENV = "WELDSYNTH_FAULT_DIR"
@@ -62,19 +62,26 @@ def session(address: str | None = None, num_cpus: int | None = None) -> Iterator
         if address:
             ray.init(address=address, logging_level=logging.WARNING)
         else:
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
-                     logging_level=logging.WARNING)
+            ray.init(
+                address="local",
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+            )
     except ConnectionError as exc:
-        raise WeldsynthError(f"--address {address}: cannot connect to a Ray cluster "
-                             f"({exc}); start one with `ray start --head`") from exc
+        raise WeldsynthError(
+            f"--address {address}: cannot connect to a Ray cluster "
+            f"({exc}); start one with `ray start --head`"
+        ) from exc
     try:
         yield ray
     finally:
         ray.shutdown()
 
 
-def run_remote(ray, calls: Sequence[Callable[[], Any]], window: int, retries: int = MAX_RETRIES
-               ) -> Iterator[tuple[int, Any]]:
+def run_remote(
+    ray, calls: Sequence[Callable[[], Any]], window: int, retries: int = MAX_RETRIES
+) -> Iterator[tuple[int, Any]]:
     """Submit calls (each returns an ObjectRef) at most ``window`` at a time and yield
     ``(index, result)`` as they finish. A failed task raises its own exception here (a
     :class:`WeldsynthError` for a worker that died more than ``retries`` times);
@@ -104,10 +111,14 @@ def _get(ray, ref, retries: int) -> Any:
         if isinstance(cause, Exception):
             raise cause from exc
         raise
-    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-            ray.exceptions.ObjectLostError) as exc:
-        raise WeldsynthError(f"a Ray task failed {retries + 1} time(s) "
-                             f"({type(exc).__name__}); run again to resume") from exc
+    except (
+        ray.exceptions.WorkerCrashedError,
+        ray.exceptions.NodeDiedError,
+        ray.exceptions.ObjectLostError,
+    ) as exc:
+        raise WeldsynthError(
+            f"a Ray task failed {retries + 1} time(s) ({type(exc).__name__}); run again to resume"
+        ) from exc
 
 
 def _window(ray, cpus_per_task: float = 1.0) -> int:
@@ -116,9 +127,14 @@ def _window(ray, cpus_per_task: float = 1.0) -> int:
 
 
 # --------------------------------------------------------------------------- generate
-def generate_results(tasks: Sequence[Any], *, address: str | None = None,
-                     num_cpus: int | None = None, max_retries: int = MAX_RETRIES,
-                     chunk: int = 0) -> Iterator[Any]:
+def generate_results(
+    tasks: Sequence[Any],
+    *,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    max_retries: int = MAX_RETRIES,
+    chunk: int = 0,
+) -> Iterator[Any]:
     """Run :func:`weldsynth.dataset.generate.run_task` over ``tasks`` as Ray tasks.
 
     Yields the :class:`~weldsynth.dataset.generate.SourceResult` of every task in task order (as
@@ -138,11 +154,13 @@ def generate_results(tasks: Sequence[Any], *, address: str | None = None,
         return
     with session(address, num_cpus) as ray:
         remote = ray.remote(_run_sources).options(num_cpus=1, max_retries=max_retries)
-        absolute = [dataclasses.replace(t, file=Path(t.file).absolute(),
-                                        out=Path(t.out).absolute()) for t in tasks]
+        absolute = [
+            dataclasses.replace(t, file=Path(t.file).absolute(), out=Path(t.out).absolute())
+            for t in tasks
+        ]
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         size = chunk if chunk else max(1, min(8, len(tasks) // (4 * cpus)))
-        chunks = [absolute[k:k + size] for k in range(0, len(absolute), size)]
+        chunks = [absolute[k : k + size] for k in range(0, len(absolute), size)]
         calls = [(lambda c=c: remote.remote(c)) for c in chunks]
         waiting: dict[int, list[Any]] = {}
         next_out = 0
@@ -201,12 +219,24 @@ def _fault_injection(task) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- train
-def train_topologies(data: Path, topologies: list[str], out: Path, cfg, *,
-                     weights: Path | None, weights_note: str, say: Callable[[str], None],
-                     address: str | None = None, num_cpus: int | None = None,
-                     cpus_per_task: float = 1.0, resources: dict[str, float] | None = None,
-                     quiet: bool = False, max_retries: int = 1,
-                     progress_factory=None, tracker_factory=None) -> list[dict[str, Any]]:
+def train_topologies(
+    data: Path,
+    topologies: list[str],
+    out: Path,
+    cfg,
+    *,
+    weights: Path | None,
+    weights_note: str,
+    say: Callable[[str], None],
+    address: str | None = None,
+    num_cpus: int | None = None,
+    cpus_per_task: float = 1.0,
+    resources: dict[str, float] | None = None,
+    quiet: bool = False,
+    max_retries: int = 1,
+    progress_factory=None,
+    tracker_factory=None,
+) -> list[dict[str, Any]]:
     """One Ray task per topology; ``summary.csv`` / ``summary.md`` as the local engine.
 
     Same contract as :func:`weldsynth.train.run.train_topologies` (whose
@@ -234,24 +264,31 @@ def train_topologies(data: Path, topologies: list[str], out: Path, cfg, *,
     gpus = extra.pop("GPU", 0)
     rows: dict[str, dict[str, Any]] = {}
     with session(address, num_cpus) as ray:
-        remote = ray.remote(_train_one).options(num_cpus=cpus_per_task, num_gpus=gpus,
-                                                resources=extra or None,
-                                                max_retries=max_retries)
-        calls = [(lambda lst=lst: remote.remote(lst, out / lst.topology, cfg, weights,
-                                                weights_note, threads, quiet))
-                 for lst in listings]
-        say(f"ray: {len(calls)} topologies as Ray tasks, {cpus_per_task:g} CPU each, on "
-            f"{ray.cluster_resources().get('CPU', 0):g} CPUs")
-        for index, report in run_remote(ray, calls, _window(ray, cpus_per_task),
-                                        max_retries):
+        remote = ray.remote(_train_one).options(
+            num_cpus=cpus_per_task, num_gpus=gpus, resources=extra or None, max_retries=max_retries
+        )
+        calls = [
+            (
+                lambda lst=lst: remote.remote(
+                    lst, out / lst.topology, cfg, weights, weights_note, threads, quiet
+                )
+            )
+            for lst in listings
+        ]
+        say(
+            f"ray: {len(calls)} topologies as Ray tasks, {cpus_per_task:g} CPU each, on "
+            f"{ray.cluster_resources().get('CPU', 0):g} CPUs"
+        )
+        for index, report in run_remote(ray, calls, _window(ray, cpus_per_task), max_retries):
             rows[listings[index].topology] = reports.summary_row(report)
             done = [rows[t.topology] for t in listings if t.topology in rows]
             reports.write_summary(out, done)
     return [rows[t.topology] for t in listings]
 
 
-def _train_one(listing, out: Path, cfg, weights: Path | None, weights_note: str,
-               threads: int, quiet: bool) -> dict[str, Any]:
+def _train_one(
+    listing, out: Path, cfg, weights: Path | None, weights_note: str, threads: int, quiet: bool
+) -> dict[str, Any]:
     """Train one topology in a Ray worker; returns its report."""
     import torch
 
@@ -265,8 +302,15 @@ def _train_one(listing, out: Path, cfg, weights: Path | None, weights_note: str,
         if warning or not quiet:
             print(line, file=sys.stderr if warning else sys.stdout, flush=True)
 
-    return train_topology(listing, out, cfg, weights=weights, weights_note=weights_note,
-                          say=say, tracker=make_tracker(cfg.track, cfg.tracking_uri))
+    return train_topology(
+        listing,
+        out,
+        cfg,
+        weights=weights,
+        weights_note=weights_note,
+        say=say,
+        tracker=make_tracker(cfg.track, cfg.tracking_uri),
+    )
 
 
 def parse_resources(pairs: Sequence[str]) -> dict[str, float]:
@@ -283,7 +327,8 @@ def parse_resources(pairs: Sequence[str]) -> dict[str, float]:
         except ValueError:
             amount = -1.0
         if not sep or not name.strip() or amount < 0:
-            raise WeldsynthError(f"--ray-resource {pair!r}: expected NAME=AMOUNT, "
-                                 "e.g. GPU=1 or big_memory=1")
+            raise WeldsynthError(
+                f"--ray-resource {pair!r}: expected NAME=AMOUNT, e.g. GPU=1 or big_memory=1"
+            )
         out[name.strip()] = amount
     return out

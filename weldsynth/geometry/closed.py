@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from weldsynth.geometry.profile import find_edges, sample_sections
 from weldsynth.geometry.path import BeadPath
+from weldsynth.geometry.profile import find_edges, sample_sections
 
 STEP = 4.0
 """Spacing of the centreline vertices, in pixels."""
@@ -59,9 +59,12 @@ def ring_hole(mask: np.ndarray, min_area: float) -> np.ndarray | None:
 
 
 def fit_closed(
-    ring: np.ndarray, hole: np.ndarray,
+    ring: np.ndarray,
+    hole: np.ndarray,
     to_full: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-    scale: tuple[float, float], image: np.ndarray, valid: np.ndarray,
+    scale: tuple[float, float],
+    image: np.ndarray,
+    valid: np.ndarray,
 ) -> ClosedFit | None:
     """Fit the centreline of a ring-shaped bead.
 
@@ -115,8 +118,11 @@ def fit_closed(
         shift = _circular_mean(_circular_median(shift, 5), 3)
         width = _circular_median(width, 7)
         pts = _resample_closed(pts + shift[:, None] * nrm, SECTION)
-        width = np.interp(np.linspace(0, 1, len(pts), endpoint=False),
-                          np.linspace(0, 1, len(width), endpoint=False), width)
+        width = np.interp(
+            np.linspace(0, 1, len(pts), endpoint=False),
+            np.linspace(0, 1, len(width), endpoint=False),
+            width,
+        )
     pts, width, corners = _corners_and_start(pts, width)
     keep = np.arange(0, len(pts), max(1, round(STEP / SECTION)))
     path = BeadPath(pts[keep], width[keep], closed=True)
@@ -148,7 +154,7 @@ def _clockwise(poly: np.ndarray) -> np.ndarray:
 
 def _smooth_closed_pts(pts: np.ndarray, k: int) -> np.ndarray:
     kernel = np.ones(k) / k
-    pad = np.concatenate([pts[-(k // 2):], pts, pts[: k // 2]])
+    pad = np.concatenate([pts[-(k // 2) :], pts, pts[: k // 2]])
     return np.stack([np.convolve(pad[:, i], kernel, mode="valid") for i in (0, 1)], axis=1)
 
 
@@ -183,12 +189,12 @@ def _circular_fill(values: np.ndarray) -> np.ndarray:
 def _circular_median(values: np.ndarray, k: int) -> np.ndarray:
     if len(values) < k:
         return values
-    pad = np.concatenate([values[-(k // 2):], values, values[: k // 2]])
+    pad = np.concatenate([values[-(k // 2) :], values, values[: k // 2]])
     return np.median(np.lib.stride_tricks.sliding_window_view(pad, k), axis=1)
 
 
 def _circular_mean(values: np.ndarray, k: int) -> np.ndarray:
-    pad = np.concatenate([values[-(k // 2):], values, values[: k // 2]])
+    pad = np.concatenate([values[-(k // 2) :], values, values[: k // 2]])
     return np.convolve(pad, np.ones(k) / k, mode="valid")
 
 

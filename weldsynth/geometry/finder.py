@@ -1,7 +1,8 @@
 """Find the bead in a height map: centreline path, widths, axis, plates, no-data zones.
 
 ``locate(height)`` returns a :class:`WeldGeometry`. Defects and reports place things in the
-path coordinates of :class:`weldsynth.geometry.path.BeadPath` (arc length along, signed offset across).
+path coordinates of :class:`weldsynth.geometry.path.BeadPath` (arc length along, signed
+offset across).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from weldsynth.geometry.closed import fit_closed, ring_hole
 from weldsynth.geometry.line import fit_line
+from weldsynth.geometry.path import BeadPath, axis_angle
 from weldsynth.geometry.ridge import (
     crest_component,
     noise_level,
@@ -22,7 +24,6 @@ from weldsynth.geometry.ridge import (
     reduce,
     ridge_response,
 )
-from weldsynth.geometry.path import BeadPath, axis_angle
 
 PLATE_NONE = 0
 PLATE_LEFT = 1
@@ -90,7 +91,7 @@ class WeldGeometry:
 
     @property
     def kind(self) -> str:
-        """"line", "closed", or "none" when not found."""
+        """ "line", "closed", or "none" when not found."""
         if self.path is None:
             return "none"
         return "closed" if self.path.closed else "line"
@@ -106,8 +107,10 @@ class WeldGeometry:
             return [(0.0, self.path.length)]
         cs = sorted(self.corners)
         if self.path.closed:
-            return [(cs[i], cs[(i + 1) % len(cs)] if i + 1 < len(cs) else cs[0] + self.path.length)
-                    for i in range(len(cs))]
+            return [
+                (cs[i], cs[(i + 1) % len(cs)] if i + 1 < len(cs) else cs[0] + self.path.length)
+                for i in range(len(cs))
+            ]
         edges = [0.0, *cs, self.path.length]
         return list(itertools.pairwise(edges))
 
@@ -165,8 +168,17 @@ def locate(height: np.ndarray) -> WeldGeometry:
     nodata = ~valid
 
     def missing(reason: str) -> WeldGeometry:
-        return WeldGeometry(shape, False, reason, None, None, np.zeros(shape, bool),
-                            np.zeros(shape, np.uint8), (), nodata)
+        return WeldGeometry(
+            shape,
+            False,
+            reason,
+            None,
+            None,
+            np.zeros(shape, bool),
+            np.zeros(shape, np.uint8),
+            (),
+            nodata,
+        )
 
     n_valid = int(np.count_nonzero(valid))
     if n_valid < max(MIN_VALID_FRACTION * f.size, 32):
@@ -196,12 +208,20 @@ def locate(height: np.ndarray) -> WeldGeometry:
             return missing("closed ridge without a usable midline")
         bead = _band(closed.path, shape) & valid
         labels, plates = _plates(f, valid, bead, ~closed.inside)
-        return WeldGeometry(shape, True, None, closed.path, None, bead, labels, plates,
-                            nodata, closed.corners)
+        return WeldGeometry(
+            shape, True, None, closed.path, None, bead, labels, plates, nodata, closed.corners
+        )
     ys, xs = np.nonzero(crest)
     fx, fy = small.to_full(xs.astype(np.float64), ys.astype(np.float64))
-    line = fit_line(fx, fy, ridge[ys, xs].astype(np.float64), f, validf,
-                    reach=round(0.33 * min(shape)), pixel_area=small.scale[0] * small.scale[1])
+    line = fit_line(
+        fx,
+        fy,
+        ridge[ys, xs].astype(np.float64),
+        f,
+        validf,
+        reach=round(0.33 * min(shape)),
+        pixel_area=small.scale[0] * small.scale[1],
+    )
     if line is None or line.straightness < 0.8 or line.support < 0.5:
         return missing("the ridge is not line-shaped")
     if line.path.length < 2.0 * line.path.mean_width:
@@ -245,8 +265,9 @@ def _vertex_normals(path: BeadPath) -> np.ndarray:
     return np.stack([t[:, 1], -t[:, 0]], axis=1)
 
 
-def _fill(shape: tuple[int, int], polys: list[np.ndarray], value: int = 1,
-          out: np.ndarray | None = None) -> np.ndarray:
+def _fill(
+    shape: tuple[int, int], polys: list[np.ndarray], value: int = 1, out: np.ndarray | None = None
+) -> np.ndarray:
     """Fill polygons (float (x, y) vertices) with sub-pixel precision."""
     if out is None:
         out = np.zeros(shape, np.uint8)
@@ -294,8 +315,9 @@ def _plates(
         ys, xs = np.divmod(sub, f.shape[1])
         a = np.stack([xs, ys, np.ones(len(sub))], axis=1).astype(np.float64)
         coef = np.linalg.lstsq(a, f.ravel()[sub].astype(np.float64), rcond=None)[0]
-        plates.append(Plate(side, len(idx), float(z.mean()),
-                            (float(coef[0]), float(coef[1]), float(coef[2]))))
+        plates.append(
+            Plate(side, len(idx), float(z.mean()), (float(coef[0]), float(coef[1]), float(coef[2])))
+        )
     return labels, tuple(plates)
 
 

@@ -13,8 +13,8 @@ import numpy as np
 from scipy.linalg import solveh_banded
 from scipy.ndimage import median_filter
 
-from weldsynth.geometry.profile import find_edges, sample_sections
 from weldsynth.geometry.path import BeadPath
+from weldsynth.geometry.profile import find_edges, sample_sections
 
 BIN = 3.0
 """Length of one bin of crest pixels along the axis, in pixels."""
@@ -89,8 +89,13 @@ def travel_direction(vec: np.ndarray) -> np.ndarray:
 
 
 def fit_line(
-    xs: np.ndarray, ys: np.ndarray, weights: np.ndarray, image: np.ndarray, valid: np.ndarray,
-    reach: int, pixel_area: float = 1.0,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    weights: np.ndarray,
+    image: np.ndarray,
+    valid: np.ndarray,
+    reach: int,
+    pixel_area: float = 1.0,
 ) -> LineFit | None:
     """Fit the centreline of a line bead.
 
@@ -117,8 +122,12 @@ def fit_line(
     mx = float(np.average(xs, weights=w))
     my = float(np.average(ys, weights=w))
     cx, cy = xs - mx, ys - my
-    cov = np.array([[np.sum(w * cx * cx), np.sum(w * cx * cy)],
-                    [np.sum(w * cx * cy), np.sum(w * cy * cy)]]) / w.sum()
+    cov = (
+        np.array(
+            [[np.sum(w * cx * cx), np.sum(w * cx * cy)], [np.sum(w * cx * cy), np.sum(w * cy * cy)]]
+        )
+        / w.sum()
+    )
     _, evecs = np.linalg.eigh(cov)
     direction = travel_direction(evecs[:, 1])
     dx, dy = direction
@@ -137,8 +146,9 @@ def fit_line(
     # cross-sections every SECTION px along the rough centreline, a little beyond its ends
     w_rough = float(np.median(count[ok])) * pixel_area / BIN
     ext = 0.5 * w_rough + 0.15 * reach + 4.0
-    frame = _Frame(mx, my, direction, image, valid, reach,
-                   int(np.ceil(max(12.0, 0.8 * w_rough) / SECTION)))
+    frame = _Frame(
+        mx, my, direction, image, valid, reach, int(np.ceil(max(12.0, 0.8 * w_rough) / SECTION))
+    )
     cut = frame.cut(rough, u0, u0 + nb * BIN, ext)
     if cut is None:
         return None
@@ -148,8 +158,9 @@ def fit_line(
         # the bead left the rough line (a bend): the sections may have missed its ends;
         # cut it again centred on the centreline found (still square to the rough line,
         # like the first sections, so their centres stay comparable)
-        again = frame.cut(centre, float(cut.u[0]), float(cut.u[-1]), ext,
-                          across=(rough, u0, u0 + nb * BIN))
+        again = frame.cut(
+            centre, float(cut.u[0]), float(cut.u[-1]), ext, across=(rough, u0, u0 + nb * BIN)
+        )
         if again is not None:
             cut, centre = again, _Centre.fit(again.u, again.v, again.weight)
     ua, ue = cut.ends
@@ -208,8 +219,14 @@ class _Frame:
     reach: int
     max_gap: int
 
-    def cut(self, curve: _Poly | _Centre, u_lo: float, u_hi: float, ext: float,
-            across: tuple[_Poly, float, float] | None = None) -> _Cut | None:
+    def cut(
+        self,
+        curve: _Poly | _Centre,
+        u_lo: float,
+        u_hi: float,
+        ext: float,
+        across: tuple[_Poly, float, float] | None = None,
+    ) -> _Cut | None:
         """Cross-sections every SECTION px along ``curve`` (fitted over ``[u_lo, u_hi]``,
         straight beyond) from ``ext`` px before ``u_lo`` to ``ext`` px after ``u_hi``,
         square to it or to ``across`` (another curve and its fitted range); the bead runs
@@ -220,8 +237,9 @@ class _Frame:
         if across is not None:
             curve, u_lo, u_hi = across
             nrm = _curve(us, curve, self.mx, self.my, self.direction, u_lo, u_hi)[1]
-        prof, has, in_img = sample_sections(self.image, self.valid, pts, nrm, self.reach,
-                                            self.reach)
+        prof, has, in_img = sample_sections(
+            self.image, self.valid, pts, nrm, self.reach, self.reach
+        )
         sec = find_edges(prof, has, in_img, self.reach)
         run = _main_run(sec.core, max_gap=self.max_gap)
         if run is None:
@@ -231,24 +249,32 @@ class _Frame:
         use = sec.trusted[span]
         if use.sum() < 4:
             return None
-        u, v = _axis_coords(pts[span] + sec.shift[span, None] * nrm[span], self.mx, self.my,
-                            self.direction)
+        u, v = _axis_coords(
+            pts[span] + sec.shift[span, None] * nrm[span], self.mx, self.my, self.direction
+        )
         u = np.where(use, u, us[span])  # sections without both edges: placed, no weight
         order = np.argsort(u, kind="stable")
         u, v, use, width = u[order], v[order], use[order], sec.width[span][order]
         tilt = np.arctan(curve.slope(np.clip(us[span], u_lo, u_hi)))[order]
         weight = (use & (width >= CAP_WIDTH * np.median(width[use]))).astype(np.float64)
-        return _Cut(u, v, use, weight, width, tilt,
-                    (float(us[lo] - 0.5 * SECTION), float(us[hi] + 0.5 * SECTION)),
-                    float(use.sum()) / (hi - lo + 1))
+        return _Cut(
+            u,
+            v,
+            use,
+            weight,
+            width,
+            tilt,
+            (float(us[lo] - 0.5 * SECTION), float(us[hi] + 0.5 * SECTION)),
+            float(use.sum()) / (hi - lo + 1),
+        )
 
 
-def _axis_coords(p: np.ndarray, mx: float, my: float, direction: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _axis_coords(
+    p: np.ndarray, mx: float, my: float, direction: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(u, v) of image points: along the axis from (mx, my), and to its left."""
     dx, dy = direction
-    return ((p[:, 0] - mx) * dx + (p[:, 1] - my) * dy,
-            (p[:, 0] - mx) * dy - (p[:, 1] - my) * dx)
+    return ((p[:, 0] - mx) * dx + (p[:, 1] - my) * dy, (p[:, 0] - mx) * dy - (p[:, 1] - my) * dx)
 
 
 @dataclass(frozen=True)
@@ -321,8 +347,13 @@ def _whittaker(y: np.ndarray, w: np.ndarray, stiffness: float) -> np.ndarray:
 
 
 def _curve(
-    us: np.ndarray, poly: _Poly, mx: float, my: float, direction: np.ndarray,
-    u_lo: float, u_hi: float,
+    us: np.ndarray,
+    poly: _Poly,
+    mx: float,
+    my: float,
+    direction: np.ndarray,
+    u_lo: float,
+    u_hi: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points and unit left normals of the curve ``v = poly(u)`` in image coordinates.
 

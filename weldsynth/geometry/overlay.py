@@ -84,8 +84,12 @@ def _scaled(points: np.ndarray, scale: int) -> np.ndarray:
 
 
 def _polyline(
-    img: np.ndarray, points: np.ndarray, colour: tuple[int, int, int], scale: int,
-    closed: bool, thickness: int = 1,
+    img: np.ndarray,
+    points: np.ndarray,
+    colour: tuple[int, int, int],
+    scale: int,
+    closed: bool,
+    thickness: int = 1,
 ) -> None:
     cv2.polylines(img, [_scaled(points, scale)], closed, colour, thickness, cv2.LINE_AA)
 
@@ -97,5 +101,4 @@ def _dot(img: np.ndarray, point: np.ndarray, colour: tuple[int, int, int], scale
 
 def _label(img: np.ndarray, text: str) -> None:
     cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
-                cv2.LINE_AA)
+    cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)

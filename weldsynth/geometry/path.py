@@ -210,8 +210,7 @@ class BeadPath:
             best_off = np.where(better, side * np.sqrt(d2j), best_off)
         return best_s.reshape(shape), best_off.reshape(shape)
 
-    def pixels(self, box: Box, reach: float | None = None, band: Band | None = None
-               ) -> PathPixels:
+    def pixels(self, box: Box, reach: float | None = None, band: Band | None = None) -> PathPixels:
         """Path coordinates of the pixels of a box that lie near the centreline.
 
         The values of :meth:`project` (arc length ``s``, signed Euclidean distance ``d``),
@@ -230,8 +229,9 @@ class BeadPath:
         """
         return path_pixels(self, box, reach, band)
 
-    def field(self, shape: tuple[int, int], reach: float | None = None,
-              box: Box | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def field(
+        self, shape: tuple[int, int], reach: float | None = None, box: Box | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Dense path-coordinate maps of an image (or of a box of it).
 
         Args:

@@ -1,7 +1,8 @@
 """Fast path coordinates of pixels: the engine of :meth:`weldsynth.geometry.path.BeadPath.pixels`.
 
-:meth:`BeadPath.project <weldsynth.geometry.path.BeadPath.project>` finds the nearest centreline point
-of any point by trying every segment (O(points x segments), tens of ms for a whole map).
+:meth:`BeadPath.project <weldsynth.geometry.path.BeadPath.project>` finds the nearest
+centreline point of any point by trying every segment (O(points x segments), tens of ms
+for a whole map).
 Pixels lie on a grid, so here one OpenCV distance transform (with labels) gives each pixel
 its nearest vertex of the centreline densified to vertices every ``DENSE_STEP`` px, and the
 pixel is projected on the segments next to that vertex only:
@@ -198,10 +199,10 @@ class Dense:
         return gap
 
 
-def path_pixels(path: Any, box: Box, reach: float | None, band: Band | None
-                ) -> PathPixels:
+def path_pixels(path: Any, box: Box, reach: float | None, band: Band | None) -> PathPixels:
     """Path coordinates of the pixels of ``box`` near ``path`` (a
-    :class:`weldsynth.geometry.path.BeadPath`); see :meth:`weldsynth.geometry.path.BeadPath.pixels`."""
+    :class:`weldsynth.geometry.path.BeadPath`); see
+    :meth:`weldsynth.geometry.path.BeadPath.pixels`."""
     g = path.dense
     x0, y0, x1, y1 = (int(v) for v in box)
     n_seed = g.n if g.closed else g.n + 1
@@ -214,8 +215,9 @@ def path_pixels(path: Any, box: Box, reach: float | None, band: Band | None
     sx = np.rint(g.vx[:n_seed]).astype(np.intp) - cx0
     sy = np.rint(g.vy[:n_seed]).astype(np.intp) - cy0
     canvas[sy, sx] = 0
-    dist, labels = cv2.distanceTransformWithLabels(canvas, cv2.DIST_L2, 5,
-                                                   labelType=cv2.DIST_LABEL_PIXEL)
+    dist, labels = cv2.distanceTransformWithLabels(
+        canvas, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
     vertex_of = np.zeros(n_seed + 1, dtype=np.intp)  # one label per seed pixel, from 1
     vertex_of[labels[sy, sx]] = np.arange(n_seed)
     oy, ox = y0 - cy0, x0 - cx0
@@ -282,9 +284,17 @@ def path_pixels(path: Any, box: Box, reach: float | None, band: Band | None
     return out
 
 
-def _keep_nearer(idx: np.ndarray, j2: np.ndarray, t2: np.ndarray, r2: np.ndarray,
-                 e2: np.ndarray, bj: np.ndarray, bt: np.ndarray, br: np.ndarray,
-                 bd: np.ndarray) -> None:
+def _keep_nearer(
+    idx: np.ndarray,
+    j2: np.ndarray,
+    t2: np.ndarray,
+    r2: np.ndarray,
+    e2: np.ndarray,
+    bj: np.ndarray,
+    bt: np.ndarray,
+    br: np.ndarray,
+    bd: np.ndarray,
+) -> None:
     """Replace the results at ``idx`` by the candidates that are nearer (equal up to
     rounding, as on the bisector inside a corner: the first segment wins)."""
     cur = bd[idx]
@@ -294,8 +304,9 @@ def _keep_nearer(idx: np.ndarray, j2: np.ndarray, t2: np.ndarray, r2: np.ndarray
     bj[idx], bt[idx], br[idx], bd[idx] = j2[better], t2[better], r2[better], e2[better]
 
 
-def _in_band(g: Dense, band: Band, px: np.ndarray, py: np.ndarray, k: np.ndarray,
-             tol: float) -> np.ndarray:
+def _in_band(
+    g: Dense, band: Band, px: np.ndarray, py: np.ndarray, k: np.ndarray, tol: float
+) -> np.ndarray:
     """Pixels whose offset from their nearest vertex may lie in ``band`` (generously)."""
     e_k = (px - g.vx[k]) * g.nx[k] + (py - g.vy[k]) * g.ny[k]
     if callable(band):  # per vertex, widened over the neighbours (k may be off by 2)
@@ -325,9 +336,9 @@ def _spread(v: np.ndarray, pick: np.ufunc, closed: bool) -> np.ndarray:
     return out
 
 
-def _nearest_segment(px: np.ndarray, py: np.ndarray, k: np.ndarray, g: Dense,
-                     reach: float = np.inf
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _nearest_segment(
+    px: np.ndarray, py: np.ndarray, k: np.ndarray, g: Dense, reach: float = np.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest segment of each pixel, searched from vertex ``k``.
 
     The bisector at a vertex (the line across the path along its normal) divides the
@@ -364,9 +375,15 @@ def _nearest_segment(px: np.ndarray, py: np.ndarray, k: np.ndarray, g: Dense,
             da = d2 if active is None else d2[active]
             move = left * left <= da * g.lean2[jj + up] + 1e-12
             near = np.flatnonzero(move)
-            move[near] = _beyond_bisector(px[near] if active is None else px[active[near]],
-                                          py[near] if active is None else py[active[near]],
-                                          jj[near] + up[near], g) == up[near]
+            move[near] = (
+                _beyond_bisector(
+                    px[near] if active is None else px[active[near]],
+                    py[near] if active is None else py[active[near]],
+                    jj[near] + up[near],
+                    g,
+                )
+                == up[near]
+            )
         active = np.flatnonzero(move) if active is None else active[move]
         if not len(active):
             break
@@ -377,8 +394,9 @@ def _nearest_segment(px: np.ndarray, py: np.ndarray, k: np.ndarray, g: Dense,
     return j, t, traw, d2
 
 
-def _project_on(px: np.ndarray, py: np.ndarray, j: np.ndarray, g: Dense
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _project_on(
+    px: np.ndarray, py: np.ndarray, j: np.ndarray, g: Dense
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(clipped t, raw t, squared distance) of pixels on segments ``j``."""
     ax = px - np.take(g.vx, j)
     ay = py - np.take(g.vy, j)
@@ -399,9 +417,17 @@ def _beyond_bisector(px: np.ndarray, py: np.ndarray, k: np.ndarray, g: Dense) ->
     return dot > 0
 
 
-def _coordinates(g: Dense, iy: np.ndarray, ix: np.ndarray, px: np.ndarray, py: np.ndarray,
-                 j: np.ndarray, t: np.ndarray, traw: np.ndarray, d2: np.ndarray
-                 ) -> PathPixels:
+def _coordinates(
+    g: Dense,
+    iy: np.ndarray,
+    ix: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    j: np.ndarray,
+    t: np.ndarray,
+    traw: np.ndarray,
+    d2: np.ndarray,
+) -> PathPixels:
     """Path coordinates of pixels from their nearest segment and position along it."""
     at = np.flatnonzero((traw <= 0.0) | (traw >= 1.0))  # feet at a vertex
     if len(at):
@@ -429,12 +455,32 @@ def _coordinates(g: Dense, iy: np.ndarray, ix: np.ndarray, px: np.ndarray, py: n
         if not g.closed:  # past the start (t < 0 on the first segment) or the end
             past = np.where(ja == 0, -ra, np.where(ja == g.n - 1, ra - 1.0, 0.0))
             beyond[at] = np.maximum(past, 0.0) * lj[at]
-    return PathPixels(iy=iy, ix=ix, x=px, y=py, s=np.take(g.arc, j) + t * lj, d=d, e=e,
-                      fx=fx, fy=fy, nx=nx, ny=ny, beyond=beyond)
+    return PathPixels(
+        iy=iy,
+        ix=ix,
+        x=px,
+        y=py,
+        s=np.take(g.arc, j) + t * lj,
+        d=d,
+        e=e,
+        fx=fx,
+        fy=fy,
+        nx=nx,
+        ny=ny,
+        beyond=beyond,
+    )
 
 
-def _first_segment(g: Dense, px: np.ndarray, py: np.ndarray, j: np.ndarray, t: np.ndarray,
-                   traw: np.ndarray, d2: np.ndarray, at: np.ndarray) -> None:
+def _first_segment(
+    g: Dense,
+    px: np.ndarray,
+    py: np.ndarray,
+    j: np.ndarray,
+    t: np.ndarray,
+    traw: np.ndarray,
+    d2: np.ndarray,
+    at: np.ndarray,
+) -> None:
     """Pixels whose foot is the vertex two segments share (the fan outside a corner) go to
     the first of them, as in project (past a turn over 90 degrees that decides the side).
     Updates the arrays in place for the pixels ``at``."""

@@ -52,8 +52,12 @@ class Sections:
 
 
 def sample_sections(
-    smooth: np.ndarray, valid: np.ndarray, points: np.ndarray, normals: np.ndarray,
-    reach_left: int, reach_right: int,
+    smooth: np.ndarray,
+    valid: np.ndarray,
+    points: np.ndarray,
+    normals: np.ndarray,
+    reach_left: int,
+    reach_right: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Heights along the normals of ``points``.
 
@@ -73,8 +77,14 @@ def sample_sections(
     mx = (points[:, 0, None] + d[None, :] * normals[:, 0, None]).astype(np.float32)
     my = (points[:, 1, None] + d[None, :] * normals[:, 1, None]).astype(np.float32)
     h, w = smooth.shape
-    both = cv2.remap(np.dstack([smooth, valid]), mx, my, cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    both = cv2.remap(
+        np.dstack([smooth, valid]),
+        mx,
+        my,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )
     num, den = both[..., 0], both[..., 1]
     has = den > 0.5
     prof = np.where(has, num / np.maximum(den, 1e-6), 0.0)
@@ -83,7 +93,10 @@ def sample_sections(
 
 
 def find_edges(
-    profile: np.ndarray, has: np.ndarray, in_image: np.ndarray, centre: int,
+    profile: np.ndarray,
+    has: np.ndarray,
+    in_image: np.ndarray,
+    centre: int,
     step_above: float = STEP_ABOVE,
 ) -> Sections:
     """Edges of the bead on each cross-section (see :func:`sample_sections`).
@@ -123,11 +136,13 @@ def find_edges(
     lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
     if shown:  # level again, just beyond the edges found
         if left is not None:
-            left = _level_near(profile, has, (cols >= hi[:, None] + 2) & (cols <= hi[:, None] + 8),
-                               left)
+            left = _level_near(
+                profile, has, (cols >= hi[:, None] + 2) & (cols <= hi[:, None] + 8), left
+            )
         if right is not None:
-            right = _level_near(profile, has, (cols <= lo[:, None] - 2) & (cols >= lo[:, None] - 8),
-                                right)
+            right = _level_near(
+                profile, has, (cols <= lo[:, None] - 2) & (cols >= lo[:, None] - 8), right
+            )
         level = _level_rows(left, right, centre, n, m)
         inside = has & (profile - level > step)
         lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
@@ -137,8 +152,9 @@ def find_edges(
         # a section across the bead spans a good part of the typical width; one that only
         # touches a plate or the edge of the data (beyond the bead's ends) does not
         core &= width >= 0.25 * float(np.median(width[core]))
-    return Sections(left=hi - centre, right=centre - lo, core=core,
-                    trusted=core & lo_found & hi_found)
+    return Sections(
+        left=hi - centre, right=centre - lo, core=core, trusted=core & lo_found & hi_found
+    )
 
 
 def _level_rows(
@@ -153,7 +169,10 @@ def _level_rows(
 
 
 def _walk(
-    profile: np.ndarray, has: np.ndarray, inside: np.ndarray, above: np.ndarray,
+    profile: np.ndarray,
+    has: np.ndarray,
+    inside: np.ndarray,
+    above: np.ndarray,
     start: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sub-pixel column of the bead's edge on each side of ``start`` and whether found.

@@ -156,9 +156,7 @@ def heightmap_from_pixels(pixels: np.ndarray, file: Path | None = None) -> Heigh
     return HeightMap(height=to_float(pixels), valid=valid, bit_depth=depth, path=file)
 
 
-def write_heightmap(
-    path: str | os.PathLike[str], height: np.ndarray, bit_depth: int = 16
-) -> Path:
+def write_heightmap(path: str | os.PathLike[str], height: np.ndarray, bit_depth: int = 16) -> Path:
     """Write a height map as a grayscale PNG atomically (temp file + rename).
 
     Args:
@@ -278,8 +276,10 @@ def _to_single_channel(arr: np.ndarray, file: str | os.PathLike[str]) -> np.ndar
     if channels == 2:  # gray + alpha
         return np.ascontiguousarray(arr[..., 0])
     colour = arr[..., :3]
-    if not (np.array_equal(colour[..., 0], colour[..., 1])
-            and np.array_equal(colour[..., 0], colour[..., 2])):
+    if not (
+        np.array_equal(colour[..., 0], colour[..., 1])
+        and np.array_equal(colour[..., 0], colour[..., 2])
+    ):
         raise ColourImageError(
             file, "colour image whose channels differ; a height map must be grayscale"
         )

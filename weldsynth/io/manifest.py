@@ -91,17 +91,20 @@ def read_manifest(root_or_file: str | Path) -> list[Record]:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ManifestError(f"{file}: missing column(s) {', '.join(missing)}; "
-                                f"expected {', '.join(COLUMNS)}")
+            raise ManifestError(
+                f"{file}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
+            )
         records = []
         for line, row in enumerate(reader, start=2):
             rec = Record(**{c: row[c] or "" for c in COLUMNS})
             if rec.label not in LABELS:
-                raise ManifestError(f"{file}:{line}: label={rec.label!r}, allowed: "
-                                    f"{', '.join(LABELS)}")
+                raise ManifestError(
+                    f"{file}:{line}: label={rec.label!r}, allowed: {', '.join(LABELS)}"
+                )
             if rec.split not in ("", *SPLITS):
-                raise ManifestError(f"{file}:{line}: split={rec.split!r}, allowed: "
-                                    f"{', '.join(SPLITS)} or empty")
+                raise ManifestError(
+                    f"{file}:{line}: split={rec.split!r}, allowed: {', '.join(SPLITS)} or empty"
+                )
             records.append(rec)
     return records
 

@@ -30,21 +30,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weldsynth.dataset.relabel.journal import open_journal, read_journal
 from weldsynth.audit.run import AuditSettings, audit_topology, write_decisions
 from weldsynth.audit.suspects import write_csv
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.dataset.relabel.journal import open_journal, read_journal
+from weldsynth.dataset.split import assign_splits
 from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 from weldsynth.io.manifest import write_manifest as _write_manifest
-from weldsynth.dataset.split import assign_splits
 from weldsynth.train.config import TrainConfig
 
 Say = Callable[[str], None]
 STATE = "loop.json"
 TABLE = "loop.csv"
-COLUMNS = ("iteration", "samples", "moved", "dropped", "val_error", "test_error", "seconds",
-           "note")
+COLUMNS = ("iteration", "samples", "moved", "dropped", "val_error", "test_error", "seconds", "note")
 
 
 class LoopError(WeldsynthError):
@@ -119,8 +118,9 @@ class LoopState:
             raise LoopError(f"{file}: unreadable loop state ({exc})") from exc
 
 
-def carve_test_set(data: Path, topology: str, test: float, val: float, seed: int
-                   ) -> tuple[dict[str, str], str]:
+def carve_test_set(
+    data: Path, topology: str, test: float, val: float, seed: int
+) -> tuple[dict[str, str], str]:
     """Make sure the topology has a test split, and fingerprint it.
 
     Only the topology's rows are split (other topologies keep theirs). An existing test
@@ -133,8 +133,10 @@ def carve_test_set(data: Path, topology: str, test: float, val: float, seed: int
         LoopError: no manifest, or no test row could be carved.
     """
     if not manifest_path(data).is_file():
-        raise LoopError(f"{data}: the loop needs a manifest.csv (a data set made by "
-                        "weldsynth generate), so that relabeling is journaled")
+        raise LoopError(
+            f"{data}: the loop needs a manifest.csv (a data set made by "
+            "weldsynth generate), so that relabeling is journaled"
+        )
     records = read_manifest(data)
     mine = [r for r in records if r.topology == topology]
     note = "kept the existing test split"
@@ -144,8 +146,7 @@ def carve_test_set(data: Path, topology: str, test: float, val: float, seed: int
         note = f"carved a test set ({test:.0%}, grouped by source, seed {seed})"
     fingerprint = test_fingerprint(data, topology)
     if not fingerprint:
-        raise LoopError(f"{data} topology {topology}: too few source welds to carve a test "
-                        "set")
+        raise LoopError(f"{data} topology {topology}: too few source welds to carve a test set")
     return fingerprint, note
 
 
@@ -165,16 +166,23 @@ def changes_since(data: Path, step: int) -> tuple[int, int, int]:
     steps = read_journal(data)
     moved = dropped = 0
     for s in steps:
-        if s.step > step and s.kind == "apply" and s.state == "committed" \
-                and s.undone_by is None:
+        if s.step > step and s.kind == "apply" and s.state == "committed" and s.undone_by is None:
             moved += s.count("move")
             dropped += s.count("drop")
     return moved, dropped, max((s.step for s in steps), default=0)
 
 
-def run_loop(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: LoopSettings,
-             *, resume: bool = False, say: Say = lambda _l: None,
-             progress: Callable[[int, int], None] | None = None) -> LoopState:
+def run_loop(
+    data: Path,
+    topology: str,
+    out: Path,
+    cfg: TrainConfig,
+    settings: LoopSettings,
+    *,
+    resume: bool = False,
+    say: Say = lambda _l: None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoopState:
     """Run (or resume) the loop until it finishes or waits for manual decisions.
 
     Raises:
@@ -187,42 +195,47 @@ def run_loop(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: L
     if resume:
         state = LoopState.load(out)
         if state.topology != topology:
-            raise LoopError(f"{out / STATE}: a loop on topology {state.topology}, not "
-                            f"{topology}")
+            raise LoopError(f"{out / STATE}: a loop on topology {state.topology}, not {topology}")
     else:
         if (out / STATE).exists():
-            raise LoopError(f"{out}: holds a loop already; --resume it or choose another "
-                            "--out")
+            raise LoopError(f"{out}: holds a loop already; --resume it or choose another --out")
         out.mkdir(parents=True, exist_ok=True)
-        fingerprint, how = carve_test_set(data, topology, settings.test, settings.val,
-                                          settings.split_seed)
+        fingerprint, how = carve_test_set(
+            data, topology, settings.test, settings.val, settings.split_seed
+        )
         say(f"test set: {len(fingerprint)} images, {how}; never audited or changed")
-        state = LoopState(topology=topology, test_set=fingerprint,
-                          journal_step=changes_since(data, 0)[2])  # earlier steps: not ours
+        state = LoopState(
+            topology=topology, test_set=fingerprint, journal_step=changes_since(data, 0)[2]
+        )  # earlier steps: not ours
     while not state.finished:
         k = len(state.rows)
         if k > 0 and state.pending != k:
             if k > settings.iterations:
                 state.finished = f"{settings.iterations} iteration(s) done"
                 break
-            audited, oof_error = _audit(data, topology, out / f"iter{k}" / "audit", cfg,
-                                        settings, say, progress)
+            audited, oof_error = _audit(
+                data, topology, out / f"iter{k}" / "audit", cfg, settings, say, progress
+            )
             if settings.auto is None:
                 state.pending = k
                 state.save(out)
                 _manual_instructions(data, topology, out, k, say)
                 return state
             if oof_error > settings.max_oof_error:
-                state.finished = (f"iteration {k}: the audit's models are wrong on "
-                                  f"{100 * oof_error:.0f}% of the samples (more than "
-                                  f"{100 * settings.max_oof_error:.0f}%): their suggestions "
-                                  "are not applied automatically; review the report or "
-                                  "train longer (--epochs)")
+                state.finished = (
+                    f"iteration {k}: the audit's models are wrong on "
+                    f"{100 * oof_error:.0f}% of the samples (more than "
+                    f"{100 * settings.max_oof_error:.0f}%): their suggestions "
+                    "are not applied automatically; review the report or "
+                    "train longer (--epochs)"
+                )
                 break
             applied = _apply_auto(data, out / f"iter{k}", audited, settings.auto, say)
             if not applied:
-                state.finished = (f"iteration {k}: no suggestion reaches confidence "
-                                  f"{settings.auto:g}; nothing to change")
+                state.finished = (
+                    f"iteration {k}: no suggestion reaches confidence "
+                    f"{settings.auto:g}; nothing to change"
+                )
                 break
         _train_round(data, topology, out, k, cfg, state, weights, note, say)
         state.pending = 0
@@ -232,17 +245,27 @@ def run_loop(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: L
     return state
 
 
-def _audit(data: Path, topology: str, out: Path, cfg: TrainConfig, settings: LoopSettings,
-           say: Say, progress) -> tuple[list[dict[str, Any]], float]:
+def _audit(
+    data: Path,
+    topology: str,
+    out: Path,
+    cfg: TrainConfig,
+    settings: LoopSettings,
+    say: Say,
+    progress,
+) -> tuple[list[dict[str, Any]], float]:
     audit = AuditSettings(**{**asdict(settings.audit), "include_test": False, "probs": None})
     result = audit_topology(data, topology, out, cfg, audit, say=say, progress=progress)
-    say(f"audit: {result.summary['flagged']} of {result.summary['audited']} flagged "
-        f"-> {out / 'report.html'}")
+    say(
+        f"audit: {result.summary['flagged']} of {result.summary['audited']} flagged "
+        f"-> {out / 'report.html'}"
+    )
     return result.rows, float(result.summary["oof_error"] or 0.0)
 
 
-def _apply_auto(data: Path, folder: Path, rows: list[dict[str, Any]], threshold: float,
-                say: Say) -> int:
+def _apply_auto(
+    data: Path, folder: Path, rows: list[dict[str, Any]], threshold: float, say: Say
+) -> int:
     decisions = folder / "decisions_auto.csv"
     n = write_decisions(decisions, rows, min_confidence=threshold)
     if not n:
@@ -254,46 +277,73 @@ def _apply_auto(data: Path, folder: Path, rows: list[dict[str, Any]], threshold:
     if outcome.step is None:
         return 0
     step = outcome.step
-    say(f"applied as relabel step {step.step}: moved {step.count('move')}, dropped "
-        f"{step.count('drop')} (undo: weldsynth relabel undo {data})")
+    say(
+        f"applied as relabel step {step.step}: moved {step.count('move')}, dropped "
+        f"{step.count('drop')} (undo: weldsynth relabel undo {data})"
+    )
     return len(step.changes)
 
 
-def _train_round(data: Path, topology: str, out: Path, k: int, cfg: TrainConfig,
-                 state: LoopState, weights: Path | None, note: str, say: Say) -> None:
+def _train_round(
+    data: Path,
+    topology: str,
+    out: Path,
+    k: int,
+    cfg: TrainConfig,
+    state: LoopState,
+    weights: Path | None,
+    note: str,
+    say: Say,
+) -> None:
     from weldsynth.train.run import prepare, train_topology
 
     now = test_fingerprint(data, topology)
     if now != state.test_set:
         changed = sorted(set(now.items()) ^ set(state.test_set.items()))
-        raise LoopError(f"{data} topology {topology}: the fixed test set changed since the "
-                        f"loop carved it (e.g. {changed[0][0]}); the loop stops")
+        raise LoopError(
+            f"{data} topology {topology}: the fixed test set changed since the "
+            f"loop carved it (e.g. {changed[0][0]}); the loop stops"
+        )
     moved, dropped, last = changes_since(data, state.journal_step)
     state.journal_step = last
     started = time.perf_counter()
     listing = prepare(data, topology, cfg)
-    report = train_topology(listing, out / f"iter{k}" / "train", cfg, weights=weights,
-                            weights_note=note, say=say)
+    report = train_topology(
+        listing, out / f"iter{k}" / "train", cfg, weights=weights, weights_note=note, say=say
+    )
     val = float(report["val"]["error_rate"])
     test = float(report["test"]["error_rate"]) if report.get("test") else float("nan")
-    row = {"iteration": k, "samples": len(listing.items), "moved": moved, "dropped": dropped,
-           "val_error": round(val, 4), "test_error": round(test, 4),
-           "seconds": round(time.perf_counter() - started, 1), "note": ""}
+    row = {
+        "iteration": k,
+        "samples": len(listing.items),
+        "moved": moved,
+        "dropped": dropped,
+        "val_error": round(val, 4),
+        "test_error": round(test, 4),
+        "seconds": round(time.perf_counter() - started, 1),
+        "note": "",
+    }
     if k > 0 and not test < state.best_test:
         row["note"] = "test error did not improve"
-        state.finished = (f"iteration {k}: test error {100 * test:.2f}% is not below the best "
-                          f"{100 * state.best_test:.2f}%; stopped early (`weldsynth relabel "
-                          f"undo {data}` reverts the last step)")
+        state.finished = (
+            f"iteration {k}: test error {100 * test:.2f}% is not below the best "
+            f"{100 * state.best_test:.2f}%; stopped early (`weldsynth relabel "
+            f"undo {data}` reverts the last step)"
+        )
     if test == test:  # not NaN
         state.best_test = min(state.best_test, test)
     state.rows.append(row)
-    say(f"iteration {k}: {row['samples']} samples, moved {moved}, dropped {dropped}, "
-        f"val error {100 * val:.2f}%, test error {100 * test:.2f}%")
+    say(
+        f"iteration {k}: {row['samples']} samples, moved {moved}, dropped {dropped}, "
+        f"val error {100 * val:.2f}%, test error {100 * test:.2f}%"
+    )
 
 
 def _manual_instructions(data: Path, topology: str, out: Path, k: int, say: Say) -> None:
     audit = out / f"iter{k}" / "audit"
-    say(f"iteration {k}: review {audit / 'report.html'} and export your decisions (or start "
-        f"from {audit / 'decisions_suggested.csv'}), then apply them and resume:")
+    say(
+        f"iteration {k}: review {audit / 'report.html'} and export your decisions (or start "
+        f"from {audit / 'decisions_suggested.csv'}), then apply them and resume:"
+    )
     say(f"  weldsynth relabel apply {data} decisions.csv")
     say(f"  weldsynth loop {data} --topology {topology} --out {out} --resume --manual")

@@ -44,10 +44,12 @@ class DefectEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    weight: float = Field(1.0, ge=0.0, le=1000.0,
-                          description="relative frequency among the bad variants")
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="config values overriding the plugin defaults")
+    weight: float = Field(
+        1.0, ge=0.0, le=1000.0, description="relative frequency among the bad variants"
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="config values overriding the plugin defaults"
+    )
 
 
 class Norm(BaseModel):
@@ -55,10 +57,12 @@ class Norm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cut_accept_max: float = Field(4.0, gt=0.0, le=1000.0,
-                                  description="cuts at most this long (px) are acceptable: good")
-    cut_reject_min: float = Field(10.0, gt=0.0, le=1000.0,
-                                  description="cuts at least this long (px) are rejectable: bad")
+    cut_accept_max: float = Field(
+        4.0, gt=0.0, le=1000.0, description="cuts at most this long (px) are acceptable: good"
+    )
+    cut_reject_min: float = Field(
+        10.0, gt=0.0, le=1000.0, description="cuts at least this long (px) are rejectable: bad"
+    )
 
 
 class Recipe(BaseModel):
@@ -69,10 +73,12 @@ class Recipe(BaseModel):
     topology: int = Field(description="topology id (2, 3, 4, 5, 7, 8, 9, 10, 11)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="base seed of every draw")
     variants: int = Field(6, ge=0, le=1000, description="bad variants per good weld")
-    acceptable: int = Field(1, ge=0, le=1000,
-                            description="acceptable-cut variants per good weld (label good)")
-    max_tries: int = Field(10, ge=1, le=1000,
-                           description="draws tried before a no-op defect is rejected")
+    acceptable: int = Field(
+        1, ge=0, le=1000, description="acceptable-cut variants per good weld (label good)"
+    )
+    max_tries: int = Field(
+        10, ge=1, le=1000, description="draws tried before a no-op defect is rejected"
+    )
     norm: Norm = Field(default_factory=Norm)
     defects: dict[str, DefectEntry] = Field(description="defect name -> weight and params")
 

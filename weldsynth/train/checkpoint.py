@@ -87,8 +87,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except Exception as exc:
         raise WeldsynthError(f"{file}: not a loadable model ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or "meta" not in payload or "state_dict" not in payload:
-        raise WeldsynthError(f"{file}: not a weldsynth model (no meta/state_dict); train one "
-                             "with `weldsynth train`")
+        raise WeldsynthError(
+            f"{file}: not a weldsynth model (no meta/state_dict); train one with `weldsynth train`"
+        )
     meta, state = payload["meta"], payload["state_dict"]
     missing = [k for k in REQUIRED if k not in meta]
     if missing:
@@ -99,9 +100,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except RuntimeError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "shape mismatch"
         hint = _mismatch_hint(state, meta)
-        raise WeldsynthError(f"{file}: weights do not match {meta['arch']} with "
-                             f"{meta['in_channels']} channel(s) and {len(meta['classes'])} "
-                             f"classes{hint} ({first[:80]})") from exc
+        raise WeldsynthError(
+            f"{file}: weights do not match {meta['arch']} with "
+            f"{meta['in_channels']} channel(s) and {len(meta['classes'])} "
+            f"classes{hint} ({first[:80]})"
+        ) from exc
     model.eval()
     return Checkpoint(model=model, meta=dict(meta), path=file)
 

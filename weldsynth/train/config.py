@@ -153,6 +153,7 @@ def parse_size(text: str) -> tuple[int, int]:
     if len(values) == 1:
         values = values * 2
     if len(values) != 2 or min(values) < 16:
-        raise WeldsynthError(f"--size {text!r}: expected HEIGHTxWIDTH such as 128x352, "
-                             "each at least 16")
+        raise WeldsynthError(
+            f"--size {text!r}: expected HEIGHTxWIDTH such as 128x352, each at least 16"
+        )
     return values[0], values[1]

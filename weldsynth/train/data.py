@@ -28,8 +28,10 @@ from weldsynth.dataset.inventory import natural_key
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 
 GOOD = "good"
-LEAK_WARNING = ("no manifest.csv: random split per class; variants of one weld may leak "
-                "across train and val, so the validation error may be optimistic")
+LEAK_WARNING = (
+    "no manifest.csv: random split per class; variants of one weld may leak "
+    "across train and val, so the validation error may be optimistic"
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,10 @@ def defect_of_folder(name: str) -> str:
 
 
 def _visible_dirs(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))),
-                  key=lambda p: natural_key(p.name))
+    return sorted(
+        (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))),
+        key=lambda p: natural_key(p.name),
+    )
 
 
 def _is_class_folder(name: str) -> bool:
@@ -109,7 +113,8 @@ def _is_class_folder(name: str) -> bool:
 def is_single_topology(root: Path) -> bool:
     """True when ``root`` holds class folders directly (``root/good``, ``root/bad``)."""
     return not manifest_path(root).is_file() and any(
-        _is_class_folder(d.name) for d in _visible_dirs(root))
+        _is_class_folder(d.name) for d in _visible_dirs(root)
+    )
 
 
 def list_topologies(root: str | Path) -> list[str]:
@@ -129,13 +134,20 @@ def list_topologies(root: str | Path) -> list[str]:
     else:
         found = [d.name for d in _visible_dirs(base) if _visible_dirs(d)]
     if not found:
-        raise WeldsynthError(f"{base}: no topology found (expected DATA/<topology>/<class>/*.png "
-                             "or a manifest.csv)")
+        raise WeldsynthError(
+            f"{base}: no topology found (expected DATA/<topology>/<class>/*.png or a manifest.csv)"
+        )
     return found
 
 
-def list_images(root: str | Path, topology: str, *, by_defect: bool = False,
-                val_pct: float = 0.2, split_seed: int = 42) -> Listing:
+def list_images(
+    root: str | Path,
+    topology: str,
+    *,
+    by_defect: bool = False,
+    val_pct: float = 0.2,
+    split_seed: int = 42,
+) -> Listing:
     """List the images of one topology with their labels and split.
 
     Args:
@@ -165,22 +177,25 @@ def check_classes(items: list[Item], where: str) -> None:
         raise WeldsynthError(f"{where}: no images")
     labels = {i.label for i in items}
     if len(labels) < 2:
-        raise WeldsynthError(f"{where}: only one class ({', '.join(labels)}); a classifier "
-                             "needs at least two (e.g. good and bad)")
+        raise WeldsynthError(
+            f"{where}: only one class ({', '.join(labels)}); a classifier "
+            "needs at least two (e.g. good and bad)"
+        )
 
 
-def check_splits(items: list[Item], where: str, splits: tuple[str, ...] = ("train", "val")
-                 ) -> None:
+def check_splits(items: list[Item], where: str, splits: tuple[str, ...] = ("train", "val")) -> None:
     """Refuse an empty train or val split, or a training split with a single class."""
     for split in splits:
         if not any(i.split == split for i in items):
-            raise WeldsynthError(f"{where}: the {split} split is empty; add images or change "
-                                 "the split")
+            raise WeldsynthError(
+                f"{where}: the {split} split is empty; add images or change the split"
+            )
     check_classes([i for i in items if i.split == "train"], f"{where} (train split)")
 
 
-def _from_manifest(base: Path, topology: str, by_defect: bool, val_pct: float,
-                   split_seed: int) -> Listing:
+def _from_manifest(
+    base: Path, topology: str, by_defect: bool, val_pct: float, split_seed: int
+) -> Listing:
     records = [r for r in read_manifest(base) if r.active and r.topology == topology]
     if not records:
         raise WeldsynthError(f"{manifest_path(base)}: no active rows for topology {topology}")
@@ -188,33 +203,66 @@ def _from_manifest(base: Path, topology: str, by_defect: bool, val_pct: float,
     for rec in records:
         split_defect = by_defect and rec.label == "bad" and rec.defect
         label = f"bad-{rec.defect}" if split_defect else rec.label
-        items.append(Item(path=safe_join(base, rec.path), rel=rec.path, label=label,
-                          defect=rec.defect, source=rec.source or rec.path, split=rec.split))
+        items.append(
+            Item(
+                path=safe_join(base, rec.path),
+                rel=rec.path,
+                label=label,
+                defect=rec.defect,
+                source=rec.source or rec.path,
+                split=rec.split,
+            )
+        )
     items, note = _fill_grouped_split(items, val_pct, split_seed)
-    return Listing(root=base, topology=topology, items=items, classes=[],
-                   manifest_sha=sha256_file(manifest_path(base)), split_note=note)
+    return Listing(
+        root=base,
+        topology=topology,
+        items=items,
+        classes=[],
+        manifest_sha=sha256_file(manifest_path(base)),
+        split_note=note,
+    )
 
 
-def _from_folders(base: Path, topology: str, by_defect: bool, val_pct: float,
-                  split_seed: int) -> Listing:
+def _from_folders(
+    base: Path, topology: str, by_defect: bool, val_pct: float, split_seed: int
+) -> Listing:
     folder = base if is_single_topology(base) and topology == base.name else base / topology
     if not folder.is_dir():
-        raise WeldsynthError(f"{base}: topology {topology!r} not found "
-                             f"(have: {', '.join(list_topologies(base))})")
+        raise WeldsynthError(
+            f"{base}: topology {topology!r} not found (have: {', '.join(list_topologies(base))})"
+        )
     items = []
     for class_dir in _visible_dirs(folder):
-        files = sorted(p for p in class_dir.rglob("*.png") if p.is_file() and not any(
-            part.startswith(("_", ".")) for part in p.relative_to(class_dir).parts[:-1]))
+        files = sorted(
+            p
+            for p in class_dir.rglob("*.png")
+            if p.is_file()
+            and not any(part.startswith(("_", ".")) for part in p.relative_to(class_dir).parts[:-1])
+        )
         if not files:
             raise WeldsynthError(f"{class_dir}: class folder {class_dir.name!r} has no images")
         label = class_of_folder(class_dir.name, by_defect)
         for file in files:
             rel = file.relative_to(base).as_posix()
-            items.append(Item(path=file, rel=rel, label=label,
-                              defect=defect_of_folder(class_dir.name), source=rel))
+            items.append(
+                Item(
+                    path=file,
+                    rel=rel,
+                    label=label,
+                    defect=defect_of_folder(class_dir.name),
+                    source=rel,
+                )
+            )
     items = random_split(items, val_pct, split_seed)
-    return Listing(root=base, topology=topology, items=items, classes=[],
-                   split_note=f"random per class (seed {split_seed})", warnings=[LEAK_WARNING])
+    return Listing(
+        root=base,
+        topology=topology,
+        items=items,
+        classes=[],
+        split_note=f"random per class (seed {split_seed})",
+        warnings=[LEAK_WARNING],
+    )
 
 
 def random_split(items: list[Item], val_pct: float, seed: int) -> list[Item]:
@@ -255,15 +303,15 @@ def grouped_split(groups: dict[str, int], val_pct: float, seed: int) -> dict[str
     return out
 
 
-def _fill_grouped_split(items: list[Item], val_pct: float, seed: int
-                        ) -> tuple[list[Item], str]:
+def _fill_grouped_split(items: list[Item], val_pct: float, seed: int) -> tuple[list[Item], str]:
     known = {i.source: i.split for i in items if i.split}
     missing = Counter(i.source for i in items if not i.split and i.source not in known)
     if not missing:
         return items, "manifest split column"
     drawn = grouped_split(dict(missing), val_pct, seed)
-    filled = [i if i.split else _with_split(i, known.get(i.source) or drawn[i.source])
-              for i in items]
+    filled = [
+        i if i.split else _with_split(i, known.get(i.source) or drawn[i.source]) for i in items
+    ]
     how = f"grouped by source, {round(100 * (1 - val_pct))}/{round(100 * val_pct)} (seed {seed})"
     return filled, how if not known else f"manifest split column; unsplit rows {how}"
 

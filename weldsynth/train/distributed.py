@@ -54,8 +54,12 @@ class Distributed:
 
     def describe(self) -> dict[str, Any]:
         """What goes into ``config.json`` under ``distributed``."""
-        return {"world_size": self.world_size, "backend": self.backend,
-                "device": self.device.type, "batch_size": "per process"}
+        return {
+            "world_size": self.world_size,
+            "backend": self.backend,
+            "device": self.device.type,
+            "batch_size": "per process",
+        }
 
     def scratch(self) -> Path:
         """A private output folder for a rank that is not the writer (deleted by close)."""
@@ -63,18 +67,37 @@ class Distributed:
             self.scratch_dir = Path(tempfile.mkdtemp(prefix=f"weldsynth-rank{self.rank}-"))
         return self.scratch_dir
 
-    def batches(self, images: np.ndarray, labels: np.ndarray, batch_size: int, mean: float,
-                std: float, *, shuffle_seed: int | None = None, augment=None,
-                sample_weights: np.ndarray | None = None,
-                channels_last: bool = False) -> ShardedBatches:
+    def batches(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int,
+        mean: float,
+        std: float,
+        *,
+        shuffle_seed: int | None = None,
+        augment=None,
+        sample_weights: np.ndarray | None = None,
+        channels_last: bool = False,
+    ) -> ShardedBatches:
         """Training batches of this rank's shard (same arguments as :class:`Batches`)."""
         if augment is not None and hasattr(augment, "set_random_seed"):
             seed = int(np.random.SeedSequence([shuffle_seed or 0, self.rank]).generate_state(1)[0])
             augment.set_random_seed(seed)  # each rank its own augmentation stream
-        return ShardedBatches(images, labels, batch_size, mean, std, rank=self.rank,
-                              world_size=self.world_size, shuffle_seed=shuffle_seed,
-                              augment=augment, sample_weights=sample_weights,
-                              channels_last=channels_last, device=self.device)
+        return ShardedBatches(
+            images,
+            labels,
+            batch_size,
+            mean,
+            std,
+            rank=self.rank,
+            world_size=self.world_size,
+            shuffle_seed=shuffle_seed,
+            augment=augment,
+            sample_weights=sample_weights,
+            channels_last=channels_last,
+            device=self.device,
+        )
 
     def on_device(self, batches: Batches):
         """``batches`` yielding tensors on this rank's device (itself on CPU)."""
@@ -94,17 +117,24 @@ class Distributed:
         # no buffer sync in forward: every rank re-estimates BatchNorm statistics on the
         # same calibration batches after each epoch (torch >= 2.14 renamed the switch)
         params = inspect.signature(DistributedDataParallel).parameters
-        sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in params
-                else {"broadcast_buffers": False})
-        return DistributedDataParallel(model, device_ids=ids,
-                                       find_unused_parameters=find_unused, **sync)
+        sync = (
+            {"forward_sync_buffers": False}
+            if "forward_sync_buffers" in params
+            else {"broadcast_buffers": False}
+        )
+        return DistributedDataParallel(
+            model, device_ids=ids, find_unused_parameters=find_unused, **sync
+        )
 
     def mean(self, value: float) -> float:
         """The mean of ``value`` over all processes (every process must call it)."""
         import torch.distributed as dist
 
-        t = torch.tensor([float(value)], dtype=torch.float64 if self.device.type == "cpu"
-                         else torch.float32, device=self.device)
+        t = torch.tensor(
+            [float(value)],
+            dtype=torch.float64 if self.device.type == "cpu" else torch.float32,
+            device=self.device,
+        )
         dist.all_reduce(t)
         return float(t.item()) / self.world_size
 
@@ -153,8 +183,9 @@ def from_env() -> Distributed | None:
         backend, device = "gloo", torch.device("cpu")
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
-    _CURRENT = Distributed(rank=rank, world_size=world, local_rank=local, backend=backend,
-                           device=device)
+    _CURRENT = Distributed(
+        rank=rank, world_size=world, local_rank=local, backend=backend, device=device
+    )
     return _CURRENT
 
 
@@ -173,18 +204,39 @@ class ShardedBatches(Batches):
     stream.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, mean: float,
-                 std: float, *, rank: int, world_size: int, shuffle_seed: int | None = None,
-                 augment=None, sample_weights: np.ndarray | None = None,
-                 channels_last: bool = False, device: torch.device | None = None) -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int,
+        mean: float,
+        std: float,
+        *,
+        rank: int,
+        world_size: int,
+        shuffle_seed: int | None = None,
+        augment=None,
+        sample_weights: np.ndarray | None = None,
+        channels_last: bool = False,
+        device: torch.device | None = None,
+    ) -> None:
         from torch.utils.data import DistributedSampler
 
         seed = 0 if shuffle_seed is None else int(shuffle_seed)
-        super().__init__(images, labels, batch_size, mean, std, shuffle_seed=seed,
-                         augment=augment, sample_weights=sample_weights,
-                         channels_last=channels_last)
-        self.sampler = DistributedSampler(range(len(images)), num_replicas=world_size,
-                                          rank=rank, shuffle=True, seed=seed)
+        super().__init__(
+            images,
+            labels,
+            batch_size,
+            mean,
+            std,
+            shuffle_seed=seed,
+            augment=augment,
+            sample_weights=sample_weights,
+            channels_last=channels_last,
+        )
+        self.sampler = DistributedSampler(
+            range(len(images)), num_replicas=world_size, rank=rank, shuffle=True, seed=seed
+        )
         if sample_weights is not None:
             ss = np.random.SeedSequence([seed, rank])
             self.generator = torch.Generator().manual_seed(int(ss.generate_state(1)[0]))

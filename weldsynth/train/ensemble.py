@@ -82,8 +82,13 @@ class CommitteeResult:
         return error_rate(self.y_true, self.scores.argmax(axis=1))
 
 
-def run_committee(members: list[Checkpoint], root: str | Path, split: str = "val",
-                  mode: str = "mean", topology: str | None = None) -> CommitteeResult:
+def run_committee(
+    members: list[Checkpoint],
+    root: str | Path,
+    split: str = "val",
+    mode: str = "mean",
+    topology: str | None = None,
+) -> CommitteeResult:
     """Evaluate every member and their committee on one split of a data set.
 
     Raises:
@@ -96,18 +101,28 @@ def run_committee(members: list[Checkpoint], root: str | Path, split: str = "val
     classes = members[0].classes
     for m in members[1:]:
         if m.classes != classes:
-            raise WeldsynthError(f"{m.path}: classes {m.classes} differ from {members[0].path}'s "
-                                 f"{classes}; members must share their classes")
+            raise WeldsynthError(
+                f"{m.path}: classes {m.classes} differ from {members[0].path}'s "
+                f"{classes}; members must share their classes"
+            )
     listing = listing_for(members[0].meta, Path(root), topology)
     warnings = list(listing.warnings)
     seeds = {(m.meta.get("split_seed"), m.meta.get("val_pct")) for m in members}
     if len(seeds) > 1:
-        warnings.append("members were trained with different split seeds or fractions; the "
-                        "split follows the first model")
+        warnings.append(
+            "members were trained with different split seeds or fractions; the "
+            "split follows the first model"
+        )
     items = select(listing, split)
     heights, kept, failures = read_heights([i.path for i in items])
     probs = [probabilities(m, heights) for m in members]
-    return CommitteeResult(classes=classes, names=[str(m.path) for m in members],
-                           items=[items[k] for k in kept], member_probs=probs,
-                           scores=combine(probs, mode), mode=mode, failures=failures,
-                           warnings=warnings)
+    return CommitteeResult(
+        classes=classes,
+        names=[str(m.path) for m in members],
+        items=[items[k] for k in kept],
+        member_probs=probs,
+        scores=combine(probs, mode),
+        mode=mode,
+        failures=failures,
+        warnings=warnings,
+    )

@@ -70,8 +70,9 @@ class Evaluation:
         return per_defect_rows(self.items, self.y_pred, self.classes)
 
 
-def per_defect_rows(items: list[Item], y_pred: np.ndarray, classes: list[str]
-                    ) -> list[dict[str, Any]]:
+def per_defect_rows(
+    items: list[Item], y_pred: np.ndarray, classes: list[str]
+) -> list[dict[str, Any]]:
     """Breakdown by (label, defect): which defects are taken for another class."""
     groups: dict[tuple[str, str], Counter[str]] = {}
     for item, pred in zip(items, y_pred, strict=True):
@@ -80,9 +81,16 @@ def per_defect_rows(items: list[Item], y_pred: np.ndarray, classes: list[str]
     for (label, defect), preds in sorted(groups.items()):
         n = sum(preds.values())
         wrong = n - preds.get(label, 0)
-        rows.append({"label": label, "defect": defect, "images": n, "errors": wrong,
-                     "error_pct": round(100 * wrong / n, 2),
-                     **{f"as_{c}": preds.get(c, 0) for c in classes}})
+        rows.append(
+            {
+                "label": label,
+                "defect": defect,
+                "images": n,
+                "errors": wrong,
+                "error_pct": round(100 * wrong / n, 2),
+                **{f"as_{c}": preds.get(c, 0) for c in classes},
+            }
+        )
     return rows
 
 
@@ -98,24 +106,34 @@ def resolve_topology(root: Path, meta: dict[str, Any], topology: str | None = No
         return own
     if len(found) == 1:
         return found[0]
-    raise WeldsynthError(f"{root}: the model was trained on topology {own!r}, which is not "
-                         f"here (have: {', '.join(found)}); choose one with --topology")
+    raise WeldsynthError(
+        f"{root}: the model was trained on topology {own!r}, which is not "
+        f"here (have: {', '.join(found)}); choose one with --topology"
+    )
 
 
 def listing_for(meta: dict[str, Any], root: Path, topology: str | None = None) -> Listing:
     """List ``root`` the way the model's training run did (classes, split seed, fraction)."""
     topo = resolve_topology(root, meta, topology)
-    listing = list_images(root, topo, by_defect=bool(meta.get("by_defect", False)),
-                          val_pct=float(meta.get("val_pct", 0.2)),
-                          split_seed=int(meta.get("split_seed", 42)))
+    listing = list_images(
+        root,
+        topo,
+        by_defect=bool(meta.get("by_defect", False)),
+        val_pct=float(meta.get("val_pct", 0.2)),
+        split_seed=int(meta.get("split_seed", 42)),
+    )
     unknown = sorted(set(listing.classes) - set(meta["classes"]))
     if unknown:
-        raise WeldsynthError(f"{root}: class(es) {', '.join(unknown)} unknown to the model "
-                             f"(it knows {', '.join(meta['classes'])})")
+        raise WeldsynthError(
+            f"{root}: class(es) {', '.join(unknown)} unknown to the model "
+            f"(it knows {', '.join(meta['classes'])})"
+        )
     sha = meta.get("manifest_sha256", "")
     if sha and listing.manifest_sha and sha != listing.manifest_sha:
-        listing.warnings.append("manifest.csv changed since the model was trained; the split "
-                                "may differ from the training run's")
+        listing.warnings.append(
+            "manifest.csv changed since the model was trained; the split "
+            "may differ from the training run's"
+        )
     return listing
 
 
@@ -126,18 +144,27 @@ def select(listing: Listing, split: str) -> list[Item]:
     items = listing.subset(split)
     if not items:
         have = sorted({i.split for i in listing.items})
-        raise WeldsynthError(f"{listing.root}: the {split} split of topology "
-                             f"{listing.topology} is empty (have: {', '.join(have)}, all)")
+        raise WeldsynthError(
+            f"{listing.root}: the {split} split of topology "
+            f"{listing.topology} is empty (have: {', '.join(have)}, all)"
+        )
     return items
 
 
-def evaluate(ckpt: Checkpoint, root: str | Path, split: str = "test",
-             topology: str | None = None) -> Evaluation:
+def evaluate(
+    ckpt: Checkpoint, root: str | Path, split: str = "test", topology: str | None = None
+) -> Evaluation:
     """Evaluate ``ckpt`` on one split of the data set at ``root``."""
     listing = listing_for(ckpt.meta, Path(root), topology)
     items = select(listing, split)
     heights, kept, failures = read_heights([i.path for i in items])
     probs = probabilities(ckpt, heights)
-    return Evaluation(classes=ckpt.classes, items=[items[k] for k in kept], probs=probs,
-                      split=split, topology=listing.topology, failures=failures,
-                      warnings=list(listing.warnings))
+    return Evaluation(
+        classes=ckpt.classes,
+        items=[items[k] for k in kept],
+        probs=probs,
+        split=split,
+        topology=listing.topology,
+        failures=failures,
+        warnings=list(listing.warnings),
+    )

@@ -97,8 +97,9 @@ MIN_ONE_CYCLE_STEPS = 4
 """Below this many optimiser steps a phase runs at a constant learning rate."""
 
 
-def one_cycle(optimizer: torch.optim.Optimizer, max_lrs: list[float], steps: int,
-              pct_start: float, div: float) -> torch.optim.lr_scheduler.LRScheduler:
+def one_cycle(
+    optimizer: torch.optim.Optimizer, max_lrs: list[float], steps: int, pct_start: float, div: float
+) -> torch.optim.lr_scheduler.LRScheduler:
     """One-cycle schedule over ``steps`` steps, safe for tiny runs.
 
     torch's OneCycleLR divides by the length of its warm-up and annealing parts, which are
@@ -112,8 +113,8 @@ def one_cycle(optimizer: torch.optim.Optimizer, max_lrs: list[float], steps: int
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
     warmup = min(max(pct_start * steps, 2.0), steps - 2.0)  # both parts >= 1 step long
     return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=max_lrs, total_steps=steps, pct_start=warmup / steps,
-        div_factor=div)
+        optimizer, max_lr=max_lrs, total_steps=steps, pct_start=warmup / steps, div_factor=div
+    )
 
 
 def autocast(precision: str):
@@ -123,8 +124,9 @@ def autocast(precision: str):
     return contextlib.nullcontext()
 
 
-def evaluate_batches(model: nn.Module, batches: Batches, precision: str,
-                     loss_fn: nn.Module) -> tuple[float, np.ndarray]:
+def evaluate_batches(
+    model: nn.Module, batches: Batches, precision: str, loss_fn: nn.Module
+) -> tuple[float, np.ndarray]:
     """Mean loss and logits (float32, in ``batches`` order) of a model in eval mode."""
     model.eval()
     total, n, outs = 0.0, 0, []
@@ -140,11 +142,22 @@ def evaluate_batches(model: nn.Module, batches: Batches, precision: str,
     return total / max(n, 1), logits_all
 
 
-def fit(model: nn.Module, train: Batches, val: Batches, cfg: TrainConfig, *, classes: list[str],
-        pretrained: bool, precision: str, loss_weights: torch.Tensor | None = None,
-        on_best: Callable[[EpochRecord], None] | None = None,
-        on_epoch: Callable[[EpochRecord], None] | None = None,
-        calibration: Batches | None = None, progress=None, label: str = "") -> FitResult:
+def fit(
+    model: nn.Module,
+    train: Batches,
+    val: Batches,
+    cfg: TrainConfig,
+    *,
+    classes: list[str],
+    pretrained: bool,
+    precision: str,
+    loss_weights: torch.Tensor | None = None,
+    on_best: Callable[[EpochRecord], None] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    calibration: Batches | None = None,
+    progress=None,
+    label: str = "",
+) -> FitResult:
     """Train ``model`` with the fine-tune schedule.
 
     Args:
@@ -174,8 +187,9 @@ def fit(model: nn.Module, train: Batches, val: Batches, cfg: TrainConfig, *, cla
     total_epochs = sum(p.epochs for p in phases)
     for phase in phases:
         freeze_body(model, phase.frozen)
-        groups = [{"params": g, "lr": lr} for g, lr in zip(param_groups(model), phase.lrs,
-                                                           strict=True)]
+        groups = [
+            {"params": g, "lr": lr} for g, lr in zip(param_groups(model), phase.lrs, strict=True)
+        ]
         optimizer = torch.optim.AdamW(groups, lr=phase.lrs[-1], weight_decay=cfg.weight_decay)
         steps = len(train) * phase.epochs
         scheduler = one_cycle(optimizer, list(phase.lrs), steps, phase.pct_start, phase.div)
@@ -184,25 +198,37 @@ def fit(model: nn.Module, train: Batches, val: Batches, cfg: TrainConfig, *, cla
             started = time.perf_counter()
             task = None
             if progress is not None:
-                task = progress.add_task(f"{label} epoch {epoch}/{total_epochs} ({phase.name})",
-                                         total=len(train) + len(val), info="")
-            train_loss, last_lr = _train_epoch(model, train, optimizer, scheduler, train_loss_fn,
-                                      precision, progress, task)
+                task = progress.add_task(
+                    f"{label} epoch {epoch}/{total_epochs} ({phase.name})",
+                    total=len(train) + len(val),
+                    info="",
+                )
+            train_loss, last_lr = _train_epoch(
+                model, train, optimizer, scheduler, train_loss_fn, precision, progress, task
+            )
             if calibration is not None:
                 recalibrate_batchnorm(model, calibration, precision)
             val_loss, logits = evaluate_batches(model, val, precision, val_loss_fn)
             pred = logits.argmax(axis=1)
             err = error_rate(y_val, pred)
-            rec = EpochRecord(epoch=epoch, phase=phase.name, train_loss=train_loss,
-                              val_loss=val_loss, error_rate=err, accuracy=1.0 - err,
-                              f1=f1_score(y_val, pred, classes),
-                              lr=last_lr,
-                              seconds=time.perf_counter() - started)
+            rec = EpochRecord(
+                epoch=epoch,
+                phase=phase.name,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                error_rate=err,
+                accuracy=1.0 - err,
+                f1=f1_score(y_val, pred, classes),
+                lr=last_lr,
+                seconds=time.perf_counter() - started,
+            )
             result.history.append(rec)
             if progress is not None:
-                progress.update(task, completed=len(train) + len(val),
-                                info=f"loss {train_loss:.4f} val {val_loss:.4f} "
-                                     f"err {100 * err:.2f}%")
+                progress.update(
+                    task,
+                    completed=len(train) + len(val),
+                    info=f"loss {train_loss:.4f} val {val_loss:.4f} err {100 * err:.2f}%",
+                )
             if on_epoch is not None:
                 on_epoch(rec)
             key = (err, val_loss)
@@ -243,8 +269,16 @@ def recalibrate_batchnorm(model: nn.Module, batches: Batches, precision: str) ->
         m.momentum = momentum
 
 
-def _train_epoch(model: nn.Module, batches: Batches, optimizer, scheduler, loss_fn: nn.Module,
-                 precision: str, progress, task) -> tuple[float, float]:
+def _train_epoch(
+    model: nn.Module,
+    batches: Batches,
+    optimizer,
+    scheduler,
+    loss_fn: nn.Module,
+    precision: str,
+    progress,
+    task,
+) -> tuple[float, float]:
     """One pass over the training batches: (mean loss, head learning rate of the last step)."""
     model.train()
     total, n, lr = 0.0, 0, 0.0

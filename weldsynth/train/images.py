@@ -54,7 +54,7 @@ def letterbox(height: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         height = cv2.resize(height, (new_w, new_h), interpolation=interp)
     out = np.zeros((out_h, out_w), np.float32)
     top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
-    out[top:top + new_h, left:left + new_w] = height
+    out[top : top + new_h, left : left + new_w] = height
     return out
 
 
@@ -76,6 +76,7 @@ def decode_all(paths: Sequence[Path], size: tuple[int, int], threads: int = 2) -
         size: Input (height, width).
         threads: Decoder threads (PNG decoding releases the GIL).
     """
+
     def one(path: Path) -> np.ndarray | str:
         try:
             return to_cache(read_height(path), size)
@@ -86,8 +87,11 @@ def decode_all(paths: Sequence[Path], size: tuple[int, int], threads: int = 2) -
         results = list(pool.map(one, paths))
     kept = [k for k, r in enumerate(results) if not isinstance(r, str)]
     failures = [(str(paths[k]), r) for k, r in enumerate(results) if isinstance(r, str)]
-    images = (np.stack([results[k] for k in kept]) if kept  # type: ignore[misc]
-              else np.zeros((0, *size), np.uint16))
+    images = (
+        np.stack([results[k] for k in kept])
+        if kept  # type: ignore[misc]
+        else np.zeros((0, *size), np.uint16)
+    )
     return Decoded(images=images, kept=kept, failures=failures)
 
 
@@ -97,7 +101,7 @@ def pixel_stats(images: np.ndarray, chunk: int = 256) -> tuple[float, float]:
         return 0.0, 1.0
     total = sq = 0.0
     for start in range(0, len(images), chunk):
-        block = images[start:start + chunk].astype(np.float64) / 65535.0
+        block = images[start : start + chunk].astype(np.float64) / 65535.0
         total += float(block.sum())
         sq += float(np.square(block).sum())
     mean = total / images.size
@@ -144,12 +148,13 @@ def build_augment(spec: str, seed: int):
                 limit = float(value or 5)
             except ValueError as exc:
                 raise WeldsynthError(f"--augment: bad rotation {term!r}") from exc
-            transforms.append(A.Rotate(limit=limit, border_mode=cv2.BORDER_CONSTANT, fill=0,
-                                       p=0.5))
+            transforms.append(A.Rotate(limit=limit, border_mode=cv2.BORDER_CONSTANT, fill=0, p=0.5))
         else:
-            raise WeldsynthError(f"--augment: unknown term {term!r} (use hflip, vflip, "
-                                 "rotate=DEG, dropout=P, none, or an albumentations "
-                                 ".json/.yaml file)")
+            raise WeldsynthError(
+                f"--augment: unknown term {term!r} (use hflip, vflip, "
+                "rotate=DEG, dropout=P, none, or an albumentations "
+                ".json/.yaml file)"
+            )
     return A.Compose(transforms, seed=seed)
 
 
@@ -168,9 +173,18 @@ class Batches:
         channels_last: Return tensors in channels-last memory format.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, mean: float,
-                 std: float, shuffle_seed: int | None = None, augment=None,
-                 sample_weights: np.ndarray | None = None, channels_last: bool = False) -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int,
+        mean: float,
+        std: float,
+        shuffle_seed: int | None = None,
+        augment=None,
+        sample_weights: np.ndarray | None = None,
+        channels_last: bool = False,
+    ) -> None:
         import torch
 
         self.images, self.labels = images, np.asarray(labels, np.int64)
@@ -203,7 +217,7 @@ class Batches:
 
         idx = self.order()
         for start in range(0, len(idx), self.batch_size):
-            chunk = idx[start:start + self.batch_size]
+            chunk = idx[start : start + self.batch_size]
             if len(chunk) < 2 and self.generator is not None:
                 break  # a training batch of one breaks BatchNorm
             x = self.images[chunk].astype(np.float32) * np.float32(1 / 65535)

@@ -73,9 +73,11 @@ def resolve_weights(weights: str, arch: str) -> tuple[Path | None, str]:
         found = imagenet_file(arch)
         if found is None:
             where = Path(torch.hub.get_dir()) / "checkpoints"
-            return None, (f"weights: ImageNet {arch} weights not in {where} and weldsynth does "
-                          "not download; training from scratch (give a file with --weights; "
-                          "from scratch, --arch weldnet learns far faster)")
+            return None, (
+                f"weights: ImageNet {arch} weights not in {where} and weldsynth does "
+                "not download; training from scratch (give a file with --weights; "
+                "from scratch, --arch weldnet learns far faster)"
+            )
         return found, f"weights: ImageNet {arch} from {found.name}"
     file = Path(weights)
     if not file.is_file():
@@ -113,9 +115,11 @@ def load_pretrained(model: nn.Module, file: Path) -> None:
     wrong = sorted(k for k in set(state) & set(own) if state[k].shape != own[k].shape)
     if missing or unexpected or wrong:
         sample = (missing + unexpected + wrong)[:3]
-        raise WeldsynthError(f"{file}: does not match this architecture "
-                             f"({len(missing)} missing, {len(unexpected)} unexpected, "
-                             f"{len(wrong)} mis-shaped tensors, e.g. {', '.join(sample)})")
+        raise WeldsynthError(
+            f"{file}: does not match this architecture "
+            f"({len(missing)} missing, {len(unexpected)} unexpected, "
+            f"{len(wrong)} mis-shaped tensors, e.g. {', '.join(sample)})"
+        )
     model.load_state_dict(state, strict=False)
 
 
@@ -152,10 +156,11 @@ def bf16_supported() -> bool:
 
 
 def resolve_precision(precision: str) -> str:
-    """"bf16" or "fp32" for a requested precision ("auto" picks bf16 where supported)."""
+    """ "bf16" or "fp32" for a requested precision ("auto" picks bf16 where supported)."""
     if precision == "auto":
         return "bf16" if bf16_supported() else "fp32"
     if precision == "bf16" and not bf16_supported():
-        raise WeldsynthError("--precision bf16: this CPU has no native bf16 support; use auto "
-                             "or fp32")
+        raise WeldsynthError(
+            "--precision bf16: this CPU has no native bf16 support; use auto or fp32"
+        )
     return precision

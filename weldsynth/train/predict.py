@@ -36,8 +36,9 @@ class Prediction:
     probs: tuple[float, ...]
 
 
-def probabilities_from_cache(model: torch.nn.Module, images: np.ndarray, mean: float, std: float,
-                             batch_size: int = 64) -> np.ndarray:
+def probabilities_from_cache(
+    model: torch.nn.Module, images: np.ndarray, mean: float, std: float, batch_size: int = 64
+) -> np.ndarray:
     """Softmax probabilities (N, classes) of uint16 cached images, fp32, eval mode."""
     model.eval()
     labels = np.zeros(len(images), np.int64)
@@ -52,18 +53,24 @@ def probabilities_from_cache(model: torch.nn.Module, images: np.ndarray, mean: f
     return softmax(np.concatenate(outs).astype(np.float64)).astype(np.float32)
 
 
-def probabilities(ckpt: Checkpoint, heights: Sequence[np.ndarray], batch_size: int = 64
-                  ) -> np.ndarray:
+def probabilities(
+    ckpt: Checkpoint, heights: Sequence[np.ndarray], batch_size: int = 64
+) -> np.ndarray:
     """Probabilities (N, classes) for float height maps at native size."""
     size = ckpt.size
-    cache = (np.stack([to_cache(h, size) for h in heights]) if len(heights)
-             else np.zeros((0, *size), np.uint16))
-    return probabilities_from_cache(ckpt.model, cache, float(ckpt.meta["mean"]),
-                                    float(ckpt.meta["std"]), batch_size)
+    cache = (
+        np.stack([to_cache(h, size) for h in heights])
+        if len(heights)
+        else np.zeros((0, *size), np.uint16)
+    )
+    return probabilities_from_cache(
+        ckpt.model, cache, float(ckpt.meta["mean"]), float(ckpt.meta["std"]), batch_size
+    )
 
 
-def read_heights(files: Sequence[Path]) -> tuple[list[np.ndarray], list[int],
-                                                 list[tuple[str, str]]]:
+def read_heights(
+    files: Sequence[Path],
+) -> tuple[list[np.ndarray], list[int], list[tuple[str, str]]]:
     """Decode files at native size: (heights, indices kept, (file, reason) of failures)."""
     heights, kept, failures = [], [], []
     for k, file in enumerate(files):
@@ -81,15 +88,24 @@ def collect_images(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*.png") if p.is_file() and not any(
-                part.startswith(("_", ".")) for part in p.relative_to(path).parts[:-1])))
+            out.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*.png")
+                    if p.is_file()
+                    and not any(
+                        part.startswith(("_", ".")) for part in p.relative_to(path).parts[:-1]
+                    )
+                )
+            )
         else:
             out.append(path)
     return out
 
 
-def predict_files(ckpt: Checkpoint, files: Sequence[Path], batch_size: int = 64
-                  ) -> tuple[list[Prediction], list[tuple[str, str]]]:
+def predict_files(
+    ckpt: Checkpoint, files: Sequence[Path], batch_size: int = 64
+) -> tuple[list[Prediction], list[tuple[str, str]]]:
     """Predict every readable file; unreadable ones are returned as (file, reason)."""
     heights, kept, failures = read_heights(files)
     probs = probabilities(ckpt, heights, batch_size)
@@ -97,7 +113,12 @@ def predict_files(ckpt: Checkpoint, files: Sequence[Path], batch_size: int = 64
     preds = []
     for row, k in zip(probs, kept, strict=True):
         best = int(row.argmax())
-        preds.append(Prediction(file=str(files[k]), label=classes[best],
-                                probability=float(row[best]),
-                                probs=tuple(float(p) for p in row)))
+        preds.append(
+            Prediction(
+                file=str(files[k]),
+                label=classes[best],
+                probability=float(row[best]),
+                probs=tuple(float(p) for p in row),
+            )
+        )
     return preds, failures

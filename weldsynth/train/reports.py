@@ -14,17 +14,38 @@ import numpy as np
 
 from weldsynth.io.heightmap import atomic_write_bytes
 
-METRIC_COLUMNS = ("epoch", "phase", "train_loss", "val_loss", "error_rate", "accuracy", "f1",
-                  "lr", "seconds")
-SUMMARY_COLUMNS = ("topology", "arch", "error_pct", "test_error_pct", "train", "val", "test",
-                   "epochs", "best_epoch", "seconds", "skipped")
+METRIC_COLUMNS = (
+    "epoch",
+    "phase",
+    "train_loss",
+    "val_loss",
+    "error_rate",
+    "accuracy",
+    "f1",
+    "lr",
+    "seconds",
+)
+SUMMARY_COLUMNS = (
+    "topology",
+    "arch",
+    "error_pct",
+    "test_error_pct",
+    "train",
+    "val",
+    "test",
+    "epochs",
+    "best_epoch",
+    "seconds",
+    "skipped",
+)
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> Path:
     """Write rows (dicts) as CSV with a header, atomically."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n",
-                            extrasaction="ignore")
+    writer = csv.DictWriter(
+        buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore"
+    )
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(v) for k, v in row.items()})
@@ -44,8 +65,10 @@ def write_metrics(path: Path, history: Sequence[Any]) -> Path:
 
 def write_confusion_csv(path: Path, matrix: np.ndarray, classes: Sequence[str]) -> Path:
     """``confusion.csv``: rows are true classes, columns predicted classes."""
-    rows = [{"true": c, **{f"pred_{p}": int(v) for p, v in zip(classes, row, strict=True)}}
-            for c, row in zip(classes, matrix, strict=True)]
+    rows = [
+        {"true": c, **{f"pred_{p}": int(v) for p, v in zip(classes, row, strict=True)}}
+        for c, row in zip(classes, matrix, strict=True)
+    ]
     return write_csv(path, ["true", *(f"pred_{c}" for c in classes)], rows)
 
 
@@ -59,8 +82,7 @@ def plot_loss(path: Path, history: Sequence[Any], title: str = "") -> Path:
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy loss")
     ax2 = ax.twinx()
-    ax2.plot(epochs, [100 * r.error_rate for r in history], "--", color="grey",
-             label="val error %")
+    ax2.plot(epochs, [100 * r.error_rate for r in history], "--", color="grey", label="val error %")
     ax2.set_ylabel("val error %")
     lines = ax.get_legend_handles_labels()
     more = ax2.get_legend_handles_labels()
@@ -69,8 +91,7 @@ def plot_loss(path: Path, history: Sequence[Any], title: str = "") -> Path:
     return _save(fig, path, plt)
 
 
-def plot_confusion(path: Path, matrix: np.ndarray, classes: Sequence[str],
-                   title: str = "") -> Path:
+def plot_confusion(path: Path, matrix: np.ndarray, classes: Sequence[str], title: str = "") -> Path:
     """``confusion.png``: the confusion matrix with its counts."""
     plt = _pyplot()
     n = len(classes)
@@ -94,22 +115,27 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
     counts = report["counts"]
     test = report.get("test") or {}
     return {
-        "topology": report["topology"], "arch": report["arch"],
+        "topology": report["topology"],
+        "arch": report["arch"],
         "error_pct": round(100 * report["val"]["error_rate"], 2),
         "test_error_pct": round(100 * test["error_rate"], 2) if test else "",
         "train": sum(counts.get("train", {}).values()),
         "val": sum(counts.get("val", {}).values()),
         "test": sum(counts.get("test", {}).values()),
-        "epochs": report["epochs_run"], "best_epoch": report["best_epoch"],
-        "seconds": round(report["seconds"], 1), "skipped": len(report["skipped"]),
+        "epochs": report["epochs_run"],
+        "best_epoch": report["best_epoch"],
+        "seconds": round(report["seconds"], 1),
+        "skipped": len(report["skipped"]),
     }
 
 
 def write_summary(out: Path, rows: Sequence[dict[str, Any]]) -> tuple[Path, Path]:
     """``summary.csv`` and ``summary.md``: one row per topology."""
     csv_path = write_csv(out / "summary.csv", SUMMARY_COLUMNS, rows)
-    lines = ["| " + " | ".join(SUMMARY_COLUMNS) + " |",
-             "|" + "|".join("---:" for _ in SUMMARY_COLUMNS) + "|"]
+    lines = [
+        "| " + " | ".join(SUMMARY_COLUMNS) + " |",
+        "|" + "|".join("---:" for _ in SUMMARY_COLUMNS) + "|",
+    ]
     lines += ["| " + " | ".join(str(r.get(c, "")) for c in SUMMARY_COLUMNS) + " |" for r in rows]
     md = atomic_write_bytes(out / "summary.md", ("\n".join(lines) + "\n").encode("utf-8"))
     return csv_path, md
@@ -127,8 +153,13 @@ def summary_table(rows: Sequence[dict[str, Any]], title: str = "validation error
     return table
 
 
-_HEADERS = {"topology": "topo", "error_pct": "val err %", "test_error_pct": "test err %",
-            "best_epoch": "best", "seconds": "s"}
+_HEADERS = {
+    "topology": "topo",
+    "error_pct": "val err %",
+    "test_error_pct": "test err %",
+    "best_epoch": "best",
+    "seconds": "s",
+}
 
 
 def _fmt(value: Any) -> Any:

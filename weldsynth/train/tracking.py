@@ -48,16 +48,17 @@ class MlflowTracker(NullTracker):
         try:
             from mlflow.tracking import MlflowClient
         except ImportError as exc:
-            raise WeldsynthError(f"--track mlflow needs the mlflow extra: {INSTALL_HINT}"
-                                 ) from exc
+            raise WeldsynthError(f"--track mlflow needs the mlflow extra: {INSTALL_HINT}") from exc
         self.uri, artifacts = store_uri(uri)
         if artifacts is not None:
             Path(artifacts.removeprefix("file://")).parent.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri=self.uri)
         found = self.client.get_experiment_by_name(experiment)
-        self.experiment_id = (found.experiment_id if found is not None else
-                              self.client.create_experiment(experiment,
-                                                            artifact_location=artifacts))
+        self.experiment_id = (
+            found.experiment_id
+            if found is not None
+            else self.client.create_experiment(experiment, artifact_location=artifacts)
+        )
         self.run_id = ""
 
     def start(self, run_name: str, params: dict[str, Any], tags: dict[str, str]) -> None:
@@ -68,7 +69,7 @@ class MlflowTracker(NullTracker):
         self.run_id = run.info.run_id
         items = [Param(k, str(v)[:500]) for k, v in sorted(params.items())]
         for start in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[start:start + 100])
+            self.client.log_batch(self.run_id, params=items[start : start + 100])
 
     def log_epoch(self, step: int, metrics: dict[str, float]) -> None:
         """Log one epoch's metrics at ``step``."""

@@ -11,8 +11,24 @@ import importlib
 
 import click
 
-_MODULES = ("info", "inspect", "samples", "recipe", "generate", "balance", "split", "defects",
-            "demo", "train", "predict", "evaluate", "ensemble", "relabel", "audit", "loop")
+_MODULES = (
+    "info",
+    "inspect",
+    "samples",
+    "recipe",
+    "generate",
+    "balance",
+    "split",
+    "defects",
+    "demo",
+    "train",
+    "predict",
+    "evaluate",
+    "ensemble",
+    "relabel",
+    "audit",
+    "loop",
+)
 
 
 def _load() -> list[click.Command]:

@@ -15,41 +15,93 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 def model_options(func: Callable) -> Callable:
     """The training options shared by ``audit`` and ``loop`` (fold models and retraining)."""
     options = [
-        click.option("--arch", type=click.Choice(ARCH_CHOICES), default="resnet18",
-                     show_default=True,
-                     help="ResNets need pretrained weights (--weights) to learn these defects "
-                          "on small data; weldnet learns from scratch."),
-        click.option("--epochs", type=click.IntRange(1), default=10, show_default=True,
-                     help="Epochs per model (after --freeze-epochs with pretrained weights)."),
-        click.option("--freeze-epochs", type=click.IntRange(0), default=1, show_default=True,
-                     help="Head-only epochs first (only with pretrained weights)."),
+        click.option(
+            "--arch",
+            type=click.Choice(ARCH_CHOICES),
+            default="resnet18",
+            show_default=True,
+            help="ResNets need pretrained weights (--weights) to learn these defects "
+            "on small data; weldnet learns from scratch.",
+        ),
+        click.option(
+            "--epochs",
+            type=click.IntRange(1),
+            default=10,
+            show_default=True,
+            help="Epochs per model (after --freeze-epochs with pretrained weights).",
+        ),
+        click.option(
+            "--freeze-epochs",
+            type=click.IntRange(0),
+            default=1,
+            show_default=True,
+            help="Head-only epochs first (only with pretrained weights).",
+        ),
         click.option("--batch-size", type=click.IntRange(2), default=16, show_default=True),
-        click.option("--lr", type=float, default=2e-3, show_default=True,
-                     help="Base learning rate."),
-        click.option("--size", default="128x352", show_default=True,
-                     help="Input HEIGHTxWIDTH; maps keep their aspect and are zero-padded."),
-        click.option("--augment", default="hflip,vflip", show_default=True,
-                     help="none, a list of hflip, vflip, rotate=DEG, or an albumentations "
-                          ".json/.yaml file."),
-        click.option("--weights", default="imagenet", show_default=True,
-                     help="imagenet (torch's cache, never downloaded), none, or a file."),
-        click.option("--seed", type=int, default=42, show_default=True,
-                     help="Seed of folds, initialisation, shuffling and augmentation."),
-        click.option("--by-defect", is_flag=True,
-                     help="One class per bad-<defect> instead of 'bad'."),
-        click.option("--precision", type=click.Choice(("auto", "bf16", "fp32")),
-                     default="auto", show_default=True),
-        click.option("--threads", type=click.IntRange(0), default=0, show_default=True,
-                     help="Torch threads (0: all cores)."),
+        click.option(
+            "--lr", type=float, default=2e-3, show_default=True, help="Base learning rate."
+        ),
+        click.option(
+            "--size",
+            default="128x352",
+            show_default=True,
+            help="Input HEIGHTxWIDTH; maps keep their aspect and are zero-padded.",
+        ),
+        click.option(
+            "--augment",
+            default="hflip,vflip",
+            show_default=True,
+            help="none, a list of hflip, vflip, rotate=DEG, or an albumentations .json/.yaml file.",
+        ),
+        click.option(
+            "--weights",
+            default="imagenet",
+            show_default=True,
+            help="imagenet (torch's cache, never downloaded), none, or a file.",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=42,
+            show_default=True,
+            help="Seed of folds, initialisation, shuffling and augmentation.",
+        ),
+        click.option(
+            "--by-defect", is_flag=True, help="One class per bad-<defect> instead of 'bad'."
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(("auto", "bf16", "fp32")),
+            default="auto",
+            show_default=True,
+        ),
+        click.option(
+            "--threads",
+            type=click.IntRange(0),
+            default=0,
+            show_default=True,
+            help="Torch threads (0: all cores).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def make_config(arch: str, epochs: int, freeze_epochs: int, batch_size: int, lr: float,
-                size: str, augment: str, weights: str, seed: int, by_defect: bool,
-                precision: str, threads: int):
+def make_config(
+    arch: str,
+    epochs: int,
+    freeze_epochs: int,
+    batch_size: int,
+    lr: float,
+    size: str,
+    augment: str,
+    weights: str,
+    seed: int,
+    by_defect: bool,
+    precision: str,
+    threads: int,
+):
     """A validated :class:`~weldsynth.train.config.TrainConfig` from the shared options."""
     import torch
 
@@ -57,10 +109,20 @@ def make_config(arch: str, epochs: int, freeze_epochs: int, batch_size: int, lr:
 
     if threads:
         torch.set_num_threads(threads)
-    return TrainConfig(arch=arch, epochs=epochs, freeze_epochs=freeze_epochs,
-                       batch_size=batch_size, lr=lr, size=parse_size(size), augment=augment,
-                       weights=weights, seed=seed, by_defect=by_defect, precision=precision,
-                       threads=threads)
+    return TrainConfig(
+        arch=arch,
+        epochs=epochs,
+        freeze_epochs=freeze_epochs,
+        batch_size=batch_size,
+        lr=lr,
+        size=parse_size(size),
+        augment=augment,
+        weights=weights,
+        seed=seed,
+        by_defect=by_defect,
+        precision=precision,
+        threads=threads,
+    )
 
 
 def pick_topology(data: Path, topology: str | None) -> str:
@@ -70,8 +132,9 @@ def pick_topology(data: Path, topology: str | None) -> str:
     found = list_topologies(data)
     if topology is None:
         if len(found) != 1:
-            raise WeldsynthError(f"{data}: holds topologies {', '.join(found)}; choose one "
-                                 "with --topology")
+            raise WeldsynthError(
+                f"{data}: holds topologies {', '.join(found)}; choose one with --topology"
+            )
         return found[0]
     if topology not in found:
         raise WeldsynthError(f"{data}: no topology {topology!r} (have: {', '.join(found)})")
@@ -89,8 +152,15 @@ def progress_bar(quiet: bool, label: str):
         TimeRemainingColumn,
     )
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), disable=quiet, transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=quiet,
+        transient=True,
+    )
     task = bar.add_task(label, total=None)
 
     def update(done: int, total: int) -> None:
@@ -102,25 +172,60 @@ def progress_bar(quiet: bool, label: str):
 @click.command("audit")
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--topology", "-t", default=None, help="Topology to audit (default: the only one).")
-@click.option("--folds", type=click.IntRange(2), default=5, show_default=True,
-              help="Folds per seed, grouped by source weld.")
-@click.option("--seeds", type=click.IntRange(1), default=3, show_default=True,
-              help="Repetitions (new folds, new models) averaged.")
-@click.option("--top", type=click.IntRange(0), default=50, show_default=True,
-              help="Suspects shown in report.html.")
-@click.option("--probs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="CSV of your own out-of-fold probabilities (path + one "
-                                 "column per class): no training, no Grad-CAM.")
+@click.option(
+    "--folds",
+    type=click.IntRange(2),
+    default=5,
+    show_default=True,
+    help="Folds per seed, grouped by source weld.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Repetitions (new folds, new models) averaged.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Suspects shown in report.html.",
+)
+@click.option(
+    "--probs",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV of your own out-of-fold probabilities (path + one "
+    "column per class): no training, no Grad-CAM.",
+)
 @click.option("--include-test", is_flag=True, help="Audit the test split too.")
 @click.option("--no-cam", is_flag=True, help="Skip Grad-CAM and CAM-in-mask.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("runs/audit"), show_default=True, help="Audit folder.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs/audit"),
+    show_default=True,
+    help="Audit folder.",
+)
 @model_options
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or table (the summary "
-                                                  "line stays).")
-def command(data: Path, topology: str | None, folds: int, seeds: int, top: int,
-            probs: Path | None, include_test: bool, no_cam: bool, out: Path, quiet: bool,
-            **train: object) -> None:
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar or table (the summary line stays)."
+)
+def command(
+    data: Path,
+    topology: str | None,
+    folds: int,
+    seeds: int,
+    top: int,
+    probs: Path | None,
+    include_test: bool,
+    no_cam: bool,
+    out: Path,
+    quiet: bool,
+    **train: object,
+) -> None:
     """Rank the samples of one topology by out-of-fold loss and suggest decisions.
 
     For each of --seeds seeds the samples are cut into --folds folds grouped by source
@@ -149,23 +254,32 @@ def command(data: Path, topology: str | None, folds: int, seeds: int, top: int,
     cfg = make_config(**train)  # type: ignore[arg-type]
     topo = pick_topology(data, topology)
     console, err = Console(), Console(stderr=True)
-    settings = AuditSettings(folds=folds, seeds=seeds, top=top, include_test=include_test,
-                             probs=probs, cams=not no_cam, weights=cfg.weights)
+    settings = AuditSettings(
+        folds=folds,
+        seeds=seeds,
+        top=top,
+        include_test=include_test,
+        probs=probs,
+        cams=not no_cam,
+        weights=cfg.weights,
+    )
 
     def say(line: str) -> None:
         (err if line.startswith("warning:") else console).print(
-            line, markup=False, highlight=False, soft_wrap=True)
+            line, markup=False, highlight=False, soft_wrap=True
+        )
 
     bar, update = progress_bar(quiet, f"topology {topo}: fold models (epochs)")
     with bar:
         result = audit_topology(data, topo, out, cfg, settings, say=say, progress=update)
     if not quiet:
-        console.print(suspects_table(result.rows[:min(top, 10)],
-                                     f"top suspects, topology {topo}"))
+        console.print(suspects_table(result.rows[: min(top, 10)], f"top suspects, topology {topo}"))
     s = result.summary
-    say(f"{s['audited']} samples audited, out-of-fold error {100 * (s['oof_error'] or 0):.1f}%"
+    say(
+        f"{s['audited']} samples audited, out-of-fold error {100 * (s['oof_error'] or 0):.1f}%"
         f", {s['flagged']} flagged ({_counts(s['suggestions'])}) in "
-        f"{s['seconds']['total']:.0f} s -> {out / 'report.html'}")
+        f"{s['seconds']['total']:.0f} s -> {out / 'report.html'}"
+    )
 
 
 def suspects_table(rows: list[dict], title: str):
@@ -174,11 +288,17 @@ def suspects_table(rows: list[dict], title: str):
 
     table = Table(title=title)
     for name in ("rank", "path", "given", "predicted", "p_given", "loss", "suggestion"):
-        table.add_column(name, justify="right" if name in ("rank", "p_given", "loss")
-                         else "left")
+        table.add_column(name, justify="right" if name in ("rank", "p_given", "loss") else "left")
     for r in rows:
-        table.add_row(str(r["rank"]), r["path"], r["given"], r["predicted"],
-                      f"{r['p_given']:.3f}", f"{r['loss']:.2f}", r["suggestion"])
+        table.add_row(
+            str(r["rank"]),
+            r["path"],
+            r["given"],
+            r["predicted"],
+            f"{r['p_given']:.3f}",
+            f"{r['loss']:.2f}",
+            r["suggestion"],
+        )
     return table
 
 

@@ -22,30 +22,68 @@ from weldsynth.io.manifest import read_manifest
 
 @click.command("balance")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--ratio", default="1:1", show_default=True,
-              help="Wanted GOOD:BAD ratio of the rows in use, per topology (e.g. 1:1, 2:3).")
-@click.option("--method", type=click.Choice(METHODS), default="oversample", show_default=True,
-              help="oversample: add label-preserving variants of good images; undersample: "
-                   "exclude rows of the larger class (status excluded:undersample, nothing "
-                   "deleted); both: oversample up to --max-variants per image, then "
-                   "undersample the rest.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of every draw (which images, which variants).")
-@click.option("--extras", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Bad extras per topology (plate only with the bead removed, and solid "
-                   "images, in turn), added before balancing. Existing extras count.")
-@click.option("--augment", "augments", default="flip", show_default=True,
-              help="Variant kinds for oversampling, used in turn: flip (= hflip,vflip,hvflip: "
-                   "mirror images), dropout (2 % of measured pixels set to 0) and brightness "
-                   "(brightness/contrast change), the seed's two. Only flips add nothing the "
-                   "bad class lacks: dropout and brightness variants exist in good alone, and "
-                   "a model learns them as a shortcut for 'good'.")
-@click.option("--max-variants", type=click.IntRange(min=0), default=DEFAULT_MAX_VARIANTS,
-              show_default=True, help="With --method both: variants per good image at most.")
+@click.option(
+    "--ratio",
+    default="1:1",
+    show_default=True,
+    help="Wanted GOOD:BAD ratio of the rows in use, per topology (e.g. 1:1, 2:3).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(METHODS),
+    default="oversample",
+    show_default=True,
+    help="oversample: add label-preserving variants of good images; undersample: "
+    "exclude rows of the larger class (status excluded:undersample, nothing "
+    "deleted); both: oversample up to --max-variants per image, then "
+    "undersample the rest.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of every draw (which images, which variants).",
+)
+@click.option(
+    "--extras",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Bad extras per topology (plate only with the bead removed, and solid "
+    "images, in turn), added before balancing. Existing extras count.",
+)
+@click.option(
+    "--augment",
+    "augments",
+    default="flip",
+    show_default=True,
+    help="Variant kinds for oversampling, used in turn: flip (= hflip,vflip,hvflip: "
+    "mirror images), dropout (2 % of measured pixels set to 0) and brightness "
+    "(brightness/contrast change), the seed's two. Only flips add nothing the "
+    "bad class lacks: dropout and brightness variants exist in good alone, and "
+    "a model learns them as a shortcut for 'good'.",
+)
+@click.option(
+    "--max-variants",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_VARIANTS,
+    show_default=True,
+    help="With --method both: variants per good image at most.",
+)
 @click.option("--dry-run", is_flag=True, help="Show the counts before/after; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(out: Path, ratio: str, method: str, seed: int, extras: int, augments: str,
-            max_variants: int, dry_run: bool, quiet: bool) -> None:
+def command(
+    out: Path,
+    ratio: str,
+    method: str,
+    seed: int,
+    extras: int,
+    augments: str,
+    max_variants: int,
+    dry_run: bool,
+    quiet: bool,
+) -> None:
     """Balance good and bad per topology in the data set OUT (OUT/manifest.csv).
 
     Oversampling writes label-preserving variants of good images next to them (mirror
@@ -73,9 +111,14 @@ def command(out: Path, ratio: str, method: str, seed: int, extras: int, augments
         else:
             from rich.progress import track
 
-            apply_plan(out, records, plan,
-                       progress=lambda items: track(items, description="writing variants",
-                                                    console=console, transient=True))
+            apply_plan(
+                out,
+                records,
+                plan,
+                progress=lambda items: track(
+                    items, description="writing variants", console=console, transient=True
+                ),
+            )
     console.print(balance_table(plan, ratio, dry_run))
     for t in plan.topologies:
         if t.note:
@@ -87,13 +130,28 @@ def command(out: Path, ratio: str, method: str, seed: int, extras: int, augments
 def balance_table(plan: BalancePlan, ratio: str, dry_run: bool) -> Table:
     verb = "would change" if dry_run else "changed"
     table = Table(title=f"balance {plan.method} to good:bad = {ratio} ({verb})")
-    for name in ("topology", "good\nbefore", "bad\nbefore", "good\nafter", "bad\nafter",
-                 "new\nfiles", "excluded", "restored"):
+    for name in (
+        "topology",
+        "good\nbefore",
+        "bad\nbefore",
+        "good\nafter",
+        "bad\nafter",
+        "new\nfiles",
+        "excluded",
+        "restored",
+    ):
         table.add_column(name, justify="right")
     for t in plan.topologies:
         excluded = sum(1 for s in t.status.values() if s)
         restored = sum(1 for s in t.status.values() if not s)
-        table.add_row(t.topology, str(t.before["good"]), str(t.before["bad"]),
-                      str(t.after["good"]), str(t.after["bad"]), str(len(t.new)),
-                      str(excluded), str(restored))
+        table.add_row(
+            t.topology,
+            str(t.before["good"]),
+            str(t.before["bad"]),
+            str(t.after["good"]),
+            str(t.after["bad"]),
+            str(len(t.new)),
+            str(excluded),
+            str(restored),
+        )
     return table

@@ -30,13 +30,17 @@ def command() -> None:
     """
 
 
-@command.command("list", epilog="""\b
+@command.command(
+    "list",
+    epilog="""\b
 Examples:
   weldsynth defects list
   weldsynth defects list --json | jq '.[].name'
-""")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print JSON (for scripts) instead of a table.")
+""",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of a table."
+)
 def list_command(as_json: bool) -> None:
     """Table of the registered defects: name, label, parameters with ranges, description.
 
@@ -48,8 +52,15 @@ def list_command(as_json: bool) -> None:
     rows = []
     for name in list_defects():
         cls = get_defect(name)
-        rows.append({"name": name, "labels": list(cls.labels()), "description": cls.description,
-                     "source": defect_source(name), "parameters": cls.Config.describe()})
+        rows.append(
+            {
+                "name": name,
+                "labels": list(cls.labels()),
+                "description": cls.description,
+                "source": defect_source(name),
+                "parameters": cls.Config.describe(),
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=_json_default))
         return
@@ -64,39 +75,78 @@ def list_command(as_json: bool) -> None:
     for row in rows:
         params = "\n".join(_describe(p) for p in row["parameters"])
         source = "" if row["source"].startswith("weldsynth.") else f"\n[dim]{row['source']}[/dim]"
-        table.add_row(row["name"], " / ".join(row["labels"]), params,
-                      row["description"] + source)
+        table.add_row(row["name"], " / ".join(row["labels"]), params, row["description"] + source)
     Console().print(table)
 
 
 @command.command("show", epilog=_EPILOG)
 @click.argument("name", required=False)
-@click.option("--input", "input_file", required=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="Good weld height map (PNG).")
-@click.option("--out", "out_file", required=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="Gallery PNG to write.")
-@click.option("-n", "--count", "n", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Draws per defect.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Draw i of defect NAME uses SeedSequence([seed, crc32(NAME), i]).")
+@click.option(
+    "--input",
+    "input_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Good weld height map (PNG).",
+)
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Gallery PNG to write.",
+)
+@click.option(
+    "-n",
+    "--count",
+    "n",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Draws per defect.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Draw i of defect NAME uses SeedSequence([seed, crc32(NAME), i]).",
+)
 @click.option("--all", "all_defects", is_flag=True, help="One row per registered defect.")
-@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
-              help="Config value for NAME, e.g. radius=2,5 or depth=0.8 (repeatable).")
-@click.option("--geometry", "geometry_source", type=click.Choice(["locate", "truth"]),
-              default="locate", show_default=True,
-              help="Find the bead with geometry.locate, or read the sample's .json truth "
-                   "sidecar (files written by `weldsynth samples`).")
-def show_command(name: str | None, input_file: Path, out_file: Path, n: int, seed: int,
-                 all_defects: bool, settings: tuple[str, ...], geometry_source: str) -> None:
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Config value for NAME, e.g. radius=2,5 or depth=0.8 (repeatable).",
+)
+@click.option(
+    "--geometry",
+    "geometry_source",
+    type=click.Choice(["locate", "truth"]),
+    default="locate",
+    show_default=True,
+    help="Find the bead with geometry.locate, or read the sample's .json truth "
+    "sidecar (files written by `weldsynth samples`).",
+)
+def show_command(
+    name: str | None,
+    input_file: Path,
+    out_file: Path,
+    n: int,
+    seed: int,
+    all_defects: bool,
+    settings: tuple[str, ...],
+    geometry_source: str,
+) -> None:
     """Draw NAME (or --all defects) N times on one good weld: before / after / mask.
 
     One defect: a row per draw (before, after with its label and params, mask). With --all:
     a row per defect, before and N "after" panels with the changed pixels outlined in red.
     Rejected draws (no-op, e.g. on shadow) say why.
     """
+    from weldsynth.io.heightmap import atomic_write_bytes, read_heightmap
     from weldsynth.synth.defects.gallery import render, shoot
     from weldsynth.synth.defects.registry import create_defect, list_defects
-    from weldsynth.io.heightmap import atomic_write_bytes, read_heightmap
 
     if all_defects == (name is not None):
         raise click.UsageError("give a defect NAME or --all (not both)")
@@ -121,8 +171,9 @@ def _geometry(file: Path, height: Any, source: str):
         from weldsynth.synth.samples import read_sample, truth_geometry
 
         if not file.with_suffix(".json").exists():
-            raise WeldsynthError(f"{file}: no truth sidecar {file.with_suffix('.json').name}; "
-                                 "use --geometry locate")
+            raise WeldsynthError(
+                f"{file}: no truth sidecar {file.with_suffix('.json').name}; use --geometry locate"
+            )
         return truth_geometry(read_sample(file))
     from weldsynth.geometry import locate
 

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.data import samples_dir as shipped_samples_dir
-from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.dataset.inventory import natural_key
+from weldsynth.io.heightmap import atomic_write_bytes
 
 MARKER = ".weldsynth-demo"
 SAMPLES_SEED = 7
@@ -47,13 +47,21 @@ def prepare_output(out: Path) -> None:
 
 
 @click.command("demo")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("weldsynth-demo"), show_default=True,
-              help="Output folder. Replaced if it holds an earlier demo; a non-empty folder "
-                   "of anything else is refused.")
-@click.option("--samples", "samples_dir", type=click.Path(exists=True, file_okay=False,
-              path_type=Path), default=None,
-              help="Good welds as SAMPLES/<topology>/*.png (default: the bundled samples/).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("weldsynth-demo"),
+    show_default=True,
+    help="Output folder. Replaced if it holds an earlier demo; a non-empty folder "
+    "of anything else is refused.",
+)
+@click.option(
+    "--samples",
+    "samples_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Good welds as SAMPLES/<topology>/*.png (default: the bundled samples/).",
+)
 def command(out: Path, samples_dir: Path | None) -> None:
     """Run weldsynth end to end on the bundled good-weld samples.
 
@@ -92,8 +100,9 @@ def command(out: Path, samples_dir: Path | None) -> None:
         t0 = time.perf_counter()
         with console.status(f"{title}..."):
             message, table = step()
-        console.print(f"[bold]{number}/{len(steps)} {title}[/] ({time.perf_counter() - t0:.1f}"
-                      f" s): {message}")
+        console.print(
+            f"[bold]{number}/{len(steps)} {title}[/] ({time.perf_counter() - t0:.1f} s): {message}"
+        )
         if table is not None:
             console.print(table)
     console.print(f"done in {time.perf_counter() - started:.1f} s -> {out}")
@@ -115,8 +124,8 @@ def _good_welds(good: Path, samples_dir: Path | None) -> Step:
 
 def _locate(good: Path, out: Path) -> Step:
     from weldsynth.geometry import locate
-    from weldsynth.io.heightmap import read_heightmap, write_png
     from weldsynth.geometry.overlay import render_overlay
+    from weldsynth.io.heightmap import read_heightmap, write_png
 
     files = sorted(good.glob("*/*.png"), key=lambda p: (natural_key(p.parent.name), p.name))
     if not files:
@@ -127,14 +136,18 @@ def _locate(good: Path, out: Path) -> Step:
         geo = locate(hm.height)
         rel = file.relative_to(good)
         write_png(out / "inspect" / rel, render_overlay(hm.height, geo))
-        rows.append({
-            "file": rel.as_posix(), "topology": file.parent.name, "found": geo.found,
-            "kind": geo.kind,
-            "axis_angle": "" if geo.axis_angle is None else round(geo.axis_angle, 2),
-            "mean_width": "" if geo.path is None else round(geo.path.mean_width, 2),
-            "length": "" if geo.path is None else round(geo.path.length, 1),
-            "reason": geo.reason or "",
-        })
+        rows.append(
+            {
+                "file": rel.as_posix(),
+                "topology": file.parent.name,
+                "found": geo.found,
+                "kind": geo.kind,
+                "axis_angle": "" if geo.axis_angle is None else round(geo.axis_angle, 2),
+                "mean_width": "" if geo.path is None else round(geo.path.mean_width, 2),
+                "length": "" if geo.path is None else round(geo.path.length, 1),
+                "reason": geo.reason or "",
+            }
+        )
     _write_csv(out / "geometry.csv", rows)
     found = sum(r["found"] for r in rows)
     return f"found in {found}/{len(rows)} maps; overlays in {out / 'inspect'}", _geometry(rows)
@@ -151,13 +164,15 @@ def _generate(good: Path, data: Path) -> Step:
     summary = gen.run(tasks, data, rejected, workers=gen.default_workers())
     counts = gen.counts_by_topology(summary)
     bad = sum(v for row in counts.values() for k, v in row.items() if k.startswith("bad:"))
-    return (f"{len(summary.records)} images ({bad} bad), {len(summary.rejections)} rejected "
-            f"draws -> {data}"), None
+    return (
+        f"{len(summary.records)} images ({bad} bad), {len(summary.rejections)} rejected "
+        f"draws -> {data}"
+    ), None
 
 
 def _balance(data: Path) -> Step:
-    from weldsynth.dataset.balance import balance
     from weldsynth.cli.commands.balance import balance_table
+    from weldsynth.dataset.balance import balance
 
     plan = balance(data, ratio="1:1", method="oversample", seed=0)
     added = sum(len(t.new) for t in plan.topologies)
@@ -179,36 +194,56 @@ DEMO_TOPOLOGY = "3"
 def _demo_config():
     from weldsynth.train.config import TrainConfig
 
-    return TrainConfig(arch="weldnet", epochs=10, batch_size=16, size=(128, 352),
-                       augment="hflip,vflip", weights="none")
+    return TrainConfig(
+        arch="weldnet",
+        epochs=10,
+        batch_size=16,
+        size=(128, 352),
+        augment="hflip,vflip",
+        weights="none",
+    )
 
 
 def _audit(data: Path, out: Path) -> Step:
     from weldsynth.audit.run import AuditSettings, audit_topology
     from weldsynth.cli.commands.audit import suspects_table
 
-    result = audit_topology(data, DEMO_TOPOLOGY, out, _demo_config(),
-                            AuditSettings(folds=2, seeds=1, top=12, weights="none"))
+    result = audit_topology(
+        data,
+        DEMO_TOPOLOGY,
+        out,
+        _demo_config(),
+        AuditSettings(folds=2, seeds=1, top=12, weights="none"),
+    )
     s = result.summary
-    return (f"{s['audited']} images audited (test split left out), {s['flagged']} flagged -> "
-            f"{out / 'report.html'}"), suspects_table(result.rows[:5], "top suspects")
+    return (
+        f"{s['audited']} images audited (test split left out), {s['flagged']} flagged -> "
+        f"{out / 'report.html'}"
+    ), suspects_table(result.rows[:5], "top suspects")
 
 
 def _loop(data: Path, out: Path) -> Step:
-    from weldsynth.pipelines.loop import LoopSettings, run_loop
     from weldsynth.audit.run import AuditSettings
+    from weldsynth.pipelines.loop import LoopSettings, run_loop
 
-    settings = LoopSettings(iterations=1, auto=0.95,
-                            audit=AuditSettings(folds=2, seeds=1, top=12, cams=False,
-                                                weights="none"))
+    settings = LoopSettings(
+        iterations=1,
+        auto=0.95,
+        audit=AuditSettings(folds=2, seeds=1, top=12, cams=False, weights="none"),
+    )
     state = run_loop(data, DEMO_TOPOLOGY, out, _demo_config(), settings)
     table = Table(title=f"loop, topology {DEMO_TOPOLOGY}")
     for col in ("iteration", "samples", "moved", "dropped", "val error", "test error"):
         table.add_column(col, justify="right")
     for r in state.rows:
-        table.add_row(str(r["iteration"]), str(r["samples"]), str(r["moved"]),
-                      str(r["dropped"]), f"{100 * r['val_error']:.1f}%",
-                      f"{100 * r['test_error']:.1f}%")
+        table.add_row(
+            str(r["iteration"]),
+            str(r["samples"]),
+            str(r["moved"]),
+            str(r["dropped"]),
+            f"{100 * r['val_error']:.1f}%",
+            f"{100 * r['test_error']:.1f}%",
+        )
     changed = any(r["moved"] or r["dropped"] for r in state.rows)
     undo = f"; undo with: weldsynth relabel undo {data}" if changed else ""
     return f"{state.finished}{undo}", table

@@ -9,19 +9,44 @@ import click
 
 @click.command("ensemble")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False,
-              path_type=Path), help="Data set to evaluate on.")
-@click.option("--mode", type=click.Choice(("mean", "vote")), default="mean", show_default=True,
-              help="mean: average the probabilities; vote: majority of the members' labels.")
-@click.option("--split", type=click.Choice(("val", "test", "train", "all")), default="val",
-              show_default=True, help="Which images (the split as the first model's training "
-                                      "made it).")
-@click.option("--topology", "-t", default=None,
-              help="Topology of DATA to use (default: the models' own).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also write the table as JSON here.")
-def command(models: tuple[Path, ...], data: Path, mode: str, split: str, topology: str | None,
-            json_out: Path | None) -> None:
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Data set to evaluate on.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(("mean", "vote")),
+    default="mean",
+    show_default=True,
+    help="mean: average the probabilities; vote: majority of the members' labels.",
+)
+@click.option(
+    "--split",
+    type=click.Choice(("val", "test", "train", "all")),
+    default="val",
+    show_default=True,
+    help="Which images (the split as the first model's training made it).",
+)
+@click.option(
+    "--topology", "-t", default=None, help="Topology of DATA to use (default: the models' own)."
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the table as JSON here.",
+)
+def command(
+    models: tuple[Path, ...],
+    data: Path,
+    mode: str,
+    split: str,
+    topology: str | None,
+    json_out: Path | None,
+) -> None:
     """Combine trained MODELS (model.pt files or run folders) into a committee.
 
     Every member and the committee are evaluated on the same images; the table
@@ -48,10 +73,13 @@ def command(models: tuple[Path, ...], data: Path, mode: str, split: str, topolog
         err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
     n = len(result.items)
     errors = result.member_errors()
-    rows = [{"model": name, "arch": m.meta["arch"], "error_rate": e}
-            for name, m, e in zip(result.names, members, errors, strict=True)]
-    rows.append({"model": f"committee ({mode})", "arch": "", "error_rate":
-                 result.committee_error()})
+    rows = [
+        {"model": name, "arch": m.meta["arch"], "error_rate": e}
+        for name, m, e in zip(result.names, members, errors, strict=True)
+    ]
+    rows.append(
+        {"model": f"committee ({mode})", "arch": "", "error_rate": result.committee_error()}
+    )
     table = Table(title=f"{split} split: {n} images")
     table.add_column("model", overflow="fold")
     table.add_column("arch")
@@ -59,9 +87,23 @@ def command(models: tuple[Path, ...], data: Path, mode: str, split: str, topolog
     table.add_column("wrong", justify="right")
     for k, row in enumerate(rows):
         style = "bold" if k == len(rows) - 1 else None
-        table.add_row(row["model"], row["arch"], f"{100 * row['error_rate']:.2f}",
-                      str(round(row["error_rate"] * n)), style=style)
+        table.add_row(
+            row["model"],
+            row["arch"],
+            f"{100 * row['error_rate']:.2f}",
+            str(round(row["error_rate"] * n)),
+            style=style,
+        )
     Console().print(table)
     if json_out is not None:
-        write_json(json_out, {"data": str(data), "split": split, "mode": mode, "images": n,
-                              "classes": result.classes, "rows": rows})
+        write_json(
+            json_out,
+            {
+                "data": str(data),
+                "split": split,
+                "mode": mode,
+                "images": n,
+                "classes": result.classes,
+                "rows": rows,
+            },
+        )

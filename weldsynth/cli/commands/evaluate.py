@@ -12,16 +12,38 @@ SPLITS = ("test", "val", "train", "all")
 @click.command("evaluate")
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
-              help="Which images: the split rebuilt as training made it, or all.")
-@click.option("--topology", "-t", default=None,
-              help="Topology of DATA to use (default: the model's own).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also write the results as JSON here.")
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write one row per image (file, label, predicted, probability).")
-def command(model: Path, data: Path, split: str, topology: str | None, json_out: Path | None,
-            csv_out: Path | None) -> None:
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="test",
+    show_default=True,
+    help="Which images: the split rebuilt as training made it, or all.",
+)
+@click.option(
+    "--topology", "-t", default=None, help="Topology of DATA to use (default: the model's own)."
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the results as JSON here.",
+)
+@click.option(
+    "--csv",
+    "csv_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write one row per image (file, label, predicted, probability).",
+)
+def command(
+    model: Path,
+    data: Path,
+    split: str,
+    topology: str | None,
+    json_out: Path | None,
+    csv_out: Path | None,
+) -> None:
     """Evaluate a trained MODEL on one split of the data set DATA.
 
     Prints the error rate, the confusion matrix and, per defect, how many images
@@ -49,23 +71,45 @@ def command(model: Path, data: Path, split: str, topology: str | None, json_out:
         err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
     n = len(result.items)
     wrong = int((result.y_true != result.y_pred).sum())
-    console.print(f"topology {result.topology}, {split} split: {n} images, {wrong} wrong, "
-                  f"error {100 * result.error:.2f}%", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"topology {result.topology}, {split} split: {n} images, {wrong} wrong, "
+        f"error {100 * result.error:.2f}%",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(confusion_table(result.confusion, result.classes))
     breakdown = result.per_defect()
     console.print(defect_table(breakdown, result.classes))
     if json_out is not None:
-        write_json(json_out, {
-            "model": str(ckpt.path), "data": str(data), "topology": result.topology,
-            "split": split, "images": n, "errors": wrong, "error_rate": result.error,
-            "f1": f1_score(result.y_true, result.y_pred, result.classes),
-            "classes": result.classes, "confusion": result.confusion.tolist(),
-            "per_defect": breakdown,
-            "skipped": [{"file": f, "reason": r} for f, r in result.failures]})
+        write_json(
+            json_out,
+            {
+                "model": str(ckpt.path),
+                "data": str(data),
+                "topology": result.topology,
+                "split": split,
+                "images": n,
+                "errors": wrong,
+                "error_rate": result.error,
+                "f1": f1_score(result.y_true, result.y_pred, result.classes),
+                "classes": result.classes,
+                "confusion": result.confusion.tolist(),
+                "per_defect": breakdown,
+                "skipped": [{"file": f, "reason": r} for f, r in result.failures],
+            },
+        )
     if csv_out is not None:
-        rows = [{"file": i.rel, "label": i.label, "defect": i.defect,
-                 "predicted": result.classes[int(p)], "probability": float(pr[int(p)])}
-                for i, p, pr in zip(result.items, result.y_pred, result.probs, strict=True)]
+        rows = [
+            {
+                "file": i.rel,
+                "label": i.label,
+                "defect": i.defect,
+                "predicted": result.classes[int(p)],
+                "probability": float(pr[int(p)]),
+            }
+            for i, p, pr in zip(result.items, result.y_pred, result.probs, strict=True)
+        ]
         write_csv(csv_out, ["file", "label", "defect", "predicted", "probability"], rows)
 
 
@@ -90,6 +134,12 @@ def defect_table(rows: list[dict], classes: list[str]):
     for col in ("label", "defect", "images", "errors", "error %", *(f"as {c}" for c in classes)):
         table.add_column(col, justify="left" if col in ("label", "defect") else "right")
     for r in rows:
-        table.add_row(r["label"], r["defect"], str(r["images"]), str(r["errors"]),
-                      f"{r['error_pct']:.2f}", *(str(r[f"as_{c}"]) for c in classes))
+        table.add_row(
+            r["label"],
+            r["defect"],
+            str(r["images"]),
+            str(r["errors"]),
+            f"{r['error_pct']:.2f}",
+            *(str(r[f"as_{c}"]) for c in classes),
+        )
     return table

@@ -25,40 +25,79 @@ if TYPE_CHECKING:
 
 @click.command("generate")
 @click.argument("good_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--recipe", "recipe_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Recipe YAML for the welds in GOOD_DIR (one topology).")
-@click.option("--all", "all_topologies", is_flag=True,
-              help="GOOD_DIR holds one sub-folder per topology; each uses its recipe from "
-                   "--recipes.")
-@click.option("--recipes", "recipes_dir", type=click.Path(exists=True, file_okay=False,
-              path_type=Path), default=None,
-              help="Folder of <topology>.yaml recipes for --all (default: the shipped recipes/).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (new, empty, or an earlier weldsynth output to resume).")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Worker processes (default: the CPUs available). Output does not depend "
-                   "on it.")
-@click.option("--engine", type=click.Choice(("local", "ray")), default="local",
-              show_default=True,
-              help='Where sources run: local processes, or Ray tasks (pip install '
-                   '"weldsynth[ray]"). Output does not depend on it.')
-@click.option("--address", default=None, metavar="ADDR",
-              help="With --engine ray: a running Ray cluster (e.g. 10.0.0.5:6379 or auto); "
-                   "default: a local Ray with --workers CPUs. Data and OUT must be on a "
-                   "filesystem every node sees at the same path.")
-@click.option("--by-defect", is_flag=True,
-              help="Split bad into bad-<defect> class folders.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
-              help="Override the recipe's seed.")
-@click.option("--force", is_flag=True,
-              help="Write into a non-empty folder that is not a weldsynth output.")
-@click.option("--strict", is_flag=True,
-              help="Exit with status 1 when any input or draw was rejected.")
+@click.option(
+    "--recipe",
+    "recipe_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Recipe YAML for the welds in GOOD_DIR (one topology).",
+)
+@click.option(
+    "--all",
+    "all_topologies",
+    is_flag=True,
+    help="GOOD_DIR holds one sub-folder per topology; each uses its recipe from --recipes.",
+)
+@click.option(
+    "--recipes",
+    "recipes_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of <topology>.yaml recipes for --all (default: the shipped recipes/).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (new, empty, or an earlier weldsynth output to resume).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker processes (default: the CPUs available). Output does not depend on it.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(("local", "ray")),
+    default="local",
+    show_default=True,
+    help="Where sources run: local processes, or Ray tasks (pip install "
+    '"weldsynth[ray]"). Output does not depend on it.',
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="ADDR",
+    help="With --engine ray: a running Ray cluster (e.g. 10.0.0.5:6379 or auto); "
+    "default: a local Ray with --workers CPUs. Data and OUT must be on a "
+    "filesystem every node sees at the same path.",
+)
+@click.option("--by-defect", is_flag=True, help="Split bad into bad-<defect> class folders.")
+@click.option(
+    "--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Override the recipe's seed."
+)
+@click.option(
+    "--force", is_flag=True, help="Write into a non-empty folder that is not a weldsynth output."
+)
+@click.option(
+    "--strict", is_flag=True, help="Exit with status 1 when any input or draw was rejected."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
-def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
-            recipes_dir: Path | None, out: Path, workers: int | None, engine: str,
-            address: str | None, by_defect: bool,
-            seed: int | None, force: bool, strict: bool, quiet: bool) -> None:
+def command(
+    good_dir: Path,
+    recipe_file: Path | None,
+    all_topologies: bool,
+    recipes_dir: Path | None,
+    out: Path,
+    workers: int | None,
+    engine: str,
+    address: str | None,
+    by_defect: bool,
+    seed: int | None,
+    force: bool,
+    strict: bool,
+    quiet: bool,
+) -> None:
     """Turn the good welds in GOOD_DIR into a labelled data set in OUT.
 
     OUT gets OUT/<topology>/good|bad/*.png (good welds copied, defects drawn as the
@@ -86,11 +125,15 @@ def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
 
         require_ray()  # before anything is written
     if all_topologies:
-        present = [int(p.name) for p in good_dir.iterdir()
-                   if p.is_dir() and p.name.isdigit() and int(p.name) in TOPOLOGIES]
+        present = [
+            int(p.name)
+            for p in good_dir.iterdir()
+            if p.is_dir() and p.name.isdigit() and int(p.name) in TOPOLOGIES
+        ]
         if not present:
-            raise WeldsynthError(f"{good_dir}: no topology sub-folders "
-                                 f"({', '.join(map(str, sorted(TOPOLOGIES)))})")
+            raise WeldsynthError(
+                f"{good_dir}: no topology sub-folders ({', '.join(map(str, sorted(TOPOLOGIES)))})"
+            )
         recipes = {t: recipe_for_topology(t, recipes_dir) for t in sorted(present)}
     else:
         recipe = load_recipe(recipe_file)
@@ -102,14 +145,20 @@ def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
     if all_topologies:
         tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
     else:
-        tasks, rejected = gen.plan_topology(good_dir, next(iter(recipes.values())), out,
-                                            by_defect)
+        tasks, rejected = gen.plan_topology(good_dir, next(iter(recipes.values())), out, by_defect)
     n_workers = workers or gen.default_workers()
     console = Console(stderr=True, quiet=quiet)
-    with Progress(TextColumn("generate"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-                  TextColumn("eta"), TimeRemainingColumn(), console=console,
-                  disable=quiet) as bar:
+    with Progress(
+        TextColumn("generate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    ) as bar:
         job = bar.add_task("sources", total=len(tasks), rate="")
 
         def tick(n: int) -> None:
@@ -117,14 +166,17 @@ def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
             speed = bar.tasks[0].speed
             bar.update(job, rate=f"{speed:.1f} welds/s" if speed else "")
 
-        summary = gen.run(tasks, out, rejected, workers=n_workers, progress=tick,
-                          engine=engine, address=address)
+        summary = gen.run(
+            tasks, out, rejected, workers=n_workers, progress=tick, engine=engine, address=address
+        )
     if not quiet:
         Console().print(_summary_table(summary, gen.counts_by_topology(summary)))
     n_rej = len(summary.rejections)
     if n_rej:
-        click.echo(f"warning: {n_rej} input(s) or draw(s) rejected; see "
-                   f"{out / gen.REJECTED_NAME}", err=True)
+        click.echo(
+            f"warning: {n_rej} input(s) or draw(s) rejected; see {out / gen.REJECTED_NAME}",
+            err=True,
+        )
         if strict:
             raise SystemExit(1)
 
@@ -132,11 +184,14 @@ def command(good_dir: Path, recipe_file: Path | None, all_topologies: bool,
 def _summary_table(summary: RunSummary, counts: dict[str, dict[str, int]]) -> Table:
     from weldsynth.dataset.inventory import natural_key
 
-    columns = sorted({k for row in counts.values() for k in row},
-                     key=lambda k: (k != "good", k == "rejected", k))
-    table = Table(title=f"{summary.out}: {len(summary.records)} images "
-                        f"({summary.sources_run} sources run, "
-                        f"{summary.sources_done_before} already done)")
+    columns = sorted(
+        {k for row in counts.values() for k in row}, key=lambda k: (k != "good", k == "rejected", k)
+    )
+    table = Table(
+        title=f"{summary.out}: {len(summary.records)} images "
+        f"({summary.sources_run} sources run, "
+        f"{summary.sources_done_before} already done)"
+    )
     table.add_column("topology", justify="right")
     for col in columns:
         table.add_column(col.replace("bad:", "bad "), justify="right")

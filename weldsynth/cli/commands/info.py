@@ -16,8 +16,12 @@ from weldsynth.io.manifest import manifest_path, read_manifest
 
 @click.command("info")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also save a bar chart of the counts to this PNG file.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save a bar chart of the counts to this PNG file.",
+)
 def command(folder: Path, plot: Path | None) -> None:
     """Count the height maps in FOLDER per topology and class.
 
@@ -41,8 +45,9 @@ def command(folder: Path, plot: Path | None) -> None:
         console.print(f"excluded rows: {left_out}" + (f" ({detail})" if detail else ""))
         on_disk = scan(folder).total
         if on_disk != minv.rows:
-            console.print(f"note: {on_disk} PNG files in class folders, {minv.rows} rows in "
-                          "the manifest")
+            console.print(
+                f"note: {on_disk} PNG files in class folders, {minv.rows} rows in the manifest"
+            )
         inv = minv.to_inventory()
     else:
         inv = scan(folder)

@@ -10,17 +10,25 @@ from rich.console import Console
 from rich.table import Table
 
 from weldsynth.geometry import WeldGeometry, locate
-from weldsynth.io.heightmap import read_heightmap, write_png
 from weldsynth.geometry.overlay import render_overlay
+from weldsynth.io.heightmap import read_heightmap, write_png
 
 
 @click.command("inspect")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--overlay", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Save a picture with the centreline, bead edges, axis, plates and "
-                   "no-data zones drawn on the map.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the geometry as JSON (for scripts) instead of a table.")
+@click.option(
+    "--overlay",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save a picture with the centreline, bead edges, axis, plates and "
+    "no-data zones drawn on the map.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the geometry as JSON (for scripts) instead of a table.",
+)
 def command(file: Path, overlay: Path | None, as_json: bool) -> None:
     """Locate the bead in one height map and print its geometry.
 
@@ -69,6 +77,7 @@ def _table(file: Path, bit_depth: int, geo: WeldGeometry) -> Table:
     for plate in geo.plates:
         side = "left (+)" if plate.to_dict()["side"] == "left" else "right (-)"
         table.add_row(f"plate {side}", f"{plate.area} px, mean height {plate.mean_height:.3f}")
-    table.add_row("no data", f"{int(geo.nodata_mask.sum())} px "
-                             f"({100.0 * geo.nodata_mask.mean():.1f} %)")
+    table.add_row(
+        "no data", f"{int(geo.nodata_mask.sum())} px ({100.0 * geo.nodata_mask.mean():.1f} %)"
+    )
     return table

@@ -12,31 +12,79 @@ from weldsynth.cli.commands.audit import make_config, model_options, pick_topolo
 @click.command("loop")
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--topology", "-t", default=None, help="Topology (default: the only one).")
-@click.option("--iterations", type=click.IntRange(1), default=3, show_default=True,
-              help="Audit + apply + retrain rounds at most.")
-@click.option("--auto", "auto", type=click.FloatRange(0.0, 1.0), default=0.95,
-              show_default=True,
-              help="Apply flagged suggestions whose confidence (1 - p_given) is at least this.")
-@click.option("--manual", is_flag=True,
-              help="Stop after each audit for your decisions; resume with --resume.")
+@click.option(
+    "--iterations",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Audit + apply + retrain rounds at most.",
+)
+@click.option(
+    "--auto",
+    "auto",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.95,
+    show_default=True,
+    help="Apply flagged suggestions whose confidence (1 - p_given) is at least this.",
+)
+@click.option(
+    "--manual", is_flag=True, help="Stop after each audit for your decisions; resume with --resume."
+)
 @click.option("--resume", is_flag=True, help="Go on with the loop in OUT.")
-@click.option("--folds", type=click.IntRange(2), default=5, show_default=True,
-              help="Folds of each audit, grouped by source weld.")
-@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True,
-              help="Repetitions averaged in each audit (each costs --folds models).")
-@click.option("--top", type=click.IntRange(0), default=50, show_default=True,
-              help="Suspects in each report.html.")
-@click.option("--test", "test_pct", type=click.FloatRange(0.01, 0.5), default=0.15,
-              show_default=True, help="Test fraction carved (grouped by source) when the "
-                                      "topology has no test split yet.")
+@click.option(
+    "--folds",
+    type=click.IntRange(2),
+    default=5,
+    show_default=True,
+    help="Folds of each audit, grouped by source weld.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Repetitions averaged in each audit (each costs --folds models).",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Suspects in each report.html.",
+)
+@click.option(
+    "--test",
+    "test_pct",
+    type=click.FloatRange(0.01, 0.5),
+    default=0.15,
+    show_default=True,
+    help="Test fraction carved (grouped by source) when the topology has no test split yet.",
+)
 @click.option("--no-cam", is_flag=True, help="Skip Grad-CAM in the audits.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("runs/loop"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs/loop"),
+    show_default=True,
+)
 @model_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(data: Path, topology: str | None, iterations: int, auto: float, manual: bool,
-            resume: bool, folds: int, seeds: int, top: int, test_pct: float, no_cam: bool,
-            out: Path, quiet: bool, **train: object) -> None:
+def command(
+    data: Path,
+    topology: str | None,
+    iterations: int,
+    auto: float,
+    manual: bool,
+    resume: bool,
+    folds: int,
+    seeds: int,
+    top: int,
+    test_pct: float,
+    no_cam: bool,
+    out: Path,
+    quiet: bool,
+    **train: object,
+) -> None:
     """Iterate train → audit → apply decisions → retrain on one topology of DATA.
 
     A test set is carved once (grouped by source; an existing test split is kept) and is
@@ -59,31 +107,42 @@ def command(data: Path, topology: str | None, iterations: int, auto: float, manu
     from rich.console import Console
     from rich.table import Table
 
-    from weldsynth.pipelines.loop import LoopSettings, run_loop
     from weldsynth.audit.run import AuditSettings
+    from weldsynth.pipelines.loop import LoopSettings, run_loop
 
     cfg = make_config(**train)  # type: ignore[arg-type]
     topo = pick_topology(data, topology)
     console, err = Console(), Console(stderr=True)
-    settings = LoopSettings(iterations=iterations, auto=None if manual else auto,
-                            test=test_pct, split_seed=cfg.seed,
-                            audit=AuditSettings(folds=folds, seeds=seeds, top=top,
-                                                cams=not no_cam, weights=cfg.weights))
+    settings = LoopSettings(
+        iterations=iterations,
+        auto=None if manual else auto,
+        test=test_pct,
+        split_seed=cfg.seed,
+        audit=AuditSettings(
+            folds=folds, seeds=seeds, top=top, cams=not no_cam, weights=cfg.weights
+        ),
+    )
 
     def say(line: str) -> None:
         (err if line.startswith("warning:") else console).print(
-            line, markup=False, highlight=False, soft_wrap=True)
+            line, markup=False, highlight=False, soft_wrap=True
+        )
 
     bar, update = progress_bar(quiet, f"topology {topo}: audit fold models (epochs)")
     with bar:
-        state = run_loop(data, topo, out, cfg, settings, resume=resume, say=say,
-                         progress=update)
+        state = run_loop(data, topo, out, cfg, settings, resume=resume, say=say, progress=update)
     table = Table(title=f"loop, topology {topo}")
     for name in ("iteration", "samples", "moved", "dropped", "val error", "test error", "note"):
         table.add_column(name, justify="left" if name == "note" else "right")
     for r in state.rows:
-        table.add_row(str(r["iteration"]), str(r["samples"]), str(r["moved"]),
-                      str(r["dropped"]), f"{100 * r['val_error']:.2f}%",
-                      f"{100 * r['test_error']:.2f}%", r["note"])
+        table.add_row(
+            str(r["iteration"]),
+            str(r["samples"]),
+            str(r["moved"]),
+            str(r["dropped"]),
+            f"{100 * r['val_error']:.2f}%",
+            f"{100 * r['test_error']:.2f}%",
+            r["note"],
+        )
     console.print(table)
     say(f"table: {out / 'loop.csv'}")

@@ -12,12 +12,18 @@ from weldsynth.core.errors import WeldsynthError
 @click.command("predict")
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write file, label, probability and one column per class here.")
+@click.option(
+    "--csv",
+    "csv_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write file, label, probability and one column per class here.",
+)
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No table (use with --csv).")
-def command(model: Path, images: tuple[Path, ...], csv_out: Path | None, batch_size: int,
-            quiet: bool) -> None:
+def command(
+    model: Path, images: tuple[Path, ...], csv_out: Path | None, batch_size: int, quiet: bool
+) -> None:
     """Classify height maps with a trained MODEL (model.pt or its run folder).
 
     IMAGES are PNG files or folders (searched recursively; folders starting with
@@ -46,12 +52,20 @@ def command(model: Path, images: tuple[Path, ...], csv_out: Path | None, batch_s
         err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
     classes = ckpt.classes
     if csv_out is not None:
-        rows = [{"file": p.file, "label": p.label, "probability": p.probability,
-                 **{f"p_{c}": v for c, v in zip(classes, p.probs, strict=True)}, "error": ""}
-                for p in preds]
+        rows = [
+            {
+                "file": p.file,
+                "label": p.label,
+                "probability": p.probability,
+                **{f"p_{c}": v for c, v in zip(classes, p.probs, strict=True)},
+                "error": "",
+            }
+            for p in preds
+        ]
         rows += [{"file": f, "label": "", "probability": "", "error": r} for f, r in failures]
-        write_csv(csv_out, ["file", "label", "probability", *(f"p_{c}" for c in classes),
-                            "error"], rows)
+        write_csv(
+            csv_out, ["file", "label", "probability", *(f"p_{c}" for c in classes), "error"], rows
+        )
     if preds and not quiet:
         table = Table(title=f"{ckpt.path}: {len(preds)} predicted, {len(failures)} unreadable")
         table.add_column("file", overflow="fold")

@@ -19,8 +19,7 @@ def command() -> None:
 
 
 @command.command("check")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
     """Validate recipe FILES; the first error names the file, the field and what is allowed.
 
@@ -38,9 +37,13 @@ def check(files: tuple[Path, ...]) -> None:
 
 @command.command("show")
 @click.argument("topology", type=int)
-@click.option("--recipes", "recipes_dir", type=click.Path(exists=True, file_okay=False,
-              path_type=Path), default=None, help="Folder of <topology>.yaml recipes "
-              "(default: the shipped recipes/).")
+@click.option(
+    "--recipes",
+    "recipes_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of <topology>.yaml recipes (default: the shipped recipes/).",
+)
 def show(topology: int, recipes_dir: Path | None) -> None:
     """Print the recipe of TOPOLOGY resolved: plugin defaults and norm filled in.
 

@@ -57,9 +57,15 @@ def apply_cmd(data: Path, decisions: Path) -> None:
 
 @command.command("undo")
 @_DATA
-@click.option("--to", "to", type=click.IntRange(min=0), default=None, metavar="STEP",
-              help="Revert every step in effect after STEP (0: all of them). "
-                   "Default: the last step in effect.")
+@click.option(
+    "--to",
+    "to",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="STEP",
+    help="Revert every step in effect after STEP (0: all of them). "
+    "Default: the last step in effect.",
+)
 def undo_cmd(data: Path, to: int | None) -> None:
     """Revert the last relabel step of DATA (or back to --to STEP), as a new step.
 
@@ -77,11 +83,15 @@ def undo_cmd(data: Path, to: int | None) -> None:
         outcome = journal.undo(to)
     step = outcome.step
     assert step is not None
-    how = ("manifest.csv restored byte for byte" if outcome.byte_exact else
-           "manifest.csv changed since by another command: reverted path, label, defect "
-           "and status of the rows, kept the rest")
-    click.echo(f"step {step.step}: {step.describe()}: moved back {len(step.changes)} "
-               f"file(s); {how}")
+    how = (
+        "manifest.csv restored byte for byte"
+        if outcome.byte_exact
+        else "manifest.csv changed since by another command: reverted path, label, defect "
+        "and status of the rows, kept the rest"
+    )
+    click.echo(
+        f"step {step.step}: {step.describe()}: moved back {len(step.changes)} file(s); {how}"
+    )
 
 
 @command.command("log")
@@ -111,10 +121,12 @@ def _apply_line(outcome: Outcome) -> str:
     plan = outcome.plan
     assert plan is not None
     if outcome.step is None:
-        return (f"nothing to change: all {plan.total} decision(s) are already in effect")
+        return f"nothing to change: all {plan.total} decision(s) are already in effect"
     step = outcome.step
-    text = (f"step {step.step}: moved {step.count('move')}, dropped {step.count('drop')}, "
-            f"kept {len(step.kept)} ({step.decisions_file})")
+    text = (
+        f"step {step.step}: moved {step.count('move')}, dropped {step.count('drop')}, "
+        f"kept {len(step.kept)} ({step.decisions_file})"
+    )
     if plan.unchanged:
         text += f"; {plan.unchanged} decision(s) already in effect"
     return text
@@ -122,15 +134,28 @@ def _apply_line(outcome: Outcome) -> str:
 
 def _table(steps: list[Step]) -> Table:
     table = Table(title="relabel journal")
-    for name, justify in (("step", "right"), ("time (UTC)", "left"), ("what", "left"),
-                          ("moved", "right"), ("dropped", "right"), ("kept", "right"),
-                          ("state", "left")):
+    for name, justify in (
+        ("step", "right"),
+        ("time (UTC)", "left"),
+        ("what", "left"),
+        ("moved", "right"),
+        ("dropped", "right"),
+        ("kept", "right"),
+        ("state", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in steps:
         state = s.state
         if s.undone_by is not None:
             state = f"undone by step {s.undone_by}"
         moved = s.count("move") + s.count("undo")
-        table.add_row(str(s.step), s.time.replace("+00:00", ""), s.describe(), str(moved),
-                      str(s.count("drop")), str(len(s.kept)), state)
+        table.add_row(
+            str(s.step),
+            s.time.replace("+00:00", ""),
+            s.describe(),
+            str(moved),
+            str(s.count("drop")),
+            str(len(s.kept)),
+            state,
+        )
     return table

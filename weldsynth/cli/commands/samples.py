@@ -20,21 +20,47 @@ Writes OUT/<topology>/<topology>_<index>.png and a .json truth sidecar next to e
 
 @click.command(name="samples", epilog=_EPILOG)
 @click.option(
-    "--topology", "-t", "topologies", multiple=True,
+    "--topology",
+    "-t",
+    "topologies",
+    multiple=True,
     type=click.Choice([str(t) for t in TOPOLOGIES]),
     help="Topology to generate (repeatable).",
 )
 @click.option("--all", "all_topologies", is_flag=True, help="Generate every topology.")
-@click.option("-n", "--count", "n", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Welds per topology.")
-@click.option("--out", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Base seed; sample i of topology t uses SeedSequence([seed, t, i]).")
-@click.option("--bit-depth", type=click.Choice(["8", "16"]), default="16", show_default=True,
-              help="PNG bit depth.")
-@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True,
-              help="First sample index.")
+@click.option(
+    "-n",
+    "--count",
+    "n",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Welds per topology.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Base seed; sample i of topology t uses SeedSequence([seed, t, i]).",
+)
+@click.option(
+    "--bit-depth",
+    type=click.Choice(["8", "16"]),
+    default="16",
+    show_default=True,
+    help="PNG bit depth.",
+)
+@click.option(
+    "--start", type=click.IntRange(min=0), default=0, show_default=True, help="First sample index."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     topologies: tuple[str, ...],
@@ -61,12 +87,18 @@ def command(
         raise click.UsageError("give --topology T (repeatable) or --all")
     chosen = list(TOPOLOGIES) if all_topologies else sorted({int(t) for t in topologies})
     total = len(chosen) * n
-    with Progress(TextColumn("samples"), BarColumn(), MofNCompleteColumn(),
-                  disable=quiet, transient=True) as bar:
+    with Progress(
+        TextColumn("samples"), BarColumn(), MofNCompleteColumn(), disable=quiet, transient=True
+    ) as bar:
         task = bar.add_task("samples", total=total)
         paths = write_samples(
-            out_dir, chosen, n, seed, bit_depth=int(bit_depth),
-            progress=lambda done, _total: bar.update(task, completed=done), start=start,
+            out_dir,
+            chosen,
+            n,
+            seed,
+            bit_depth=int(bit_depth),
+            progress=lambda done, _total: bar.update(task, completed=done),
+            start=start,
         )
     if not quiet:
         click.echo(f"wrote {len(paths)} samples ({len(chosen)} topologies) to {out_dir}")

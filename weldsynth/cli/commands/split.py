@@ -9,21 +9,39 @@ from rich.console import Console
 from rich.table import Table
 
 from weldsynth.dataset.inventory import natural_key
-from weldsynth.io.manifest import LABELS, SPLITS, Record
 from weldsynth.dataset.split import SplitError, check_fractions, split_counts, split_dataset
+from weldsynth.io.manifest import LABELS, SPLITS, Record
 
 
 @click.command("split")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--val", type=float, default=0.2, show_default=True,
-              help="Fraction of rows for validation, in [0, 1).")
-@click.option("--test", type=float, default=0.1, show_default=True,
-              help="Fraction of rows for test, in [0, 1); val + test < 1.")
-@click.option("--seed", type=int, default=42, show_default=True,
-              help="Seed of the order in which equal-sized groups are placed.")
-@click.option("--keep-test", is_flag=True,
-              help="Keep the rows already in test (a fixed test set); re-split the others "
-                   "into train and val. --test is then ignored.")
+@click.option(
+    "--val",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Fraction of rows for validation, in [0, 1).",
+)
+@click.option(
+    "--test",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Fraction of rows for test, in [0, 1); val + test < 1.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seed of the order in which equal-sized groups are placed.",
+)
+@click.option(
+    "--keep-test",
+    is_flag=True,
+    help="Keep the rows already in test (a fixed test set); re-split the others "
+    "into train and val. --test is then ignored.",
+)
 def command(out: Path, val: float, test: float, seed: int, keep_test: bool) -> None:
     """Write the split column (train/val/test) of OUT/manifest.csv.
 
@@ -57,7 +75,6 @@ def split_table(records: list[Record]) -> Table:
         table.add_column(s if s != "-" else "unsplit", justify="right")
     topos = sorted({k[0] for k in counts}, key=natural_key)
     for topo in topos:
-        cells = ["/".join(str(counts.get((topo, s, lab), 0)) for lab in LABELS)
-                 for s in splits]
+        cells = ["/".join(str(counts.get((topo, s, lab), 0)) for lab in LABELS) for s in splits]
         table.add_row(topo, *cells)
     return table

@@ -14,69 +14,179 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 
 @click.command("train")
 @click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--topology", "-t", "topologies", multiple=True,
-              help="Topology to train (repeatable). Default: the only one in DATA.")
+@click.option(
+    "--topology",
+    "-t",
+    "topologies",
+    multiple=True,
+    help="Topology to train (repeatable). Default: the only one in DATA.",
+)
 @click.option("--all", "all_topologies", is_flag=True, help="Train every topology in DATA.")
-@click.option("--arch", type=click.Choice(ARCH_CHOICES), default="resnet18", show_default=True,
-              help="torchvision ResNet (best with ImageNet weights), or weldnet: a small CNN "
-                   "that learns from scratch.")
-@click.option("--epochs", type=int, default=10, show_default=True,
-              help="Epochs with all layers trainable (after --freeze-epochs head-only ones).")
-@click.option("--freeze-epochs", type=int, default=1, show_default=True,
-              help="Head-only epochs first (only with pretrained weights).")
+@click.option(
+    "--arch",
+    type=click.Choice(ARCH_CHOICES),
+    default="resnet18",
+    show_default=True,
+    help="torchvision ResNet (best with ImageNet weights), or weldnet: a small CNN "
+    "that learns from scratch.",
+)
+@click.option(
+    "--epochs",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Epochs with all layers trainable (after --freeze-epochs head-only ones).",
+)
+@click.option(
+    "--freeze-epochs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Head-only epochs first (only with pretrained weights).",
+)
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--lr", type=float, default=2e-3, show_default=True, help="Base learning rate.")
-@click.option("--seed", type=int, default=42, show_default=True,
-              help="Seed of initialisation, shuffling and augmentation.")
-@click.option("--split-seed", type=int, default=42, show_default=True,
-              help="Seed of the train/val split when one is drawn.")
-@click.option("--val-pct", type=float, default=0.2, show_default=True,
-              help="Validation fraction when a split is drawn.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("runs/train"), show_default=True,
-              help="Output folder; each topology goes to OUT/<topology>/.")
-@click.option("--weights", default="imagenet", show_default=True,
-              help="imagenet (torch's cache, never downloaded), none, or a weights file.")
-@click.option("--size", default="128x352", show_default=True,
-              help="Input HEIGHTxWIDTH; images keep their aspect and are zero-padded.")
-@click.option("--augment", default="hflip,vflip,rotate=5", show_default=True,
-              help="none, a list of hflip, vflip, rotate=DEG, dropout=P (zero a fraction P "
-                   "of pixels), or an albumentations .json/.yaml pipeline file.")
-@click.option("--balance", type=click.Choice(("none", "weights", "sampler")), default="none",
-              show_default=True, help="Class-weighted loss or weighted sampling.")
-@click.option("--patience", type=int, default=0, show_default=True,
-              help="Stop after this many epochs without a better validation (0: never).")
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seed of initialisation, shuffling and augmentation.",
+)
+@click.option(
+    "--split-seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seed of the train/val split when one is drawn.",
+)
+@click.option(
+    "--val-pct",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Validation fraction when a split is drawn.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs/train"),
+    show_default=True,
+    help="Output folder; each topology goes to OUT/<topology>/.",
+)
+@click.option(
+    "--weights",
+    default="imagenet",
+    show_default=True,
+    help="imagenet (torch's cache, never downloaded), none, or a weights file.",
+)
+@click.option(
+    "--size",
+    default="128x352",
+    show_default=True,
+    help="Input HEIGHTxWIDTH; images keep their aspect and are zero-padded.",
+)
+@click.option(
+    "--augment",
+    default="hflip,vflip,rotate=5",
+    show_default=True,
+    help="none, a list of hflip, vflip, rotate=DEG, dropout=P (zero a fraction P "
+    "of pixels), or an albumentations .json/.yaml pipeline file.",
+)
+@click.option(
+    "--balance",
+    type=click.Choice(("none", "weights", "sampler")),
+    default="none",
+    show_default=True,
+    help="Class-weighted loss or weighted sampling.",
+)
+@click.option(
+    "--patience",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Stop after this many epochs without a better validation (0: never).",
+)
 @click.option("--by-defect", is_flag=True, help="One class per bad-<defect> instead of 'bad'.")
-@click.option("--precision", type=click.Choice(("auto", "bf16", "fp32")), default="auto",
-              show_default=True, help="auto: bf16 autocast where the CPU supports it.")
+@click.option(
+    "--precision",
+    type=click.Choice(("auto", "bf16", "fp32")),
+    default="auto",
+    show_default=True,
+    help="auto: bf16 autocast where the CPU supports it.",
+)
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True)
-@click.option("--threads", type=int, default=0, show_default=True,
-              help="Torch threads (0: all cores).")
-@click.option("--track", type=click.Choice(("mlflow",)), default=None,
-              help='Track runs with MLflow (needs pip install "weldsynth[mlflow]").')
+@click.option(
+    "--threads", type=int, default=0, show_default=True, help="Torch threads (0: all cores)."
+)
+@click.option(
+    "--track",
+    type=click.Choice(("mlflow",)),
+    default=None,
+    help='Track runs with MLflow (needs pip install "weldsynth[mlflow]").',
+)
 @click.option("--tracking-uri", default="", help="MLflow store (default ./mlruns).")
-@click.option("--engine", type=click.Choice(("local", "ray")), default="local",
-              show_default=True,
-              help='ray: one Ray task per topology (pip install "weldsynth[ray]"); the '
-                   "summary is the same.")
-@click.option("--address", default=None, metavar="ADDR",
-              help="With --engine ray: a running Ray cluster (default: a local Ray). DATA "
-                   "and OUT must be on a filesystem every node sees at the same path.")
-@click.option("--ray-cpus-per-task", type=click.FloatRange(0.01), default=1.0,
-              show_default=True, help="CPUs Ray reserves per topology (torch uses as many "
-                                      "threads unless --threads).")
-@click.option("--ray-resource", "ray_resources", multiple=True, metavar="NAME=AMOUNT",
-              help="Other Ray resources per topology, e.g. GPU=1 or big_memory=1 "
-                   "(repeatable).")
+@click.option(
+    "--engine",
+    type=click.Choice(("local", "ray")),
+    default="local",
+    show_default=True,
+    help='ray: one Ray task per topology (pip install "weldsynth[ray]"); the summary is the same.',
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="ADDR",
+    help="With --engine ray: a running Ray cluster (default: a local Ray). DATA "
+    "and OUT must be on a filesystem every node sees at the same path.",
+)
+@click.option(
+    "--ray-cpus-per-task",
+    type=click.FloatRange(0.01),
+    default=1.0,
+    show_default=True,
+    help="CPUs Ray reserves per topology (torch uses as many threads unless --threads).",
+)
+@click.option(
+    "--ray-resource",
+    "ray_resources",
+    multiple=True,
+    metavar="NAME=AMOUNT",
+    help="Other Ray resources per topology, e.g. GPU=1 or big_memory=1 (repeatable).",
+)
 @click.option("--force", is_flag=True, help="Overwrite runs already in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or tables.")
-def command(data: Path, topologies: tuple[str, ...], all_topologies: bool, arch: str,
-            epochs: int, freeze_epochs: int, batch_size: int, lr: float, seed: int,
-            split_seed: int, val_pct: float, out: Path, weights: str, size: str, augment: str,
-            balance: str, patience: int, by_defect: bool, precision: str, channels_last: bool,
-            threads: int, track: str | None, tracking_uri: str, engine: str,
-            address: str | None, ray_cpus_per_task: float, ray_resources: tuple[str, ...],
-            force: bool, quiet: bool) -> None:
+def command(
+    data: Path,
+    topologies: tuple[str, ...],
+    all_topologies: bool,
+    arch: str,
+    epochs: int,
+    freeze_epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    split_seed: int,
+    val_pct: float,
+    out: Path,
+    weights: str,
+    size: str,
+    augment: str,
+    balance: str,
+    patience: int,
+    by_defect: bool,
+    precision: str,
+    channels_last: bool,
+    threads: int,
+    track: str | None,
+    tracking_uri: str,
+    engine: str,
+    address: str | None,
+    ray_cpus_per_task: float,
+    ray_resources: tuple[str, ...],
+    force: bool,
+    quiet: bool,
+) -> None:
     """Train a ResNet classifier per topology of DATA, with reports.
 
     DATA is DATA/<topology>/<class>/*.png, with or without DATA/manifest.csv (with
@@ -101,19 +211,36 @@ def command(data: Path, topologies: tuple[str, ...], all_topologies: bool, arch:
     from weldsynth.train.config import TrainConfig, parse_size
     from weldsynth.train.data import list_topologies
 
-    cfg = TrainConfig(arch=arch, epochs=epochs, freeze_epochs=freeze_epochs,
-                      batch_size=batch_size, lr=lr, seed=seed, split_seed=split_seed,
-                      val_pct=val_pct, weights=weights, size=parse_size(size), augment=augment,
-                      balance=balance, patience=patience, by_defect=by_defect,
-                      precision=precision, channels_last=channels_last, threads=threads,
-                      track=track or "", tracking_uri=tracking_uri)
+    cfg = TrainConfig(
+        arch=arch,
+        epochs=epochs,
+        freeze_epochs=freeze_epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        split_seed=split_seed,
+        val_pct=val_pct,
+        weights=weights,
+        size=parse_size(size),
+        augment=augment,
+        balance=balance,
+        patience=patience,
+        by_defect=by_defect,
+        precision=precision,
+        channels_last=channels_last,
+        threads=threads,
+        track=track or "",
+        tracking_uri=tracking_uri,
+    )
     found = list_topologies(data)
     chosen = pick_topologies(found, topologies, all_topologies, data)
     if not force:
         taken = [t for t in chosen if (out / t / "model.pt").exists()]
         if taken:
-            raise WeldsynthError(f"{out}: already holds a model for topology "
-                                 f"{', '.join(taken)}; use --force or another --out")
+            raise WeldsynthError(
+                f"{out}: already holds a model for topology "
+                f"{', '.join(taken)}; use --force or another --out"
+            )
     train_fn, ddp = _engine(engine, address, ray_cpus_per_task, ray_resources, quiet)
     if ddp is not None and not ddp.is_writer:  # torchrun rank > 0: rank 0 writes OUT
         out, quiet, cfg = ddp.scratch(), True, cfg.with_(track="")
@@ -126,8 +253,9 @@ def command(data: Path, topologies: tuple[str, ...], all_topologies: bool, arch:
             ddp.close()
 
 
-def _engine(engine: str, address: str | None, cpus_per_task: float,
-            resources: tuple[str, ...], quiet: bool):
+def _engine(
+    engine: str, address: str | None, cpus_per_task: float, resources: tuple[str, ...], quiet: bool
+):
     """The function that trains the topologies (None: the local one) and the torchrun job
     this process belongs to (None when not started by torchrun)."""
     import functools
@@ -143,31 +271,36 @@ def _engine(engine: str, address: str | None, cpus_per_task: float,
     from weldsynth.engines import ray as ray_engine
 
     ray_engine.require_ray()
-    return functools.partial(ray_engine.train_topologies, address=address,
-                             cpus_per_task=cpus_per_task,
-                             resources=ray_engine.parse_resources(resources),
-                             quiet=quiet), None
+    return functools.partial(
+        ray_engine.train_topologies,
+        address=address,
+        cpus_per_task=cpus_per_task,
+        resources=ray_engine.parse_resources(resources),
+        quiet=quiet,
+    ), None
 
 
-def pick_topologies(found: list[str], asked: tuple[str, ...], everything: bool,
-                    data: Path) -> list[str]:
+def pick_topologies(
+    found: list[str], asked: tuple[str, ...], everything: bool, data: Path
+) -> list[str]:
     """The topologies to train: all, the ones asked for, or the only one."""
     if everything:
         return found
     if asked:
         missing = [t for t in asked if t not in found]
         if missing:
-            raise WeldsynthError(f"{data}: no topology {', '.join(missing)} "
-                                 f"(have: {', '.join(found)})")
+            raise WeldsynthError(
+                f"{data}: no topology {', '.join(missing)} (have: {', '.join(found)})"
+            )
         return list(dict.fromkeys(asked))
     if len(found) == 1:
         return found
-    raise WeldsynthError(f"{data} has topologies {', '.join(found)}: choose --topology T "
-                         "or --all")
+    raise WeldsynthError(f"{data} has topologies {', '.join(found)}: choose --topology T or --all")
 
 
-def _run(data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: bool,
-         train_fn=None) -> None:
+def _run(
+    data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: bool, train_fn=None
+) -> None:
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -189,18 +322,35 @@ def _run(data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: boo
     say(note if weights is not None else f"warning: {note}")
 
     def progress() -> Progress:
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                        console=console, disable=quiet)
+        return Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet,
+        )
 
     try:
-        rows = (train_fn or train_topologies)(data, chosen, out, cfg, weights=weights,
-                                              weights_note=note,
-                                say=say, progress_factory=progress,
-                                tracker_factory=lambda: make_tracker(cfg.track, cfg.tracking_uri))
+        rows = (train_fn or train_topologies)(
+            data,
+            chosen,
+            out,
+            cfg,
+            weights=weights,
+            weights_note=note,
+            say=say,
+            progress_factory=progress,
+            tracker_factory=lambda: make_tracker(cfg.track, cfg.tracking_uri),
+        )
     except KeyboardInterrupt:
-        err.print(f"interrupted: the best checkpoint so far of each topology is in "
-                  f"{out}/<topology>/model.pt", markup=False, soft_wrap=True)
+        err.print(
+            f"interrupted: the best checkpoint so far of each topology is in "
+            f"{out}/<topology>/model.pt",
+            markup=False,
+            soft_wrap=True,
+        )
         sys.exit(130)
     console.print(reports.summary_table(rows))
     say(f"summary: {out / 'summary.csv'}, {out / 'summary.md'}")

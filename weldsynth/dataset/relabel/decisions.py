@@ -74,20 +74,28 @@ class Change:
 
     def to_json(self) -> dict:
         """JSON-ready dict (the journal's per-file entry)."""
-        return {"decision": self.decision, "to": self.to, "sha256": self.sha256,
-                "before": asdict(self.before), "after": asdict(self.after)}
+        return {
+            "decision": self.decision,
+            "to": self.to,
+            "sha256": self.sha256,
+            "before": asdict(self.before),
+            "after": asdict(self.after),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping) -> Change:
         """Inverse of :meth:`to_json`."""
-        return cls(decision=data["decision"], to=data.get("to", ""),
-                   sha256=data.get("sha256", ""),
-                   before=Record(**data["before"]), after=Record(**data["after"]))
+        return cls(
+            decision=data["decision"],
+            to=data.get("to", ""),
+            sha256=data.get("sha256", ""),
+            before=Record(**data["before"]),
+            after=Record(**data["after"]),
+        )
 
     def inverse(self) -> Change:
         """The change that reverts this one."""
-        return Change(decision="undo", before=self.after, after=self.before,
-                      sha256=self.sha256)
+        return Change(decision="undo", before=self.after, after=self.before, sha256=self.sha256)
 
 
 @dataclass
@@ -129,16 +137,24 @@ def read_decisions(file: str | Path) -> tuple[list[Decision], str]:
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in DECISION_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise DecisionError(f"{file}: missing column(s) {', '.join(missing)}; expected "
-                            f"{', '.join(DECISION_COLUMNS)}")
+        raise DecisionError(
+            f"{file}: missing column(s) {', '.join(missing)}; expected "
+            f"{', '.join(DECISION_COLUMNS)}"
+        )
     rows = []
     for line, row in enumerate(reader, start=2):
         values = {c: (row.get(c) or "").strip() for c in DECISION_COLUMNS}
         if not any(values.values()):
             continue
-        rows.append(Decision(line=line, path=values["path"],
-                             decision=values["decision"].lower(), to=values["to"],
-                             sha256=values["sha256"].lower()))
+        rows.append(
+            Decision(
+                line=line,
+                path=values["path"],
+                decision=values["decision"].lower(),
+                to=values["to"],
+                sha256=values["sha256"].lower(),
+            )
+        )
     return rows, hashlib.sha256(data).hexdigest()
 
 
@@ -167,10 +183,15 @@ def resolve(path: str, current: Mapping[str, Record], renames: Mapping[str, str]
     return path if path in current else None
 
 
-def plan_decisions(root: str | Path, records: Iterable[Record], decisions: list[Decision],
-                   *, renames: Mapping[str, str] | None = None,
-                   kept_before: set[tuple[str, str]] | None = None,
-                   source: str = "decisions") -> Plan:
+def plan_decisions(
+    root: str | Path,
+    records: Iterable[Record],
+    decisions: list[Decision],
+    *,
+    renames: Mapping[str, str] | None = None,
+    kept_before: set[tuple[str, str]] | None = None,
+    source: str = "decisions",
+) -> Plan:
     """Check every decision against the data set and plan the manifest changes.
 
     Args:
@@ -216,13 +237,15 @@ def plan_decisions(root: str | Path, records: Iterable[Record], decisions: list[
         shown = "; ".join(problems[:_SHOWN_PROBLEMS])
         more = len(problems) - _SHOWN_PROBLEMS
         tail = f"; and {more} more" if more > 0 else ""
-        raise DecisionError(f"{source}: {len(problems)} decision(s) refused, nothing applied: "
-                            f"{shown}{tail}")
+        raise DecisionError(
+            f"{source}: {len(problems)} decision(s) refused, nothing applied: {shown}{tail}"
+        )
     return plan
 
 
-def _check(root: Path, d: Decision, current: Mapping[str, Record],
-           renames: Mapping[str, str]) -> tuple[str, Record | None]:
+def _check(
+    root: Path, d: Decision, current: Mapping[str, Record], renames: Mapping[str, str]
+) -> tuple[str, Record | None]:
     if not d.path:
         return "empty path", None
     try:
@@ -242,13 +265,20 @@ def _check(root: Path, d: Decision, current: Mapping[str, Record],
         return f"file {rec.path} is missing", None
     actual = sha256_file(file)
     if actual != d.sha256:
-        return (f"sha256 changed since the audit (decision {d.sha256[:12]}…, file "
-                f"{actual[:12]}…)", None)
+        return (
+            f"sha256 changed since the audit (decision {d.sha256[:12]}…, file {actual[:12]}…)",
+            None,
+        )
     return "", rec
 
 
-def _plan_one(d: Decision, rec: Record, layouts: Mapping[str, set[str]], plan: Plan,
-              kept_before: set[tuple[str, str]]) -> str:
+def _plan_one(
+    d: Decision,
+    rec: Record,
+    layouts: Mapping[str, set[str]],
+    plan: Plan,
+    kept_before: set[tuple[str, str]],
+) -> str:
     dropped = rec.status == DROPPED
     if d.decision == "drop":
         if dropped:
@@ -298,15 +328,16 @@ def _layout_problem(path: str, to: str, layouts: Mapping[str, set[str]]) -> str:
     folders = layouts.get(PurePosixPath(path).parent.parent.as_posix(), set())
     per_defect = any(f.startswith("bad-") for f in folders)
     if to == "bad" and per_defect and "bad" not in folders:
-        return ("move to 'bad': this topology uses per-defect folders "
-                f"({', '.join(sorted(folders))}); use bad-<defect>")
+        return (
+            "move to 'bad': this topology uses per-defect folders "
+            f"({', '.join(sorted(folders))}); use bad-<defect>"
+        )
     if to.startswith("bad-") and "bad" in folders and not per_defect:
         return f"move to {to!r}: this topology has one 'bad' folder; use bad"
     return ""
 
 
-def _target_clashes(root: Path, current: Mapping[str, Record], changes: list[Change]
-                    ) -> list[str]:
+def _target_clashes(root: Path, current: Mapping[str, Record], changes: list[Change]) -> list[str]:
     problems, seen = [], set()
     for ch in changes:
         target = ch.after.path

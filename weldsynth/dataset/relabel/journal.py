@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from weldsynth.dataset.relabel.decisions import Change, Plan, plan_decisions, read_decisions
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.dataset.relabel.decisions import Change, Plan, plan_decisions, read_decisions
 from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.io.manifest import (
     Record,
@@ -116,27 +116,39 @@ class Step:
 
     def to_json(self) -> dict:
         """The intent line's fields."""
-        return {"type": "intent", "step": self.step, "kind": self.kind, "time": self.time,
-                "decisions_file": self.decisions_file,
-                "decisions_sha256": self.decisions_sha256, "reverts": self.reverts,
-                "manifest_before": self.manifest_before,
-                "manifest_after": self.manifest_after, "new_dirs": self.new_dirs,
-                "remove_dirs": self.remove_dirs, "kept": [list(k) for k in self.kept],
-                "changes": [c.to_json() for c in self.changes]}
+        return {
+            "type": "intent",
+            "step": self.step,
+            "kind": self.kind,
+            "time": self.time,
+            "decisions_file": self.decisions_file,
+            "decisions_sha256": self.decisions_sha256,
+            "reverts": self.reverts,
+            "manifest_before": self.manifest_before,
+            "manifest_after": self.manifest_after,
+            "new_dirs": self.new_dirs,
+            "remove_dirs": self.remove_dirs,
+            "kept": [list(k) for k in self.kept],
+            "changes": [c.to_json() for c in self.changes],
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Step:
         """Parse an intent line."""
-        return cls(step=int(data["step"]), kind=data["kind"], time=data["time"],
-                   changes=[Change.from_json(c) for c in data["changes"]],
-                   kept=[(p, s) for p, s in data.get("kept", [])],
-                   manifest_before=data["manifest_before"],
-                   manifest_after=data["manifest_after"],
-                   decisions_file=data.get("decisions_file", ""),
-                   decisions_sha256=data.get("decisions_sha256", ""),
-                   reverts=[int(s) for s in data.get("reverts", [])],
-                   new_dirs=list(data.get("new_dirs", [])),
-                   remove_dirs=list(data.get("remove_dirs", [])))
+        return cls(
+            step=int(data["step"]),
+            kind=data["kind"],
+            time=data["time"],
+            changes=[Change.from_json(c) for c in data["changes"]],
+            kept=[(p, s) for p, s in data.get("kept", [])],
+            manifest_before=data["manifest_before"],
+            manifest_after=data["manifest_after"],
+            decisions_file=data.get("decisions_file", ""),
+            decisions_sha256=data.get("decisions_sha256", ""),
+            reverts=[int(s) for s in data.get("reverts", [])],
+            new_dirs=list(data.get("new_dirs", [])),
+            remove_dirs=list(data.get("remove_dirs", [])),
+        )
 
 
 @dataclass
@@ -169,8 +181,9 @@ def read_journal(root: str | Path) -> list[Step]:
 
 def effective_steps(steps: list[Step]) -> list[Step]:
     """Apply steps that are committed and not reverted by a committed undo, oldest first."""
-    return [s for s in steps if s.kind == "apply" and s.state == "committed"
-            and s.undone_by is None]
+    return [
+        s for s in steps if s.kind == "apply" and s.state == "committed" and s.undone_by is None
+    ]
 
 
 @contextmanager
@@ -217,23 +230,40 @@ class Journal:
         before_bytes = manifest_path(self.root).read_bytes()
         records = read_manifest(self.root)
         steps = self.steps()
-        renames = {c.before.path: c.after.path for s in steps if s.state == "committed"
-                   for c in s.changes if c.before.path != c.after.path}
+        renames = {
+            c.before.path: c.after.path
+            for s in steps
+            if s.state == "committed"
+            for c in s.changes
+            if c.before.path != c.after.path
+        }
         kept = {k for s in effective_steps(steps) for k in s.kept}
-        plan = plan_decisions(self.root, records, decisions, renames=renames,
-                              kept_before=kept, source=Path(decisions_csv).name)
+        plan = plan_decisions(
+            self.root,
+            records,
+            decisions,
+            renames=renames,
+            kept_before=kept,
+            source=Path(decisions_csv).name,
+        )
         if plan.empty:
             return Outcome(None, plan)
         after_bytes = before_bytes
         if plan.changes:
             changed = {c.before.path: c.after for c in plan.changes}
             after_bytes = self._serialise([changed.get(r.path, r) for r in records])
-        step = Step(step=_next_id(steps), kind="apply", time=_now(), changes=plan.changes,
-                    kept=plan.kept, manifest_before=self._snapshot(before_bytes),
-                    manifest_after=self._snapshot(after_bytes),
-                    decisions_file=Path(decisions_csv).name,
-                    decisions_sha256=decisions_sha,
-                    new_dirs=self._dirs_to_create(plan.changes))
+        step = Step(
+            step=_next_id(steps),
+            kind="apply",
+            time=_now(),
+            changes=plan.changes,
+            kept=plan.kept,
+            manifest_before=self._snapshot(before_bytes),
+            manifest_after=self._snapshot(after_bytes),
+            decisions_file=Path(decisions_csv).name,
+            decisions_sha256=decisions_sha,
+            new_dirs=self._dirs_to_create(plan.changes),
+        )
         self._run(step, after_bytes)
         return Outcome(step, plan)
 
@@ -259,12 +289,18 @@ class Journal:
         rows = self._reverted_rows(read_manifest(self.root), changes)
         self._check_undo_files(changes)
         after_bytes, exact = self._undo_bytes(rows, targets[-1].manifest_before)
-        step = Step(step=_next_id(steps), kind="undo", time=_now(), changes=changes, kept=[],
-                    manifest_before=self._snapshot(before_bytes),
-                    manifest_after=self._snapshot(after_bytes),
-                    reverts=[s.step for s in targets],
-                    new_dirs=self._dirs_to_create(changes),
-                    remove_dirs=sorted({d for s in targets for d in s.new_dirs}))
+        step = Step(
+            step=_next_id(steps),
+            kind="undo",
+            time=_now(),
+            changes=changes,
+            kept=[],
+            manifest_before=self._snapshot(before_bytes),
+            manifest_after=self._snapshot(after_bytes),
+            reverts=[s.step for s in targets],
+            new_dirs=self._dirs_to_create(changes),
+            remove_dirs=sorted({d for s in targets for d in s.new_dirs}),
+        )
         self._run(step, after_bytes)
         return Outcome(step, byte_exact=exact)
 
@@ -273,14 +309,17 @@ class Journal:
         for c in changes:
             row = by_path.pop(c.before.path, None)
             if row is None:
-                raise JournalError(f"{c.before.path}: not in manifest.csv any more (changed "
-                                   "outside relabel?); nothing undone")
+                raise JournalError(
+                    f"{c.before.path}: not in manifest.csv any more (changed "
+                    "outside relabel?); nothing undone"
+                )
             for name in _REVERTED_FIELDS[1:]:
                 if getattr(row, name) != getattr(c.before, name):
                     raise JournalError(
                         f"{c.before.path}: {name} is {getattr(row, name)!r} in manifest.csv "
                         f"but the journal expects {getattr(c.before, name)!r} (changed "
-                        "outside relabel?); nothing undone")
+                        "outside relabel?); nothing undone"
+                    )
             new = row.with_(**{n: getattr(c.after, n) for n in _REVERTED_FIELDS})
             by_path[new.path] = new
         return list(by_path.values())
@@ -294,17 +333,18 @@ class Journal:
             src, dst = c.before.path, c.after.path
             here = src in placed or (src not in gone and safe_join(self.root, src).is_file())
             if not here:
-                raise JournalError(f"{src}: missing (moved or deleted outside relabel?); "
-                                   "nothing undone")
+                raise JournalError(
+                    f"{src}: missing (moved or deleted outside relabel?); nothing undone"
+                )
             if src not in placed and src not in checked and c.sha256:
                 checked.add(src)
                 if sha256_file(safe_join(self.root, src)) != c.sha256:
-                    raise JournalError(f"{src}: file changed since it was relabeled; "
-                                       "nothing undone")
+                    raise JournalError(
+                        f"{src}: file changed since it was relabeled; nothing undone"
+                    )
             taken = dst in placed or (dst not in gone and safe_join(self.root, dst).exists())
             if taken:
-                raise JournalError(f"{dst}: already exists, cannot move {src} back; "
-                                   "nothing undone")
+                raise JournalError(f"{dst}: already exists, cannot move {src} back; nothing undone")
             placed.discard(src)
             gone.add(src)
             placed.add(dst)
@@ -347,19 +387,24 @@ class Journal:
             if now not in (step.manifest_after, ""):
                 raise JournalError(
                     f"{mfile}: changed by another program while step {step.step} was "
-                    "interrupted; cannot roll it back safely (see .weldsynth/journal.jsonl)")
+                    "interrupted; cannot roll it back safely (see .weldsynth/journal.jsonl)"
+                )
             atomic_write_bytes(mfile, self._snapshot_file(step.manifest_before).read_bytes())
         for tmp in self.root.glob(f".{mfile.name}.*.tmp"):
             tmp.unlink()  # a half-written manifest from the killed process
-        missing = [r.path for r in read_manifest(self.root)
-                   if not safe_join(self.root, r.path).is_file()
-                   and r.path in {c.before.path for c in step.changes}]
+        missing = [
+            r.path
+            for r in read_manifest(self.root)
+            if not safe_join(self.root, r.path).is_file()
+            and r.path in {c.before.path for c in step.changes}
+        ]
         if missing:
             raise JournalError(f"rolling back step {step.step}: {missing[0]} is missing")
-        self._append({"type": "rollback", "step": step.step, "time": _now(),
-                      "moved_back": moved})
-        return (f"recovered: step {step.step} ({step.describe()}) was interrupted; rolled "
-                f"back {moved} file move(s), the data set is as before step {step.step}")
+        self._append({"type": "rollback", "step": step.step, "time": _now(), "moved_back": moved})
+        return (
+            f"recovered: step {step.step} ({step.describe()}) was interrupted; rolled "
+            f"back {moved} file move(s), the data set is as before step {step.step}"
+        )
 
     # ------------------------------------------------------------------ running a step
     def _run(self, step: Step, after_bytes: bytes) -> None:
@@ -496,8 +541,10 @@ def _lock(fh, root: Path) -> None:
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
-        raise JournalError(f"{root}: another relabel command is running on this data "
-                           "set; try again when it has finished") from exc
+        raise JournalError(
+            f"{root}: another relabel command is running on this data "
+            "set; try again when it has finished"
+        ) from exc
 
 
 def _fsync_dirs(dirs: set[Path]) -> None:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from weldsynth.synth.defects import functional as F
 from weldsynth.geometry.path import BeadPath
+from weldsynth.synth.defects import functional as F
 
 TEXTURE_SIGMA = 1.0
 """Gaussian sigma (px) separating the smooth surface from its fine texture when resampling."""
@@ -113,8 +113,9 @@ class TextureSampler:
         x1 = np.minimum(x0 + 1, w - 1)
         y1 = np.minimum(y0 + 1, h - 1)
         low = self.low
-        smooth = ((1 - fy) * ((1 - fx) * low[y0, x0] + fx * low[y0, x1])
-                  + fy * ((1 - fx) * low[y1, x0] + fx * low[y1, x1]))
+        smooth = (1 - fy) * ((1 - fx) * low[y0, x0] + fx * low[y0, x1]) + fy * (
+            (1 - fx) * low[y1, x0] + fx * low[y1, x1]
+        )
         value = np.clip(smooth + self.high[ny, nx], self.floor, 1.0)
         return np.where(self.valid[ny, nx], value, 0.0)
 

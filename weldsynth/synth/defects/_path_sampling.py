@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, WeldGeometry
+from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects._path_functional import straight_runs
 from weldsynth.synth.defects.sampling import draw_s
-from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, WeldGeometry
-from weldsynth.geometry.path import BeadPath
 
 POINT_DECIMALS = 4
 """Local centreline points are stored rounded to 1/10000 px (short, exact JSON)."""
 
 
-def place_section(rng: np.random.Generator, path: BeadPath, length: float, end_margin: float,
-                  guard: float = 0.0, straight: bool = False) -> tuple[float, float]:
+def place_section(
+    rng: np.random.Generator,
+    path: BeadPath,
+    length: float,
+    end_margin: float,
+    guard: float = 0.0,
+    straight: bool = False,
+) -> tuple[float, float]:
     """Draw a section of about ``length`` px; returns its (start, end) arc lengths.
 
     Args:
@@ -56,8 +62,9 @@ def place_section(rng: np.random.Generator, path: BeadPath, length: float, end_m
     return start, start + length
 
 
-def local_piece(path: BeadPath, s_from: float, s_to: float
-                ) -> tuple[tuple[tuple[float, float], ...], tuple[float, ...], float]:
+def local_piece(
+    path: BeadPath, s_from: float, s_to: float
+) -> tuple[tuple[tuple[float, float], ...], tuple[float, ...], float]:
     """The centreline between two arc lengths as plain data for params.
 
     Returns:
@@ -76,8 +83,12 @@ def whole_piece(path: BeadPath) -> tuple[tuple[tuple[float, float], ...], tuple[
     return pts, tuple(float(w) for w in np.round(path.widths, POINT_DECIMALS))
 
 
-def draw_side(rng: np.random.Generator, choice: str, geometry: WeldGeometry | None = None,
-              plate_bias: float = 0.0) -> float:
+def draw_side(
+    rng: np.random.Generator,
+    choice: str,
+    geometry: WeldGeometry | None = None,
+    plate_bias: float = 0.0,
+) -> float:
     """+1 (left of travel: north, or outside a square weld) or -1 (right: south, inside).
 
     Args:

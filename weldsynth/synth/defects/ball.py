@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from weldsynth.geometry import WeldGeometry
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.synth.defects.registry import register_defect
 from weldsynth.synth.defects.sampling import draw_on_bead, uniform
-from weldsynth.geometry import WeldGeometry
 
 MAX_RADIUS_PER_WIDTH = 0.6
 """A drawn radius is capped at this fraction of the local bead width."""
@@ -33,12 +33,21 @@ CONTEXT = 3.0
 class BallConfig(DefectConfig):
     """What a recipe may set for ``ball``."""
 
-    radius: tuple[float, float] = param((3.0, 7.0), bounds=(1.0, 30.0), unit="px",
-                                        help="lump radius (capped at 0.6 × bead width)")
-    height: tuple[float, float] = param((0.08, 0.25), bounds=(0.01, 1.0), unit="of full scale",
-                                        help="top of the lump above the highest point near it")
-    offset: tuple[float, float] = param((0.0, 0.85), bounds=(0.0, 1.5), unit="× half width",
-                                        help="distance of the centre from the centreline")
+    radius: tuple[float, float] = param(
+        (3.0, 7.0), bounds=(1.0, 30.0), unit="px", help="lump radius (capped at 0.6 × bead width)"
+    )
+    height: tuple[float, float] = param(
+        (0.08, 0.25),
+        bounds=(0.01, 1.0),
+        unit="of full scale",
+        help="top of the lump above the highest point near it",
+    )
+    offset: tuple[float, float] = param(
+        (0.0, 0.85),
+        bounds=(0.0, 1.5),
+        unit="× half width",
+        help="distance of the centre from the centreline",
+    )
 
 
 @dataclass(frozen=True)
@@ -115,8 +124,9 @@ class Ball(Defect):
         s, d, xy = draw_on_bead(rng, geometry, margin=radius, offset=c.offset)
         width = float(geometry.path.width_at(s))  # type: ignore[union-attr]
         radius = max(1.0, min(radius, MAX_RADIUS_PER_WIDTH * width))
-        return BallParams(center=(float(xy[0]), float(xy[1])), radius=radius, height=height,
-                          s=s, d=d)
+        return BallParams(
+            center=(float(xy[0]), float(xy[1])), radius=radius, height=height, s=s, d=d
+        )
 
     def apply(self, height: np.ndarray, params: BallParams) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         """See :func:`apply_ball`."""

@@ -125,8 +125,13 @@ def param(
         unit: Unit shown in messages and listings ("px", "× width", "of full scale").
         help: One-line description.
     """
-    meta = {"bounds": bounds, "choices": choices, "unit": unit, "help": help,
-            "range": isinstance(default, tuple)}
+    meta = {
+        "bounds": bounds,
+        "choices": choices,
+        "unit": unit,
+        "help": help,
+        "range": isinstance(default, tuple),
+    }
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -183,8 +188,11 @@ class DefectConfig:
     def describe(cls) -> list[dict[str, Any]]:
         """One dict per field: name, default, bounds, choices, unit, help (for listings)."""
         return [
-            {"name": f.name, "default": f.default, **{k: f.metadata.get(k) for k in
-             ("bounds", "choices", "unit", "help", "range")}}
+            {
+                "name": f.name,
+                "default": f.default,
+                **{k: f.metadata.get(k) for k in ("bounds", "choices", "unit", "help", "range")},
+            }
             for f in cls.field_specs()
         ]
 
@@ -202,8 +210,11 @@ def _normalise(plugin: str, f: dataclasses.Field[Any], value: Any) -> Any:
     if meta.get("range"):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = (value, value)
-        if (not isinstance(value, (tuple, list)) or len(value) != 2
-                or not all(_is_number(v) for v in value)):
+        if (
+            not isinstance(value, (tuple, list))
+            or len(value) != 2
+            or not all(_is_number(v) for v in value)
+        ):
             raise DefectConfigError(f"{where} must be a number or a (min, max) pair of numbers")
         lo, hi = float(value[0]), float(value[1])
         numbers = (lo, hi)
@@ -413,8 +424,10 @@ class Defect(ABC):
         delta = np.abs(after[mask].astype(np.float64) - before[mask].astype(np.float64)) / scale
         strong = int(np.count_nonzero(delta >= self.min_delta))
         if strong < self.min_changed_pixels:
-            return (f"only {strong} pixel(s) changed by >= {self.min_delta:g} of full scale "
-                    f"(need {self.min_changed_pixels})")
+            return (
+                f"only {strong} pixel(s) changed by >= {self.min_delta:g} of full scale "
+                f"(need {self.min_changed_pixels})"
+            )
         return None
 
     def __call__(
@@ -431,8 +444,9 @@ class Defect(ABC):
             A :class:`DefectResult`; ``rejected`` with a reason when nothing usable came out.
         """
         if not geometry.found or geometry.path is None:
-            return DefectResult(self.name, True, f"no bead located ({geometry.reason})",
-                                None, None, 0)
+            return DefectResult(
+                self.name, True, f"no bead located ({geometry.reason})", None, None, 0
+            )
         if tuple(geometry.shape) != tuple(height.shape):
             raise ValueError(
                 f"{self.name}: geometry is for shape {tuple(geometry.shape)}, "
@@ -444,10 +458,12 @@ class Defect(ABC):
             new, mask = self.apply(height, params)
             reason = self.noop_reason(height, new, mask)
             if reason is None:
-                return DefectResult(self.name, False, None, params, self.label_for(params),
-                                    attempt, new, mask)
-        return DefectResult(self.name, True, f"{reason}; {self.max_tries} draw(s) tried",
-                            None, None, self.max_tries)
+                return DefectResult(
+                    self.name, False, None, params, self.label_for(params), attempt, new, mask
+                )
+        return DefectResult(
+            self.name, True, f"{reason}; {self.max_tries} draw(s) tried", None, None, self.max_tries
+        )
 
     # ------------------------------------------------------------------ helpers
     def params_from_dict(self, data: dict[str, Any]) -> DefectParams:
@@ -463,8 +479,11 @@ class Defect(ABC):
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other: object) -> bool:
-        return (type(other) is type(self) and other.config == self.config  # type: ignore[attr-defined]
-                and other.max_tries == self.max_tries)  # type: ignore[attr-defined]
+        return (
+            type(other) is type(self)
+            and other.config == self.config  # type: ignore[attr-defined]
+            and other.max_tries == self.max_tries
+        )  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
         return hash((type(self), self.config, self.max_tries))

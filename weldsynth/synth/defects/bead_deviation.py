@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from weldsynth.geometry import WeldGeometry
+from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects._path_functional import TextureSampler, edit_pixels, unit_floor
 from weldsynth.synth.defects._path_sampling import draw_side, local_piece, place_section
 from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.synth.defects.registry import register_defect
 from weldsynth.synth.defects.sampling import uniform
-from weldsynth.geometry import WeldGeometry
-from weldsynth.geometry.path import BeadPath
 
 KINDS = ("start", "middle", "end")
 MIN_RAMP_PER_AMPLITUDE = 2.0
@@ -46,18 +46,37 @@ END_MARGIN = 0.08
 class BeadDeviationConfig(DefectConfig):
     """What a recipe may set for ``bead_deviation``."""
 
-    amplitude: tuple[float, float] = param((0.3, 0.7), bounds=(0.05, 1.5), unit="× width",
-                                           help="sideways offset of the deviated part")
-    length: tuple[float, float] = param((0.2, 0.45), bounds=(0.05, 1.0), unit="× length",
-                                        help="length of the deviated part (bends included)")
-    ramp: tuple[float, float] = param((0.35, 0.5), bounds=(0.1, 1.0), unit="× deviated part",
-                                      help="length of each bend (raised cosine)")
-    position: str = param("any", choices=("any", *KINDS),
-                          help="where the bead bends: start, middle, end (closed: middle)")
-    side: str = param("any", choices=("any", "left", "right"),
-                      help="direction: left of travel (north / outside) or right")
-    margin: float = param(0.3, bounds=(0.0, 1.5), unit="× half width",
-                          help="surroundings moved with the bead beyond its edge")
+    amplitude: tuple[float, float] = param(
+        (0.3, 0.7), bounds=(0.05, 1.5), unit="× width", help="sideways offset of the deviated part"
+    )
+    length: tuple[float, float] = param(
+        (0.2, 0.45),
+        bounds=(0.05, 1.0),
+        unit="× length",
+        help="length of the deviated part (bends included)",
+    )
+    ramp: tuple[float, float] = param(
+        (0.35, 0.5),
+        bounds=(0.1, 1.0),
+        unit="× deviated part",
+        help="length of each bend (raised cosine)",
+    )
+    position: str = param(
+        "any",
+        choices=("any", *KINDS),
+        help="where the bead bends: start, middle, end (closed: middle)",
+    )
+    side: str = param(
+        "any",
+        choices=("any", "left", "right"),
+        help="direction: left of travel (north / outside) or right",
+    )
+    margin: float = param(
+        0.3,
+        bounds=(0.0, 1.5),
+        unit="× half width",
+        help="surroundings moved with the bead beyond its edge",
+    )
 
 
 @dataclass(frozen=True)
@@ -95,8 +114,9 @@ def offset_profile(s: np.ndarray, kind: str, s0: float, s1: float, ramp: float) 
     return 0.5 - 0.5 * np.cos(np.pi * np.minimum(up, down))
 
 
-def apply_bead_deviation(height: np.ndarray, p: BeadDeviationParams
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def apply_bead_deviation(
+    height: np.ndarray, p: BeadDeviationParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Move the bead sideways by ``amplitude × offset_profile(s)``; see the module docstring."""
     pts = np.asarray(p.points, dtype=np.float64)
     wid = np.asarray(p.widths, dtype=np.float64)
@@ -149,23 +169,25 @@ def apply_bead_deviation(height: np.ndarray, p: BeadDeviationParams
         moved_val = sample(x - dl * nx, y - dl * ny)
         bare_src = bare_at(e - dl, -dl)
         core = (np.abs(e - dl) <= half[sel]) & (beyond <= 0)
-        material = _despeckle(f.iy[sel], f.ix[sel], moved_val > bare_src + BEAD_TOLERANCE,
-                              unit.shape) | core
+        material = (
+            _despeckle(f.iy[sel], f.ix[sel], moved_val > bare_src + BEAD_TOLERANCE, unit.shape)
+            | core
+        )
         onto = np.where(moved_val > 0, np.maximum(moved_val, bare), 0.0)
         return f.iy[sel], f.ix[sel], np.where(new_foot[sel] & material, onto, bare)
 
     return edit_pixels(height, box, edit)
 
 
-def _despeckle(iy: np.ndarray, ix: np.ndarray, flags: np.ndarray,
-               shape: tuple[int, int]) -> np.ndarray:
+def _despeckle(
+    iy: np.ndarray, ix: np.ndarray, flags: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
     """Flags of scattered pixels with lone pixels and one-pixel gaps removed (3x3 open+close);
     near the bead foot the material test is at noise level and would leave speckles."""
     grid = np.zeros(shape, np.uint8)
     grid[iy, ix] = flags
     kernel = np.ones((3, 3), np.uint8)
-    grid = cv2.morphologyEx(cv2.morphologyEx(grid, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE,
-                            kernel)
+    grid = cv2.morphologyEx(cv2.morphologyEx(grid, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
     return grid[iy, ix].astype(bool)
 
 
@@ -178,8 +200,11 @@ def _room(path: BeadPath, shape: tuple[int, int], a: float, b: float, sign: floa
     limit = np.full(len(s), np.inf)
     for axis, size in ((0, shape[1]), (1, shape[0])):
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(n[:, axis] > 1e-9, (size - 1 - pts[:, axis]) / n[:, axis],
-                         np.where(n[:, axis] < -1e-9, -pts[:, axis] / n[:, axis], np.inf))
+            t = np.where(
+                n[:, axis] > 1e-9,
+                (size - 1 - pts[:, axis]) / n[:, axis],
+                np.where(n[:, axis] < -1e-9, -pts[:, axis] / n[:, axis], np.inf),
+            )
         limit = np.minimum(limit, t)
     return float(np.min(limit - path.width_at(s) / 2))
 
@@ -189,8 +214,10 @@ class BeadDeviation(Defect):
     """The bead bends sideways at its start, middle or end."""
 
     name = "bead_deviation"
-    description = ("robot drift: the bead bends sideways at its start, middle or end, "
-                   "keeping its profile; the vacated area takes the surroundings")
+    description = (
+        "robot drift: the bead bends sideways at its start, middle or end, "
+        "keeping its profile; the vacated area takes the surroundings"
+    )
     Config = BeadDeviationConfig
     Params = BeadDeviationParams
     config: BeadDeviationConfig
@@ -220,8 +247,14 @@ class BeadDeviation(Defect):
         pad = half + 2.0
         amp_min = c.amplitude[0] * width
         if kind == "middle":  # on line for at least a bead width at both ends
-            a, b = place_section(rng, path, length, max(END_MARGIN * path.length, width),
-                                 guard=half + amp + 2.0, straight=True)
+            a, b = place_section(
+                rng,
+                path,
+                length,
+                max(END_MARGIN * path.length, width),
+                guard=half + amp + 2.0,
+                straight=True,
+            )
             if b - a < length:  # shortened to fit: gentler offset, steeper bends if need be
                 ramp = min(ramp, (b - a) / 2)
                 amp = max(min(amp, ramp / MIN_RAMP_PER_AMPLITUDE), amp_min)
@@ -239,11 +272,22 @@ class BeadDeviation(Defect):
             room = _room(path, geometry.shape, a, b, sign)
         amp = max(min(room, amp), amp_min)
         points, widths, origin = local_piece(path, a - pad, b + pad)
-        return BeadDeviationParams(points=points, widths=widths, kind=kind, s0=a - origin,
-                                   s1=b - origin, ramp=ramp, amplitude=sign * amp,
-                                   margin=c.margin, s=origin)
+        return BeadDeviationParams(
+            points=points,
+            widths=widths,
+            kind=kind,
+            s0=a - origin,
+            s1=b - origin,
+            ramp=ramp,
+            amplitude=sign * amp,
+            margin=c.margin,
+            s=origin,
+        )
 
-    def apply(self, height: np.ndarray, params: BeadDeviationParams  # type: ignore[override]
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def apply(
+        self,
+        height: np.ndarray,
+        params: BeadDeviationParams,  # type: ignore[override]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """See :func:`apply_bead_deviation`."""
         return apply_bead_deviation(height, params)

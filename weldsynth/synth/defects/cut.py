@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from weldsynth.geometry import WeldGeometry
+from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.synth.defects.registry import register_defect
 from weldsynth.synth.defects.sampling import draw_s, uniform
-from weldsynth.geometry import WeldGeometry
-from weldsynth.geometry.path import BeadPath
 
 END_MARGIN = 0.05
 """On open beads a cut starts and ends at least this fraction of the length from the ends
@@ -35,28 +35,51 @@ END_MARGIN = 0.05
 class CutConfig(DefectConfig):
     """What a recipe may set for ``cut``."""
 
-    length: tuple[float, float] = param((2.0, 30.0), bounds=(1.0, 200.0), unit="px",
-                                        help="cut lengths along the bead (guard band excluded)")
-    accept_max: float = param(4.0, bounds=(0.5, 100.0), unit="px",
-                              help="cuts up to this length are acceptable (label good)")
-    reject_min: float = param(10.0, bounds=(1.0, 200.0), unit="px",
-                              help="cuts from this length are rejectable (label bad)")
-    p_acceptable: float = param(0.25, bounds=(0.0, 1.0), unit="",
-                                help="share of draws that are acceptable (good) cuts")
-    margin: float = param(1.5, bounds=(0.0, 20.0), unit="px",
-                          help="band extends this far beyond the bead edges")
+    length: tuple[float, float] = param(
+        (2.0, 30.0),
+        bounds=(1.0, 200.0),
+        unit="px",
+        help="cut lengths along the bead (guard band excluded)",
+    )
+    accept_max: float = param(
+        4.0,
+        bounds=(0.5, 100.0),
+        unit="px",
+        help="cuts up to this length are acceptable (label good)",
+    )
+    reject_min: float = param(
+        10.0,
+        bounds=(1.0, 200.0),
+        unit="px",
+        help="cuts from this length are rejectable (label bad)",
+    )
+    p_acceptable: float = param(
+        0.25, bounds=(0.0, 1.0), unit="", help="share of draws that are acceptable (good) cuts"
+    )
+    margin: float = param(
+        1.5, bounds=(0.0, 20.0), unit="px", help="band extends this far beyond the bead edges"
+    )
 
     def check(self) -> None:
         """Guard band and reachability of both labels."""
         if self.accept_max >= self.reject_min:
-            self.fail("accept_max", f"must be smaller than reject_min={self.reject_min:g} "
-                      "(guard band between acceptable and rejectable cuts)")
+            self.fail(
+                "accept_max",
+                f"must be smaller than reject_min={self.reject_min:g} "
+                "(guard band between acceptable and rejectable cuts)",
+            )
         if self.p_acceptable > 0 and self.length[0] > self.accept_max:
-            self.fail("length", f"draws no acceptable cut (min > accept_max="
-                      f"{self.accept_max:g}); lower it or set p_acceptable=0")
+            self.fail(
+                "length",
+                f"draws no acceptable cut (min > accept_max="
+                f"{self.accept_max:g}); lower it or set p_acceptable=0",
+            )
         if self.p_acceptable < 1 and self.length[1] < self.reject_min:
-            self.fail("length", f"draws no rejectable cut (max < reject_min="
-                      f"{self.reject_min:g}); raise it or set p_acceptable=1")
+            self.fail(
+                "length",
+                f"draws no rejectable cut (max < reject_min="
+                f"{self.reject_min:g}); raise it or set p_acceptable=1",
+            )
 
 
 @dataclass(frozen=True)
@@ -83,8 +106,9 @@ def apply_cut(height: np.ndarray, p: CutParams) -> tuple[np.ndarray, np.ndarray]
     pts = np.asarray(p.points, dtype=np.float64)
     local = BeadPath(points=pts, widths=np.ones(len(pts)))
     s = np.linspace(p.s0, p.s0 + p.length, max(2, int(np.ceil(p.length)) + 1))
-    outline = np.concatenate([local.to_image(s, np.full_like(s, side * p.half_width))
-                              for side in (-1.0, 1.0)])
+    outline = np.concatenate(
+        [local.to_image(s, np.full_like(s, side * p.half_width)) for side in (-1.0, 1.0)]
+    )
     box = F.clip_box(F.bounds_of(outline, 1.0), height.shape)
 
     def edit(unit: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -99,8 +123,10 @@ class Cut(Defect):
     """A zero band across the bead; bad or acceptable (good) by its length."""
 
     name = "cut"
-    description = ("gap across the bead (zero band); bad from reject_min, good (acceptable) "
-                   "up to accept_max, nothing in between")
+    description = (
+        "gap across the bead (zero band); bad from reject_min, good (acceptable) "
+        "up to accept_max, nothing in between"
+    )
     Config = CutConfig
     Params = CutParams
     config: CutConfig
@@ -117,8 +143,10 @@ class Cut(Defect):
             return "bad"
         if params.length <= c.accept_max:
             return "good"
-        raise ValueError(f"cut: length {params.length:g} px lies in the guard band "
-                         f"({c.accept_max:g}, {c.reject_min:g}) px and has no label")
+        raise ValueError(
+            f"cut: length {params.length:g} px lies in the guard band "
+            f"({c.accept_max:g}, {c.reject_min:g}) px and has no label"
+        )
 
     def draw_length(self, rng: np.random.Generator) -> float:
         """A length outside the guard band: acceptable with probability ``p_acceptable``."""
@@ -139,8 +167,13 @@ class Cut(Defect):
         pad = half + 2.0
         points, _ = F.local_path(path, start - pad, start + length + pad)
         local_from = start - pad if path.closed else max(0.0, start - pad)
-        return CutParams(points=np.round(points, 6), s0=start - local_from, length=length,
-                         half_width=half, s=start)
+        return CutParams(
+            points=np.round(points, 6),
+            s0=start - local_from,
+            length=length,
+            half_width=half,
+            s=start,
+        )
 
     def apply(self, height: np.ndarray, params: CutParams) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         """See :func:`apply_cut`."""

@@ -20,18 +20,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from weldsynth.geometry import WeldGeometry
+from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects._path_functional import (
     edit_pixels,
     section_weight,
     unit_floor,
 )
-from weldsynth.synth.defects._path_sampling import draw_side, local_piece, place_section, whole_piece
+from weldsynth.synth.defects._path_sampling import (
+    draw_side,
+    local_piece,
+    place_section,
+    whole_piece,
+)
 from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.synth.defects.registry import register_defect
 from weldsynth.synth.defects.sampling import uniform
-from weldsynth.geometry import WeldGeometry
-from weldsynth.geometry.path import BeadPath
 
 CEILING = 0.98
 """Full-scale height raises are kept under (softly, instead of clipping at 1)."""
@@ -46,16 +51,32 @@ END_MARGIN = 0.05
 class ExcessMaterialConfig(DefectConfig):
     """What a recipe may set for ``excess_material``."""
 
-    strength: tuple[float, float] = param((0.12, 0.3), bounds=(0.02, 0.8), unit="× height",
-                                          help="relative raise of one half (and drop of the other)")
-    p_whole: float = param(0.4, bounds=(0.0, 1.0), unit="",
-                           help="share of draws over the whole bead (else one section)")
-    length: tuple[float, float] = param((0.2, 0.6), bounds=(0.05, 1.0), unit="× length",
-                                        help="section length")
-    ramp: tuple[float, float] = param((0.5, 1.5), bounds=(0.0, 5.0), unit="× width",
-                                      help="length of the transition at each end of a section")
-    side: str = param("any", choices=("any", "left", "right"),
-                      help="raised half: left of travel (north / outside) or right")
+    strength: tuple[float, float] = param(
+        (0.12, 0.3),
+        bounds=(0.02, 0.8),
+        unit="× height",
+        help="relative raise of one half (and drop of the other)",
+    )
+    p_whole: float = param(
+        0.4,
+        bounds=(0.0, 1.0),
+        unit="",
+        help="share of draws over the whole bead (else one section)",
+    )
+    length: tuple[float, float] = param(
+        (0.2, 0.6), bounds=(0.05, 1.0), unit="× length", help="section length"
+    )
+    ramp: tuple[float, float] = param(
+        (0.5, 1.5),
+        bounds=(0.0, 5.0),
+        unit="× width",
+        help="length of the transition at each end of a section",
+    )
+    side: str = param(
+        "any",
+        choices=("any", "left", "right"),
+        help="raised half: left of travel (north / outside) or right",
+    )
 
 
 @dataclass(frozen=True)
@@ -86,8 +107,9 @@ class ExcessMaterialParams(DefectParams):
     s: float = 0.0
 
 
-def apply_excess_material(height: np.ndarray, p: ExcessMaterialParams
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def apply_excess_material(
+    height: np.ndarray, p: ExcessMaterialParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Scale the two halves of the bead in opposite directions; see the module docstring."""
     pts = np.asarray(p.points, dtype=np.float64)
     wid = np.asarray(p.widths, dtype=np.float64)
@@ -108,8 +130,7 @@ def apply_excess_material(height: np.ndarray, p: ExcessMaterialParams
         # profile of the bead it ends)
         u = np.where(f.beyond > 0, f.e, f.d) / np.maximum(half, 1e-6)
         across = np.where(np.abs(u) <= 1.0, np.sin(np.pi * u), 0.0)
-        along = (np.ones_like(f.s) if p.whole
-                 else section_weight(f.s, p.s0, p.s1, p.ramp))
+        along = np.ones_like(f.s) if p.whole else section_weight(f.s, p.s0, p.s1, p.ramp)
         along = along * np.clip(1.0 - f.beyond / np.maximum(half, 1e-6), 0.0, 1.0)
         old = unit[f.iy, f.ix]
         change = old * (p.strength * along * across)
@@ -126,8 +147,10 @@ class ExcessMaterial(Defect):
     """One half of the bead higher, the other lower."""
 
     name = "excess_material"
-    description = ("north/south imbalance: one half of the bead raised, the other lowered, "
-                   "over the whole bead or a section (texture kept)")
+    description = (
+        "north/south imbalance: one half of the bead raised, the other lowered, "
+        "over the whole bead or a section (texture kept)"
+    )
     Config = ExcessMaterialConfig
     Params = ExcessMaterialParams
     config: ExcessMaterialConfig
@@ -143,18 +166,37 @@ class ExcessMaterial(Defect):
         ramp = uniform(rng, c.ramp) * path.mean_width
         if whole:
             points, widths = whole_piece(path)
-            return ExcessMaterialParams(points=points, widths=widths, closed=path.closed,
-                                        whole=True, s0=0.0, s1=path.length, ramp=0.0,
-                                        strength=strength, s=0.0)
+            return ExcessMaterialParams(
+                points=points,
+                widths=widths,
+                closed=path.closed,
+                whole=True,
+                s0=0.0,
+                s1=path.length,
+                ramp=0.0,
+                strength=strength,
+                s=0.0,
+            )
         a, b = place_section(rng, path, length, END_MARGIN * path.length)
         ramp = min(ramp, (b - a) / 3)
         pad = float(np.max(path.widths)) / 2 + 2.0
         points, widths, origin = local_piece(path, a - pad, b + pad)
-        return ExcessMaterialParams(points=points, widths=widths, closed=False, whole=False,
-                                    s0=a - origin, s1=b - origin, ramp=ramp,
-                                    strength=strength, s=origin)
+        return ExcessMaterialParams(
+            points=points,
+            widths=widths,
+            closed=False,
+            whole=False,
+            s0=a - origin,
+            s1=b - origin,
+            ramp=ramp,
+            strength=strength,
+            s=origin,
+        )
 
-    def apply(self, height: np.ndarray, params: ExcessMaterialParams  # type: ignore[override]
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def apply(
+        self,
+        height: np.ndarray,
+        params: ExcessMaterialParams,  # type: ignore[override]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """See :func:`apply_excess_material`."""
         return apply_excess_material(height, params)

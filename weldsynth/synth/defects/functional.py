@@ -106,8 +106,12 @@ def edit_box(
 
 
 def ellipse_radius(
-    xs: np.ndarray, ys: np.ndarray, center: tuple[float, float], radius: float,
-    aspect: float = 1.0, angle: float = 0.0,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    center: tuple[float, float],
+    radius: float,
+    aspect: float = 1.0,
+    angle: float = 0.0,
 ) -> np.ndarray:
     """Normalised elliptical radius (1 on the rim) of pixels around ``center``.
 
@@ -161,7 +165,11 @@ def local_path(path: BeadPath, s_from: float, s_to: float) -> tuple[np.ndarray, 
 
 
 def band_mask(
-    xs: np.ndarray, ys: np.ndarray, points: np.ndarray, s0: float, s1: float,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    points: np.ndarray,
+    s0: float,
+    s1: float,
     half_width: float,
 ) -> np.ndarray:
     """Pixels whose path coordinates on a local polyline satisfy s0 <= s < s1, |d| <= hw.
@@ -183,6 +191,8 @@ def bounds_of(points: np.ndarray, pad: float) -> tuple[float, float, float, floa
     """Float bounding box (x0, y0, x1, y1) of points, padded by ``pad`` pixels."""
     p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     return (
-        float(p[:, 0].min() - pad), float(p[:, 1].min() - pad),
-        float(p[:, 0].max() + pad), float(p[:, 1].max() + pad),
+        float(p[:, 0].min() - pad),
+        float(p[:, 1].min() - pad),
+        float(p[:, 0].max() + pad),
+        float(p[:, 1].max() + pad),
     )

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from weldsynth.geometry import WeldGeometry
 from weldsynth.synth.defects.base import Defect, DefectResult
 from weldsynth.synth.defects.functional import to_unit
-from weldsynth.geometry import WeldGeometry
 
 _UNCAPTIONED = ("s", "d", "s0", "angle", "half_width")
 """Params left out of captions (positions and bookkeeping, not what the defect looks like)."""
@@ -36,26 +36,33 @@ def draw_rng(seed: int, name: str, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(name.encode()), index]))
 
 
-def shoot(plugin: Defect, height: np.ndarray, geometry: WeldGeometry, n: int,
-          seed: int) -> list[Shot]:
+def shoot(
+    plugin: Defect, height: np.ndarray, geometry: WeldGeometry, n: int, seed: int
+) -> list[Shot]:
     """``n`` independent draws of a plugin on the same map."""
-    return [Shot(plugin.name, i, plugin(height, draw_rng(seed, plugin.name, i), geometry))
-            for i in range(n)]
+    return [
+        Shot(plugin.name, i, plugin(height, draw_rng(seed, plugin.name, i), geometry))
+        for i in range(n)
+    ]
 
 
 def caption(shot: Shot, limit: int = 4) -> str:
-    """"#i label: a=1.2 b=3" (scalar params only) or "#i rejected: reason"."""
+    """ "#i label: a=1.2 b=3" (scalar params only) or "#i rejected: reason"."""
     r = shot.result
     if r.rejected:
         return f"#{shot.index} rejected: {r.reason}"[:70]
-    items = [(k, v) for k, v in r.params.to_dict().items()  # type: ignore[union-attr]
-             if isinstance(v, float) and k not in _UNCAPTIONED]
+    items = [
+        (k, v)
+        for k, v in r.params.to_dict().items()  # type: ignore[union-attr]
+        if isinstance(v, float) and k not in _UNCAPTIONED
+    ]
     text = " ".join(f"{k}={v:.3g}" for k, v in items[:limit])
     return f"#{shot.index} {r.label}: {text}"
 
 
-def render(height: np.ndarray, shots: dict[str, list[Shot]], *, title: str = "",
-           dpi: int = 110) -> bytes:
+def render(
+    height: np.ndarray, shots: dict[str, list[Shot]], *, title: str = "", dpi: int = 110
+) -> bytes:
     """PNG bytes of the gallery.
 
     One plugin: a row per draw with before / after / mask. Several: a row per plugin with
@@ -77,15 +84,15 @@ def render(height: np.ndarray, shots: dict[str, list[Shot]], *, title: str = "",
     rows = next(iter(shots.values())) if single else list(shots)
     n_rows = len(rows)
     n_cols = 3 if single else 1 + max(len(v) for v in shots.values())
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel_w * n_cols, panel_h * n_rows),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(panel_w * n_cols, panel_h * n_rows), squeeze=False
+    )
 
     def show(ax, image: np.ndarray, text: str, mask: np.ndarray | None = None) -> None:
         ax.imshow(image, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
         if mask is not None and mask.any():  # outline 2 px outside, not over the defect
             ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8))
-            ax.contour(ring.astype(float), levels=[0.5], colors="red", linewidths=0.6,
-                       alpha=0.8)
+            ax.contour(ring.astype(float), levels=[0.5], colors="red", linewidths=0.6, alpha=0.8)
         ax.set_title(text, fontsize=7, loc="left")
         ax.set_axis_off()
 
@@ -105,8 +112,7 @@ def render(height: np.ndarray, shots: dict[str, list[Shot]], *, title: str = "",
             for col, shot in enumerate(shots[name], start=1):  # type: ignore[index]
                 r = shot.result
                 after = before if r.rejected else to_unit(r.height)
-                show(axes[row, col], after, caption(shot, limit=3),
-                     None if r.rejected else r.mask)
+                show(axes[row, col], after, caption(shot, limit=3), None if r.rejected else r.mask)
             for col in range(1 + len(shots[name]), n_cols):  # type: ignore[index]
                 axes[row, col].set_axis_off()
     if title:

@@ -13,25 +13,35 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from weldsynth.geometry import WeldGeometry
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.synth.defects.registry import register_defect
 from weldsynth.synth.defects.sampling import draw_on_bead, tangent_angle, uniform
-from weldsynth.geometry import WeldGeometry
 
 
 @dataclass(frozen=True)
 class HoleConfig(DefectConfig):
     """What a recipe may set for ``hole``."""
 
-    radius: tuple[float, float] = param((2.0, 4.5), bounds=(1.0, 30.0), unit="px",
-                                        help="pit radius across the bead")
-    depth: tuple[float, float] = param((0.5, 1.0), bounds=(0.05, 1.0), unit="× height",
-                                       help="fraction of the height removed at the centre")
-    aspect: tuple[float, float] = param((1.0, 1.4), bounds=(1.0, 3.0), unit="",
-                                        help="elongation along the bead (1 = round)")
-    offset: tuple[float, float] = param((0.0, 0.7), bounds=(0.0, 1.0), unit="× half width",
-                                        help="distance of the centre from the centreline")
+    radius: tuple[float, float] = param(
+        (2.0, 4.5), bounds=(1.0, 30.0), unit="px", help="pit radius across the bead"
+    )
+    depth: tuple[float, float] = param(
+        (0.5, 1.0),
+        bounds=(0.05, 1.0),
+        unit="× height",
+        help="fraction of the height removed at the centre",
+    )
+    aspect: tuple[float, float] = param(
+        (1.0, 1.4), bounds=(1.0, 3.0), unit="", help="elongation along the bead (1 = round)"
+    )
+    offset: tuple[float, float] = param(
+        (0.0, 0.7),
+        bounds=(0.0, 1.0),
+        unit="× half width",
+        help="distance of the centre from the centreline",
+    )
 
 
 @dataclass(frozen=True)
@@ -86,11 +96,19 @@ class Hole(Defect):
         radius = uniform(rng, c.radius)
         aspect = uniform(rng, c.aspect)
         depth = uniform(rng, c.depth)
-        s, d, xy = draw_on_bead(rng, geometry, margin=radius * aspect + 1.0,
-                                offset=c.offset, inset=radius)
+        s, d, xy = draw_on_bead(
+            rng, geometry, margin=radius * aspect + 1.0, offset=c.offset, inset=radius
+        )
         angle = tangent_angle(geometry.path, s)  # type: ignore[arg-type]
-        return HoleParams(center=(float(xy[0]), float(xy[1])), radius=radius, aspect=aspect,
-                          angle=angle, depth=depth, s=s, d=d)
+        return HoleParams(
+            center=(float(xy[0]), float(xy[1])),
+            radius=radius,
+            aspect=aspect,
+            angle=angle,
+            depth=depth,
+            s=s,
+            d=d,
+        )
 
     def apply(self, height: np.ndarray, params: HoleParams) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         """See :func:`apply_hole`."""

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from weldsynth.geometry import WeldGeometry
+from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects._path_functional import (
     TextureSampler,
@@ -36,8 +38,6 @@ from weldsynth.synth.defects._path_sampling import draw_side, local_piece, place
 from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.synth.defects.registry import register_defect
 from weldsynth.synth.defects.sampling import uniform
-from weldsynth.geometry import WeldGeometry
-from weldsynth.geometry.path import BeadPath
 
 SHOULDER = 1.5
 """Width (px) of the soft step where the remaining bead meets the groove."""
@@ -51,18 +51,38 @@ PLATE_BIAS = 0.5
 class MissingPlateConfig(DefectConfig):
     """What a recipe may set for ``missing_plate``."""
 
-    length: tuple[float, float] = param((0.15, 0.5), bounds=(0.03, 1.0), unit="× length",
-                                        help="section length")
-    flank: tuple[float, float] = param((0.3, 0.6), bounds=(0.05, 0.95), unit="× half width",
-                                       help="outer part of the flank that is missing")
-    depth: tuple[float, float] = param((0.2, 0.8), bounds=(0.0, 1.0), unit="× plate height",
-                                       help="groove depth below the plate level (1 = gap, 0)")
-    margin: float = param(0.25, bounds=(0.0, 1.0), unit="× half width",
-                          help="where the plate begins beyond the bead edge")
-    ramp: tuple[float, float] = param((0.6, 1.5), bounds=(0.0, 5.0), unit="× width",
-                                      help="transition length at each end of the section")
-    side: str = param("any", choices=("any", "left", "right"),
-                      help="unfused side: left of travel (north / outside) or right")
+    length: tuple[float, float] = param(
+        (0.15, 0.5), bounds=(0.03, 1.0), unit="× length", help="section length"
+    )
+    flank: tuple[float, float] = param(
+        (0.3, 0.6),
+        bounds=(0.05, 0.95),
+        unit="× half width",
+        help="outer part of the flank that is missing",
+    )
+    depth: tuple[float, float] = param(
+        (0.2, 0.8),
+        bounds=(0.0, 1.0),
+        unit="× plate height",
+        help="groove depth below the plate level (1 = gap, 0)",
+    )
+    margin: float = param(
+        0.25,
+        bounds=(0.0, 1.0),
+        unit="× half width",
+        help="where the plate begins beyond the bead edge",
+    )
+    ramp: tuple[float, float] = param(
+        (0.6, 1.5),
+        bounds=(0.0, 5.0),
+        unit="× width",
+        help="transition length at each end of the section",
+    )
+    side: str = param(
+        "any",
+        choices=("any", "left", "right"),
+        help="unfused side: left of travel (north / outside) or right",
+    )
 
 
 @dataclass(frozen=True)
@@ -94,8 +114,7 @@ class MissingPlateParams(DefectParams):
     s: float = 0.0
 
 
-def apply_missing_plate(height: np.ndarray, p: MissingPlateParams
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def apply_missing_plate(height: np.ndarray, p: MissingPlateParams) -> tuple[np.ndarray, np.ndarray]:
     """Cut the flank on one side down to a grooved plate; see the module docstring."""
     pts = np.asarray(p.points, dtype=np.float64)
     wid = np.asarray(p.widths, dtype=np.float64)
@@ -120,7 +139,8 @@ def apply_missing_plate(height: np.ndarray, p: MissingPlateParams
         e1 = half * (1 + p.margin)
         q = p.side * f.d
         weight = section_weight(f.s, p.s0, p.s1, p.ramp) * smoothstep(
-            (q - (e0 - SHOULDER)) / SHOULDER)
+            (q - (e0 - SHOULDER)) / SHOULDER
+        )
         sel = (weight > 0) & (q > 0) & (q <= e1) & (f.beyond <= 0)
         if not sel.any():
             return f.iy[sel], f.ix[sel], np.zeros(0)
@@ -129,8 +149,10 @@ def apply_missing_plate(height: np.ndarray, p: MissingPlateParams
         vx, vy = f.x[sel] - f.fx[sel], f.y[sel] - f.fy[sel]
         norm = np.maximum(np.hypot(vx, vy), 1e-9)
         step = 2.0 * (e1s - qs) / norm
-        plate = TextureSampler(unit, floor)(f.x[sel] + step * vx - box[0],  # type: ignore[index]
-                                            f.y[sel] + step * vy - box[1])  # type: ignore[index]
+        plate = TextureSampler(unit, floor)(
+            f.x[sel] + step * vx - box[0],  # type: ignore[index]
+            f.y[sel] + step * vy - box[1],
+        )  # type: ignore[index]
         groove = np.sin(np.pi * np.clip((qs - e0s) / np.maximum(e1s - e0s, 1e-6), 0.0, 1.0))
         target = plate * (1.0 - p.depth * groove)
         old = unit[f.iy[sel], f.ix[sel]]
@@ -146,8 +168,10 @@ class MissingPlate(Defect):
     """Along a section the bead does not reach one plate."""
 
     name = "missing_plate"
-    description = ("lack of fusion with one plate: along a section the bead's flank on one "
-                   "side is missing and a groove separates it from the plate")
+    description = (
+        "lack of fusion with one plate: along a section the bead's flank on one "
+        "side is missing and a groove separates it from the plate"
+    )
     Config = MissingPlateConfig
     Params = MissingPlateParams
     config: MissingPlateConfig
@@ -164,16 +188,34 @@ class MissingPlate(Defect):
         ramp = uniform(rng, c.ramp) * path.mean_width
         half = float(np.max(path.widths)) / 2
         guard = half * (1 + 2 * c.margin + flank) + SHOULDER
-        a, b = place_section(rng, path, length, END_MARGIN * path.length, guard=guard,
-                             straight=path.closed and side < 0)
+        a, b = place_section(
+            rng,
+            path,
+            length,
+            END_MARGIN * path.length,
+            guard=guard,
+            straight=path.closed and side < 0,
+        )
         ramp = min(ramp, (b - a) / 3)
         pad = half + 2.0
         points, widths, origin = local_piece(path, a - pad, b + pad)
-        return MissingPlateParams(points=points, widths=widths, s0=a - origin, s1=b - origin,
-                                  ramp=ramp, side=side, flank=flank, margin=c.margin,
-                                  depth=depth, s=origin)
+        return MissingPlateParams(
+            points=points,
+            widths=widths,
+            s0=a - origin,
+            s1=b - origin,
+            ramp=ramp,
+            side=side,
+            flank=flank,
+            margin=c.margin,
+            depth=depth,
+            s=origin,
+        )
 
-    def apply(self, height: np.ndarray, params: MissingPlateParams  # type: ignore[override]
-              ) -> tuple[np.ndarray, np.ndarray]:
+    def apply(
+        self,
+        height: np.ndarray,
+        params: MissingPlateParams,  # type: ignore[override]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """See :func:`apply_missing_plate`."""
         return apply_missing_plate(height, params)

@@ -45,11 +45,14 @@ def register_defect(cls: type[Defect]) -> type[Defect]:
         raise TypeError(f"@register_defect expects a Defect subclass, got {cls!r}")
     name = getattr(cls, "name", "")
     if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
-        raise ValueError(f"{cls.__qualname__}: name must be a lower_snake_case identifier, "
-                         f"got {name!r}")
+        raise ValueError(
+            f"{cls.__qualname__}: name must be a lower_snake_case identifier, got {name!r}"
+        )
     if inspect.isabstract(cls):
-        raise TypeError(f"{cls.__qualname__} ({name}) does not implement "
-                        f"{', '.join(sorted(cls.__abstractmethods__))}")
+        raise TypeError(
+            f"{cls.__qualname__} ({name}) does not implement "
+            f"{', '.join(sorted(cls.__abstractmethods__))}"
+        )
     held = _REGISTRY.get(name)
     if held is not None and held is not cls:
         raise DuplicateDefectError(

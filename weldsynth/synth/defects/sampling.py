@@ -17,8 +17,9 @@ def uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return float(lo) if hi <= lo else float(rng.uniform(lo, hi))
 
 
-def draw_s(rng: np.random.Generator, path: BeadPath, margin: float = 0.0,
-           span: float = 0.0) -> float:
+def draw_s(
+    rng: np.random.Generator, path: BeadPath, margin: float = 0.0, span: float = 0.0
+) -> float:
     """Arc length of the start of a feature of length ``span`` along the path.
 
     On open paths the feature stays ``margin`` pixels away from both ends (or is centred

@@ -29,9 +29,9 @@ import albumentations as A
 import numpy as np
 from albumentations.core.transforms_interface import BaseTransformInitSchema
 
+from weldsynth.geometry import WeldGeometry
 from weldsynth.synth.defects.base import DefectResult
 from weldsynth.synth.defects.registry import create_defect
-from weldsynth.geometry import WeldGeometry
 
 
 class DefectTransform(A.DualTransform):

@@ -2,8 +2,8 @@
 
 The plant's real height maps cannot be shipped, so tests, benchmarks, the gallery and the
 bundled ``samples/`` folder use these. Each weld comes with its **truth**: the bead path
-(centreline, width at each vertex, see :mod:`weldsynth.geometry.path`), the plates and every knob the
-generator drew, so ``geometry.locate`` and the defect plugins can be checked against it.
+(centreline, width at each vertex, see :mod:`weldsynth.geometry.path`), the plates and every
+knob the generator drew, so ``geometry.locate`` and the defect plugins can be checked against it.
 
 Typical use::
 
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, Plate, WeldGeometry
+from weldsynth.geometry.path import BeadPath, axis_angle
 from weldsynth.io.heightmap import (
     SUPPORTED_BIT_DEPTHS,
     atomic_write_bytes,
@@ -34,7 +35,6 @@ from weldsynth.io.heightmap import (
     to_uint,
     write_heightmap,
 )
-from weldsynth.geometry.path import BeadPath, axis_angle
 from weldsynth.synth.samples.render import (
     bead_mask_from_coordinates,
     left_side,
@@ -106,51 +106,109 @@ TOPOLOGIES: dict[int, TopologySpec] = {
     spec.id: spec
     for spec in (
         TopologySpec(
-            2, "upper-plane", "upper plate visible as a plane", "line",
-            length_range=(0.62, 0.8), width_range=(26, 36),
-            left_visible=1.0, left_height=_UPPER, right_height=_LOWER,
+            2,
+            "upper-plane",
+            "upper plate visible as a plane",
+            "line",
+            length_range=(0.62, 0.8),
+            width_range=(26, 36),
+            left_visible=1.0,
+            left_height=_UPPER,
+            right_height=_LOWER,
         ),
         TopologySpec(
-            3, "isolated", "isolated bead only", "line",
-            length_range=(0.58, 0.72), width_range=(24, 34),
+            3,
+            "isolated",
+            "isolated bead only",
+            "line",
+            length_range=(0.58, 0.72),
+            width_range=(24, 34),
         ),
         TopologySpec(
-            4, "lower-plane", "lower plane visible", "line",
-            length_range=(0.62, 0.8), width_range=(26, 36),
-            right_visible=1.0, left_height=_UPPER, right_height=_LOWER, oblique_prob=0.2,
+            4,
+            "lower-plane",
+            "lower plane visible",
+            "line",
+            length_range=(0.62, 0.8),
+            width_range=(26, 36),
+            right_visible=1.0,
+            left_height=_UPPER,
+            right_height=_LOWER,
+            oblique_prob=0.2,
             shadow_prob=0.25,
         ),
         TopologySpec(
-            5, "lower-plane-shadows", "like 4 with many shadow (zero) zones", "line",
-            length_range=(0.62, 0.8), width_range=(26, 36),
-            right_visible=1.0, left_height=_UPPER, right_height=_LOWER, oblique_prob=0.2,
-            shadow_prob=1.0, shadow_coverage=(0.22, 0.4),
+            5,
+            "lower-plane-shadows",
+            "like 4 with many shadow (zero) zones",
+            "line",
+            length_range=(0.62, 0.8),
+            width_range=(26, 36),
+            right_visible=1.0,
+            left_height=_UPPER,
+            right_height=_LOWER,
+            oblique_prob=0.2,
+            shadow_prob=1.0,
+            shadow_coverage=(0.22, 0.4),
         ),
         TopologySpec(
-            7, "square", "square weld, bead runs around a rectangle, outer plate oblique or flat",
-            "closed", length_range=(0.6, 0.8), width_range=(12, 18),
-            left_visible=1.0, right_visible=0.5, left_height=(0.3, 0.45),
-            right_height=(0.34, 0.52), oblique_prob=0.5, tilt_range=(0.18, 0.32), shadow_prob=0.2,
-            rotation_sigma=1.5, rotation_max=6.0, curved_prob=0.0, sagitta_max=0.0,
+            7,
+            "square",
+            "square weld, bead runs around a rectangle, outer plate oblique or flat",
+            "closed",
+            length_range=(0.6, 0.8),
+            width_range=(12, 18),
+            left_visible=1.0,
+            right_visible=0.5,
+            left_height=(0.3, 0.45),
+            right_height=(0.34, 0.52),
+            oblique_prob=0.5,
+            tilt_range=(0.18, 0.32),
+            shadow_prob=0.2,
+            rotation_sigma=1.5,
+            rotation_max=6.0,
+            curved_prob=0.0,
+            sagitta_max=0.0,
         ),
         TopologySpec(
-            8, "upper-plate", "upper plate visible", "line",
-            length_range=(0.6, 0.8), width_range=(30, 40),
-            left_visible=1.0, left_height=(0.46, 0.6), right_height=_LOWER, oblique_prob=0.6,
+            8,
+            "upper-plate",
+            "upper plate visible",
+            "line",
+            length_range=(0.6, 0.8),
+            width_range=(30, 40),
+            left_visible=1.0,
+            left_height=(0.46, 0.6),
+            right_height=_LOWER,
+            oblique_prob=0.6,
             shadow_prob=0.15,
         ),
         TopologySpec(
-            9, "short-upper", "short bead, upper plate visible", "line",
-            length_range=(0.26, 0.38), width_range=(26, 34),
-            left_visible=1.0, left_height=_UPPER, right_height=_LOWER,
+            9,
+            "short-upper",
+            "short bead, upper plate visible",
+            "line",
+            length_range=(0.26, 0.38),
+            width_range=(26, 34),
+            left_visible=1.0,
+            left_height=_UPPER,
+            right_height=_LOWER,
         ),
         TopologySpec(
-            10, "isolated-short", "like 3, shorter", "line",
-            length_range=(0.36, 0.48), width_range=(24, 32),
+            10,
+            "isolated-short",
+            "like 3, shorter",
+            "line",
+            length_range=(0.36, 0.48),
+            width_range=(24, 32),
         ),
         TopologySpec(
-            11, "isolated-long", "like 3, longer", "line",
-            length_range=(0.84, 0.93), width_range=(22, 32),
+            11,
+            "isolated-long",
+            "like 3, longer",
+            "line",
+            length_range=(0.84, 0.93),
+            width_range=(22, 32),
         ),
     )
 }
@@ -252,15 +310,20 @@ def generate_weld(
         "bit_depth": bit_depth,
         "shape": [shape[0], shape[1]],
         "path": path_dict,
-        "axis_angle": None if out.path.closed else round(
-            axis_angle(out.path.end - out.path.start), 4),
+        "axis_angle": None
+        if out.path.closed
+        else round(axis_angle(out.path.end - out.path.start), 4),
         "corners": [round(c, 3) for c in out.corners],
         "plates": out.plates,
         "generator": _jsonable(out.generator),
     }
     return SyntheticWeld(
-        height=height, bit_depth=bit_depth, topology=spec.id, truth=truth,
-        bead_mask=out.bead_mask, left_side=out.left_side,
+        height=height,
+        bit_depth=bit_depth,
+        topology=spec.id,
+        truth=truth,
+        bead_mask=out.bead_mask,
+        left_side=out.left_side,
     )
 
 
@@ -313,8 +376,9 @@ def sample_name(topology: int, index: int) -> str:
     return f"{topology}_{index:04d}"
 
 
-def write_weld(weld: SyntheticWeld, png_path: str | os.PathLike[str],
-               extra: dict[str, Any] | None = None) -> Path:
+def write_weld(
+    weld: SyntheticWeld, png_path: str | os.PathLike[str], extra: dict[str, Any] | None = None
+) -> Path:
     """Write a weld's PNG and its ``.json`` truth sidecar (pretty, sorted keys), atomically.
 
     Args:
@@ -338,8 +402,9 @@ def read_sample(png_path: str | os.PathLike[str]) -> SyntheticWeld:
     hm = read_heightmap(png)
     truth = json.loads(png.with_suffix(".json").read_text(encoding="utf-8"))
     truth.pop("sample", None)
-    return SyntheticWeld(height=hm.height, bit_depth=hm.bit_depth,
-                         topology=int(truth["topology"]), truth=truth)
+    return SyntheticWeld(
+        height=hm.height, bit_depth=hm.bit_depth, topology=int(truth["topology"]), truth=truth
+    )
 
 
 def write_samples(

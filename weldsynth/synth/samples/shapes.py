@@ -1,4 +1,4 @@
-"""Knob drawing, bead paths and the full render of one procedural weld (for weldsynth.synth.samples).
+"""Knob drawing, bead paths and the full render of one procedural weld (for synth.samples).
 
 ``draw_knobs`` draws every generator knob of a topology in a fixed order; ``render_weld``
 turns knobs into the float height map, the truth path and the plates. Separate from
@@ -69,10 +69,13 @@ def draw_knobs(spec: TopologySpec, rng: np.random.Generator, shape: tuple[int, i
     corner_u, corner_sharp = rng.uniform(0, 1), rng.random() < 0.4
     k["corner_style"] = "sharp" if corner_sharp else "rounded"
     k["corner_radius"] = (0.2 + 0.15 * corner_u if corner_sharp else 0.5 + 0.8 * corner_u) * (
-        k["bead_width"])
+        k["bead_width"]
+    )
     k["top"] = rng.uniform(*spec.top_range)
-    for side, vis, rng_h in (("left", spec.left_visible, spec.left_height),
-                             ("right", spec.right_visible, spec.right_height)):
+    for side, vis, rng_h in (
+        ("left", spec.left_visible, spec.left_height),
+        ("right", spec.right_visible, spec.right_height),
+    ):
         k[f"{side}_height"] = rng.uniform(*rng_h)
         k[f"{side}_visible"] = bool(rng.random() < vis)
         k[f"{side}_oblique"] = bool(rng.random() < spec.oblique_prob)
@@ -116,8 +119,9 @@ def render_weld(spec: TopologySpec, k: dict, shape: tuple[int, int], step: float
     else:
         path, kappa = _line_path(k, shape, step, frng)
         corners = []
-    gen: dict[str, Any] = {key: v for key, v in k.items()
-                           if key not in ("scale", "field_seed", "curvature_given")}
+    gen: dict[str, Any] = {
+        key: v for key, v in k.items() if key not in ("scale", "field_seed", "curvature_given")
+    }
     if path.closed:
         gen["curvature"] = None
         gen["sagitta"] = None
@@ -148,12 +152,14 @@ def render_weld(spec: TopologySpec, k: dict, shape: tuple[int, int], step: float
         texture = k["texture"] * smooth_field(frng, shape, 24.0 * scale, (0.0, 0.0))
         plate_maps[side] = hc + gx * (xs - cx) + gy * (ys - cy) + texture
         if k[f"{side}_visible"]:
-            plates_truth.append({
-                "side": side,
-                "kind": "oblique" if k[f"{side}_oblique"] else "flat",
-                "height": round(hc, 6),
-                "plane": [round(gx, 8), round(gy, 8), round(hc - gx * cx - gy * cy, 6)],
-            })
+            plates_truth.append(
+                {
+                    "side": side,
+                    "kind": "oblique" if k[f"{side}_oblique"] else "flat",
+                    "height": round(hc, 6),
+                    "plane": [round(gx, 8), round(gy, 8), round(hc - gx * cx - gy * cy, 6)],
+                }
+            )
 
     height = np.zeros(shape)
     off = ~bead
@@ -175,9 +181,18 @@ def render_weld(spec: TopologySpec, k: dict, shape: tuple[int, int], step: float
     jitter = 0.8 * wave_1d(frng, s, 6.0 * k["ripple_period"])
     ripple_amp = k["ripple_amplitude"] * (0.7 + 0.3 * wave_1d(frng, s, 0.25 * path.length))
     surface = bead_surface(
-        s, d, width, base_left, base_right, amp,
-        cap_p=k["cap_p"], cap_q=k["cap_q"], crown=k["crown_offset"],
-        ripple_period=k["ripple_period"], ripple_amp=ripple_amp, ripple_bend=k["ripple_bend"],
+        s,
+        d,
+        width,
+        base_left,
+        base_right,
+        amp,
+        cap_p=k["cap_p"],
+        cap_q=k["cap_q"],
+        crown=k["crown_offset"],
+        ripple_period=k["ripple_period"],
+        ripple_amp=ripple_amp,
+        ripple_bend=k["ripple_bend"],
         ripple_jitter=jitter,
     )
     r2 = np.clip(2.0 * d / np.maximum(width, 1e-6), -1, 1) ** 2
@@ -207,15 +222,27 @@ def render_weld(spec: TopologySpec, k: dict, shape: tuple[int, int], step: float
         strip = near & (off_d > half - 3.0 * scale) & (off_d < half + 10.0 * scale)
         heavy = spec.shadow_prob >= 1.0
         zero = shadow_mask(
-            frng, shape, material, bead, strip.astype(np.float64),
-            coverage=k["shadow_coverage"], max_bead_fraction=0.06 if heavy else 0.015,
+            frng,
+            shape,
+            material,
+            bead,
+            strip.astype(np.float64),
+            coverage=k["shadow_coverage"],
+            max_bead_fraction=0.06 if heavy else 0.015,
             scale=scale,
         )
         height[zero] = 0.0
         shadow_fraction = float(zero.sum() / max(material.sum(), 1))
     gen["shadow_fraction"] = shadow_fraction
-    return Rendered(height=height, path=path, corners=corners, plates=plates_truth,
-                    generator=gen, bead_mask=bead, left_side=left)
+    return Rendered(
+        height=height,
+        path=path,
+        corners=corners,
+        plates=plates_truth,
+        generator=gen,
+        bead_mask=bead,
+        left_side=left,
+    )
 
 
 def _taper(s: np.ndarray, length: float, ramp: float, floor: float) -> np.ndarray:
@@ -242,8 +269,10 @@ def _line_path(
     w0 = k["bead_width"]
     t = _direction(k["rotation"])
     n = np.array([t[1], -t[0]])
-    chord = min((w - 1) / abs(t[0]) if abs(t[0]) > 1e-9 else math.inf,
-                (h - 1) / abs(t[1]) if abs(t[1]) > 1e-9 else math.inf)
+    chord = min(
+        (w - 1) / abs(t[0]) if abs(t[0]) > 1e-9 else math.inf,
+        (h - 1) / abs(t[1]) if abs(t[1]) > 1e-9 else math.inf,
+    )
     length = k["length_fraction"] * chord
     wobble_u = frng.uniform(0.4, 0.7)
     wob_rng_state = frng.integers(0, 2**62)
@@ -278,8 +307,12 @@ def _line_path(
     slack_x = max(w - 1 - ext_x, 0.0)
     slack_y = max(h - 1 - ext_y, 0.0)
     mid = 0.5 * (pts.max(axis=0) + pts.min(axis=0))
-    centre = np.array([(w - 1) / 2.0 + 0.4 * k["shift"][0] * slack_x,
-                       (h - 1) / 2.0 + 0.4 * k["shift"][1] * slack_y])
+    centre = np.array(
+        [
+            (w - 1) / 2.0 + 0.4 * k["shift"][0] * slack_x,
+            (h - 1) / 2.0 + 0.4 * k["shift"][1] * slack_y,
+        ]
+    )
     pts = pts - mid + centre
     return BeadPath(points=pts, widths=widths, closed=False), kappa
 
@@ -307,8 +340,12 @@ def _closed_path(
     r = min(k["corner_radius"], 0.8 * min(bx, by))
     local, corner_idx = _rounded_rectangle(bx, by, r, step)
     rot = np.array([[c, sn], [-sn, c]])  # counter-clockwise on screen (y down)
-    centre = np.array([(w - 1) / 2.0 + 0.4 * k["shift"][0] * max(half_free_x - ex, 0.0),
-                       (h - 1) / 2.0 + 0.4 * k["shift"][1] * max(half_free_y - ey, 0.0)])
+    centre = np.array(
+        [
+            (w - 1) / 2.0 + 0.4 * k["shift"][0] * max(half_free_x - ex, 0.0),
+            (h - 1) / 2.0 + 0.4 * k["shift"][1] * max(half_free_y - ey, 0.0),
+        ]
+    )
     pts = local @ rot.T + centre
     tmp = BeadPath(points=pts, widths=np.full(len(pts), w0), closed=True)
     s = tmp.arc[:-1]
