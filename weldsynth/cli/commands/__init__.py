@@ -1,47 +1,35 @@
-"""Sub-commands of the ``weldsynth`` CLI, one module each.
+"""Sub-commands of the ``weldsynth`` CLI, one module each, discovered (never hand-listed).
 
-A module defines one click command (or group) named ``command``; add it to the list below.
-Imports of heavy libraries (torch, matplotlib) go inside the command functions so that
-``weldsynth --help`` stays fast.
+Every module of this package defines one click command (or group) named ``command``; adding
+a module adds a command. A module without ``command`` is an error at start-up, not a command
+that silently goes missing. Imports of heavy libraries (torch, matplotlib) go inside the
+command functions so that ``weldsynth --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 import click
 
-_MODULES = (
-    "info",
-    "inspect",
-    "samples",
-    "recipe",
-    "generate",
-    "balance",
-    "split",
-    "defects",
-    "demo",
-    "train",
-    "predict",
-    "evaluate",
-    "ensemble",
-    "relabel",
-    "audit",
-    "loop",
-)
 
+def discover() -> list[click.Command]:
+    """Import every module of this package and return their commands, sorted by name.
 
-def _load() -> list[click.Command]:
+    Raises:
+        TypeError: A module does not define a click command named ``command``.
+    """
     commands = []
-    for name in _MODULES:
-        try:
-            module = importlib.import_module(f"weldsynth.cli.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"weldsynth.cli.commands.{name}":
-                continue  # command not written yet
-            raise
-        commands.append(module.command)
-    return commands
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        command = getattr(module, "command", None)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module.__name__}: defines no click command named 'command'")
+        commands.append(command)
+    return sorted(commands, key=lambda c: c.name or "")
 
 
-COMMANDS: list[click.Command] = _load()
+COMMANDS: list[click.Command] = discover()

@@ -1,0 +1,211 @@
+"""The demo pipeline: every step of weldsynth on the bundled samples, into a fresh folder.
+
+:func:`demo_steps` lists the steps; each returns a :class:`StepResult` (a one-line message
+and the step's own result object, which the CLI renders as a table). ``weldsynth demo`` runs
+them in order."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from weldsynth.core.errors import WeldsynthError
+from weldsynth.data import samples_dir as shipped_samples_dir
+from weldsynth.dataset.inventory import natural_key
+from weldsynth.io.heightmap import atomic_write_bytes
+
+MARKER = ".weldsynth-demo"
+SAMPLES_SEED = 7
+"""Seed of the shipped samples; used to regenerate them when a stripped install lacks them."""
+
+
+def bundled_samples_dir() -> Path | None:
+    """The samples shipped inside the package, or None when they were stripped out."""
+    candidate = shipped_samples_dir()
+    if candidate.is_dir() and any(candidate.glob("*/*.png")):
+        return candidate
+    return None
+
+
+def prepare_output(out: Path) -> None:
+    """Create ``out`` fresh: refuse a non-empty folder that is not an earlier demo."""
+    if out.exists():
+        if not out.is_dir():
+            raise WeldsynthError(f"{out}: exists and is not a folder")
+        if any(out.iterdir()):
+            if not (out / MARKER).exists():
+                raise WeldsynthError(
+                    f"{out}: folder is not empty and is not a weldsynth demo output; "
+                    "choose another --out"
+                )
+            shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by `weldsynth demo`; safe to delete\n")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one demo step did.
+
+    Attributes:
+        message: One line for the user.
+        result: The step's result object for a table (geometry rows, a balance plan, split
+            counts, audit rows, the loop state), or None.
+    """
+
+    message: str
+    result: Any = None
+
+
+Step = Callable[[], StepResult]
+
+
+def demo_steps(out: Path, samples_dir: Path | None = None) -> list[tuple[str, str, Step]]:
+    """The demo's steps as (key, title, run) in order, writing into ``out``."""
+    data = out / "data"
+    return [
+        ("good", "good welds", lambda: _good_welds(out / "good", samples_dir)),
+        ("locate", "locate the bead", lambda: _locate(out / "good", out)),
+        ("generate", "generate defects", lambda: _generate(out / "good", data)),
+        ("balance", "balance good:bad 1:1", lambda: _balance(data)),
+        ("split", "split train/val/test", lambda: _split(data)),
+        ("audit", "audit (quick)", lambda: _audit(data, out / "audit")),
+        ("loop", "loop, one iteration", lambda: _loop(data, out / "loop")),
+    ]
+
+
+def _good_welds(good: Path, samples_dir: Path | None) -> StepResult:
+    source = samples_dir or bundled_samples_dir()
+    if source is not None:
+        shutil.copytree(source, good, ignore=shutil.ignore_patterns("*.md", "*.py"))
+        return StepResult(f"copied from {source}")
+    from weldsynth.synth.samples import TOPOLOGIES, write_samples
+
+    write_samples(good, sorted(TOPOLOGIES), n=4, seed=SAMPLES_SEED)
+    return StepResult(f"no bundled samples: generated (seed {SAMPLES_SEED})")
+
+
+def _locate(good: Path, out: Path) -> StepResult:
+    from weldsynth.geometry import locate
+    from weldsynth.geometry.overlay import render_overlay
+    from weldsynth.io.heightmap import read_heightmap, write_png
+
+    files = sorted(good.glob("*/*.png"), key=lambda p: (natural_key(p.parent.name), p.name))
+    if not files:
+        raise WeldsynthError(f"{good}: no height maps as <topology>/*.png")
+    rows = []
+    for file in files:
+        hm = read_heightmap(file)
+        geo = locate(hm.height)
+        rel = file.relative_to(good)
+        write_png(out / "inspect" / rel, render_overlay(hm.height, geo))
+        rows.append(
+            {
+                "file": rel.as_posix(),
+                "topology": file.parent.name,
+                "found": geo.found,
+                "kind": geo.kind,
+                "axis_angle": "" if geo.axis_angle is None else round(geo.axis_angle, 2),
+                "mean_width": "" if geo.path is None else round(geo.path.mean_width, 2),
+                "length": "" if geo.path is None else round(geo.path.length, 1),
+                "reason": geo.reason or "",
+            }
+        )
+    _write_csv(out / "geometry.csv", rows)
+    found = sum(r["found"] for r in rows)
+    return StepResult(f"found in {found}/{len(rows)} maps; overlays in {out / 'inspect'}", rows)
+
+
+def _generate(good: Path, data: Path) -> StepResult:
+    from weldsynth.dataset import generate as gen
+    from weldsynth.synth.recipe import recipe_for_topology
+
+    topologies = sorted(int(p.name) for p in good.iterdir() if p.is_dir() and p.name.isdigit())
+    recipes = {t: recipe_for_topology(t) for t in topologies}
+    gen.prepare_out(data, recipes, by_defect=False, force=False)
+    tasks, rejected = gen.plan_all(good, recipes, data, by_defect=False)
+    summary = gen.run(tasks, data, rejected, workers=gen.default_workers())
+    counts = gen.counts_by_topology(summary)
+    bad = sum(v for row in counts.values() for k, v in row.items() if k.startswith("bad:"))
+    return StepResult(
+        f"{len(summary.records)} images ({bad} bad), {len(summary.rejections)} rejected "
+        f"draws -> {data}"
+    )
+
+
+def _balance(data: Path) -> StepResult:
+    from weldsynth.dataset.balance import balance
+
+    plan = balance(data, ratio="1:1", method="oversample", seed=0)
+    added = sum(len(t.new) for t in plan.topologies)
+    return StepResult(f"{added} label-preserving good variants added", plan)
+
+
+def _split(data: Path) -> StepResult:
+    from weldsynth.dataset.split import split_dataset
+
+    _before, after = split_dataset(data, val=0.2, test=0.1, seed=42)
+    return StepResult("grouped by source weld, seed 42", after)
+
+
+DEMO_TOPOLOGY = "3"
+"""Topology of the demo's audit and loop steps (a plain line weld)."""
+
+
+def _demo_config():
+    from weldsynth.train.config import TrainConfig
+
+    return TrainConfig(
+        arch="weldnet",
+        epochs=10,
+        batch_size=16,
+        size=(128, 352),
+        augment="hflip,vflip",
+        weights="none",
+    )
+
+
+def _audit(data: Path, out: Path) -> StepResult:
+    from weldsynth.audit.run import AuditSettings, audit_topology
+
+    result = audit_topology(
+        data,
+        DEMO_TOPOLOGY,
+        out,
+        _demo_config(),
+        AuditSettings(folds=2, seeds=1, top=12, weights="none"),
+    )
+    s = result.summary
+    return StepResult(
+        f"{s['audited']} images audited (test split left out), {s['flagged']} flagged -> "
+        f"{out / 'report.html'}",
+        result.rows[:5],
+    )
+
+
+def _loop(data: Path, out: Path) -> StepResult:
+    from weldsynth.audit.run import AuditSettings
+    from weldsynth.pipelines.loop import LoopSettings, run_loop
+
+    settings = LoopSettings(
+        iterations=1,
+        auto=0.95,
+        audit=AuditSettings(folds=2, seeds=1, top=12, cams=False, weights="none"),
+    )
+    state = run_loop(data, DEMO_TOPOLOGY, out, _demo_config(), settings)
+    changed = any(r["moved"] or r["dropped"] for r in state.rows)
+    undo = f"; undo with: weldsynth relabel undo {data}" if changed else ""
+    return StepResult(f"{state.finished}{undo}", state)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
