@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import (
     ColourImageError,
     CorruptImageError,
@@ -28,14 +28,29 @@ from weldsynth.core.errors import (
     NotAnImageError,
     TinyImageError,
 )
+from weldsynth.core.units import BIT_DEPTHS, from_unit_depth, is_pixel_dtype, to_unit
+
+__all__ = [
+    "MIN_SIDE",
+    "PNG_SIGNATURE",
+    "SUPPORTED_BIT_DEPTHS",
+    "HeightMap",
+    "atomic_write_bytes",
+    "decode_png",
+    "encode_png",
+    "heightmap_from_pixels",
+    "read_heightmap",
+    "to_float",
+    "to_uint",
+    "write_heightmap",
+    "write_png",
+]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MIN_SIDE = 16
 """Smallest accepted width and height in pixels; smaller maps carry no usable bead."""
 
-SUPPORTED_BIT_DEPTHS = (8, 16)
-_MAX_VALUE = {8: 255, 16: 65535}
-_DTYPE = {8: np.uint8, 16: np.uint16}
+SUPPORTED_BIT_DEPTHS = BIT_DEPTHS
 
 
 @dataclass(frozen=True)
@@ -74,19 +89,14 @@ def to_uint(height: np.ndarray, bit_depth: int) -> np.ndarray:
     Returns:
         uint8 or uint16 array of the same shape.
     """
-    _check_depth(bit_depth)
-    top = _MAX_VALUE[bit_depth]
-    scaled = np.rint(np.clip(height, 0.0, 1.0) * top)
-    return scaled.astype(_DTYPE[bit_depth])
+    return from_unit_depth(height, bit_depth)
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
     """Convert uint8/uint16 pixels to float32 heights in [0, 1] scaled by the dtype's max."""
-    if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / np.float32(255.0)
-    if pixels.dtype == np.uint16:
-        return pixels.astype(np.float32) / np.float32(65535.0)
-    raise TypeError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+    if not is_pixel_dtype(pixels.dtype):
+        raise TypeError(f"expected uint8 or uint16 pixels, got {pixels.dtype}")
+    return to_unit(pixels, np.float32)
 
 
 def read_heightmap(path: str | os.PathLike[str]) -> HeightMap:
@@ -186,42 +196,6 @@ def encode_png(image: np.ndarray, name: str | os.PathLike[str] = "<image>") -> b
 def write_png(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     """Write a uint8/uint16 image (gray, or BGR as OpenCV orders it) as PNG, atomically."""
     return atomic_write_bytes(path, encode_png(image, path))
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write bytes to ``path`` so readers never see a half-written file.
-
-    The data goes to a temporary file in the same folder, is flushed to disk, then
-    renamed over the destination (atomic on POSIX and Windows).
-    """
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; give what open() would
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
-
-
-def _default_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _default_file_mode()
-
-
-def _check_depth(bit_depth: int) -> None:
-    if bit_depth not in SUPPORTED_BIT_DEPTHS:
-        raise ValueError(f"bit_depth must be one of {SUPPORTED_BIT_DEPTHS}, got {bit_depth}")
 
 
 def _read_ihdr(data: bytes, file: str | os.PathLike[str]) -> tuple[int, int, int, int]:

@@ -29,8 +29,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
-from weldsynth.io.heightmap import atomic_write_bytes
+from weldsynth.core.paths import UnsafePathError
+from weldsynth.core.paths import safe_join as _safe_join
 
 MANIFEST_NAME = "manifest.csv"
 SPLITS = ("train", "val", "test")
@@ -134,14 +136,16 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 def safe_join(root: str | Path, relative: str) -> Path:
     """Join a manifest path to its root, refusing anything that escapes the root.
 
+    :func:`weldsynth.core.paths.safe_join` with the manifest's wording.
+
     Raises:
-        ManifestError: the path is absolute or climbs out of ``root`` (``..``).
+        ManifestError: the path is absolute or climbs out of ``root`` (``..``, a symlink).
     """
-    base = Path(root).resolve()
-    rel = Path(relative)
-    if rel.is_absolute():
-        raise ManifestError(f"{relative}: absolute paths are not allowed in a manifest")
-    target = (base / rel).resolve()
-    if target != base and base not in target.parents:
-        raise ManifestError(f"{relative}: escapes the data-set folder {root}")
-    return target
+    try:
+        return _safe_join(root, relative)
+    except UnsafePathError:
+        if Path(relative).is_absolute():
+            raise ManifestError(
+                f"{relative}: absolute paths are not allowed in a manifest"
+            ) from None
+        raise ManifestError(f"{relative}: escapes the data-set folder {root}") from None
