@@ -26,12 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from weldsynth.core.topology import topology_ids  # noqa: E402
 from weldsynth.dataset import generate as gen  # noqa: E402
 from weldsynth.io.heightmap import read_heightmap, write_png  # noqa: E402
 from weldsynth.synth.recipe import recipe_for_topology  # noqa: E402
 from weldsynth.synth.samples import write_samples  # noqa: E402
 
-TOPOLOGIES = (2, 3, 4, 5, 7, 8, 9, 10, 11)
+TOPOLOGIES = topology_ids()  # every registered topology
 
 
 def _floor_task(args: tuple[Path, Path, int]) -> int:

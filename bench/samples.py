@@ -21,9 +21,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from weldsynth.core.topology import topology_ids  # noqa: E402
 from weldsynth.io.heightmap import atomic_write_bytes  # noqa: E402
 from weldsynth.synth.samples import (  # noqa: E402
-    TOPOLOGIES,
     generate_weld,
     sample_seed,
     truth_geometry,
@@ -39,7 +39,7 @@ def main() -> None:
     generate_weld(2, sample_seed(0, 2, 0))  # warm up imports and caches
     per_topology = {}
     all_ms: list[float] = []
-    for topo in TOPOLOGIES:
+    for topo in topology_ids():
         gen_ms, truth_ms = [], []
         for i in range(args.n):
             rng = sample_seed(1, topo, i)

@@ -23,8 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from weldsynth.core.topology import get_topology, topology_ids
 from weldsynth.io.heightmap import atomic_write_bytes, write_heightmap
-from weldsynth.synth.samples import TOPOLOGIES, read_sample, sample_name, write_samples
+from weldsynth.synth.samples import read_sample, sample_name, write_samples
 
 SEED = 7
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +55,7 @@ def readme(topos: list[int]) -> str:
     """samples/README.md: what the set is, one thumbnail per topology, how it was made."""
     rows = ["| topology | name | shape | description | thumbnail |", "|---:|---|---|---|---|"]
     for t in topos:
-        spec = TOPOLOGIES[t]
+        spec = get_topology(t)
         rows.append(
             f"| {t} | {spec.name} | {spec.shape_kind} | {spec.description} "
             f"| ![topology {t}](../../../docs/thumbs/{t}.png) |"
@@ -91,7 +92,7 @@ plus the thumbnails in `docs/thumbs/` and this file. The same seed gives byte-id
 
 def main() -> None:
     """Write the set, the thumbnails and the README."""
-    topos = list(TOPOLOGIES)
+    topos = list(topology_ids())
     write_samples(HERE, topos, 3, SEED, bit_depth=16)
     write_samples(HERE, topos, 1, SEED, bit_depth=8, start=3)
     for t in topos:

@@ -16,7 +16,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"  # the checkout's REA
 
 
 def _topologies() -> str:
-    from weldsynth.synth.samples import topology_table_markdown
+    from weldsynth.core.topology import topology_table_markdown
 
     return topology_table_markdown()
 

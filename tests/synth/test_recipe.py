@@ -9,8 +9,9 @@ import yaml
 from click.testing import CliRunner
 
 from weldsynth.cli.main import cli
+from weldsynth.core.topology import topology_ids
+from weldsynth.synth.defects import get_defect, list_defects
 from weldsynth.synth.recipe import RECIPES_DIR, RecipeError, load_recipe, resolved
-from weldsynth.synth.samples import TOPOLOGIES
 
 GOOD = {"topology": 7, "defects": {"hole": {"weight": 1, "params": {"radius": [2, 4]}}}}
 
@@ -23,7 +24,7 @@ def _write(tmp_path: Path, data: object) -> Path:
 
 def test_one_shipped_recipe_per_topology_and_all_valid() -> None:
     files = sorted(RECIPES_DIR.glob("*.yaml"))
-    assert sorted(int(f.stem) for f in files) == sorted(TOPOLOGIES)
+    assert sorted(int(f.stem) for f in files) == list(topology_ids())
     for file in files:
         recipe = load_recipe(file)
         assert recipe.topology == int(file.stem)
@@ -96,3 +97,47 @@ def test_cli_check_and_show(tmp_path: Path) -> None:
     shown = runner.invoke(cli, ["recipe", "show", "7"])
     assert shown.exit_code == 0
     assert yaml.safe_load(shown.output)["topology"] == 7
+
+
+@pytest.mark.parametrize("topology", topology_ids())
+def test_recipe_init_writes_the_shipped_recipe_documented(tmp_path: Path, topology: int) -> None:
+    out = tmp_path / "mine" / "my.yaml"
+    res = CliRunner().invoke(
+        cli, ["recipe", "init", "--topology", str(topology), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    checked = CliRunner().invoke(cli, ["recipe", "check", str(out)])
+    assert checked.exit_code == 0 and "ok (topology" in checked.output
+    shipped = load_recipe(RECIPES_DIR / f"{topology}.yaml")
+    assert load_recipe(out).model_dump() == shipped.model_dump()
+    lines = out.read_text(encoding="utf-8").splitlines()
+    keys = [i for i, line in enumerate(lines) if line and line[0].isalpha()]
+    assert [lines[i].split(":")[0] for i in keys][:2] == ["topology", "seed"]
+    for i in keys:  # every top-level key has its own comment right above it
+        assert lines[i - 1].startswith("# "), lines[i]
+    comments = "\n".join(line for line in lines if line.startswith("#"))
+    assert f"topology {topology}" in comments
+    for name in list_defects():  # every defect parameter is documented
+        for param in get_defect(name).Config.describe():
+            assert f"#     {param['name']}: " in comments, (name, param["name"])
+    assert list(out.parent.iterdir()) == [out]  # atomic: no temporary file left behind
+
+
+def test_recipe_init_keeps_an_existing_file_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "my.yaml"
+    out.write_text("mine\n")
+    args = ["recipe", "init", "--topology", "7", "--out", str(out)]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 2 and "--force" in refused.output
+    assert out.read_text() == "mine\n"
+    forced = CliRunner().invoke(cli, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert load_recipe(out).topology == 7
+    unknown = CliRunner().invoke(cli, ["recipe", "init", "--topology", "6", "--out", str(out)])
+    assert unknown.exit_code == 2 and "--topology" in unknown.output
+    assert load_recipe(out).topology == 7
+
+
+def test_recipe_init_help_has_an_example() -> None:
+    res = CliRunner().invoke(cli, ["recipe", "init", "--help"])
+    assert res.exit_code == 0 and "weldsynth recipe init --topology 7 --out my.yaml" in res.output

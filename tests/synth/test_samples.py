@@ -11,33 +11,82 @@ from click.testing import CliRunner
 from scipy import ndimage
 
 from weldsynth.cli.main import cli
-from weldsynth.data import samples_dir
+from weldsynth.core.topology import (
+    get_topology,
+    register_topology,
+    topology_ids,
+    topology_table_markdown,
+    unregister_topology,
+)
+from weldsynth.data import recipes_dir, samples_dir
 from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT
 from weldsynth.geometry.path import BeadPath, angle_difference
 from weldsynth.io.heightmap import read_heightmap, to_float, to_uint
 from weldsynth.synth.samples import (
+    GENERATOR_KNOBS,
     TOPOLOGIES,
     generate_weld,
     read_sample,
     sample_seed,
-    topology_table_markdown,
+    topology_spec,
     truth_geometry,
     write_samples,
 )
 
 SEED_IDS = (2, 3, 4, 5, 7, 8, 9, 10, 11)
+"""The seed's topologies (section 6.2): all registered; the registry may hold more."""
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(scope="module")
 def welds() -> dict[int, list]:
     """Three welds per topology (16-bit, default shape), generated once."""
-    return {t: [generate_weld(t, sample_seed(0, t, i)) for i in range(3)] for t in SEED_IDS}
+    return {t: [generate_weld(t, sample_seed(0, t, i)) for i in range(3)] for t in topology_ids()}
 
 
 def test_the_nine_seed_topologies_are_defined() -> None:
-    assert tuple(sorted(TOPOLOGIES)) == SEED_IDS
+    assert set(SEED_IDS) <= set(topology_ids())
+    assert tuple(TOPOLOGIES) == topology_ids()
     assert TOPOLOGIES[7].shape_kind == "closed"
     assert all(TOPOLOGIES[t].shape_kind == "line" for t in SEED_IDS if t != 7)
+    assert TOPOLOGIES[7].topology == get_topology(7) and TOPOLOGIES[7].knobs is GENERATOR_KNOBS[7]
+    assert 6 not in TOPOLOGIES and "7" not in TOPOLOGIES
+
+
+def _missing_parts(topology: int) -> list[str]:
+    """What a registered topology lacks of what every layer needs (empty when complete)."""
+    spec = get_topology(topology)
+    missing = []
+    if topology not in GENERATOR_KNOBS:
+        missing.append("generator knobs (weldsynth.synth.samples.knobs.GENERATOR_KNOBS)")
+    if not (recipes_dir() / f"{topology}.yaml").is_file():
+        missing.append(f"shipped recipe ({topology}.yaml)")
+    if not sorted((samples_dir() / str(topology)).glob(f"{topology}_*.png")):
+        missing.append(f"shipped samples ({topology}/)")
+    row = f"| {topology} | {spec.name} | {spec.shape_kind} | {spec.description} |"
+    if row not in README.read_text(encoding="utf-8"):
+        missing.append("README topology table row (python tools/readme_tables.py)")
+    return missing
+
+
+@pytest.mark.parametrize("topology", topology_ids())
+def test_every_registered_topology_is_complete(topology: int) -> None:
+    assert _missing_parts(topology) == []
+
+
+def test_a_new_topology_without_its_parts_is_caught() -> None:
+    register_topology(99, "test-only", "line", "registered by a test")
+    try:
+        missing = _missing_parts(99)
+        assert len(missing) == 4 and "generator knobs" in missing[0]
+        assert 99 in TOPOLOGIES and len(TOPOLOGIES) == len(topology_ids())
+        with pytest.raises(ValueError, match="no generator knobs"):
+            topology_spec(99)
+        with pytest.raises(ValueError, match="no generator knobs"):
+            generate_weld(99, sample_seed(0, 99, 0))
+    finally:
+        unregister_topology(99)
+    assert 99 not in TOPOLOGIES
 
 
 def test_every_topology_generates_a_valid_map(welds) -> None:
@@ -330,10 +379,10 @@ def test_cli_writes_samples_and_rejects_unknown_topology(tmp_path: Path) -> None
     assert none.exit_code == 2 and "--all" in none.output
 
 
-def test_topology_table_lists_all_nine() -> None:
+def test_topology_table_lists_every_registered_topology() -> None:
     table = topology_table_markdown()
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 1 + 9
+    assert len(rows) == 1 + len(topology_ids())
     for topo, spec in TOPOLOGIES.items():
         assert f"| {topo} | {spec.name} | {spec.shape_kind} |" in table
     assert "square" in table and "shadow" in table

@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.topology import UnknownTopologyError, get_topology
 from weldsynth.data import recipes_dir
 
 RECIPES_DIR = recipes_dir()
@@ -70,7 +71,7 @@ class Recipe(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topology: int = Field(description="topology id (2, 3, 4, 5, 7, 8, 9, 10, 11)")
+    topology: int = Field(description="a registered topology id (weldsynth.core.topology)")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="base seed of every draw")
     variants: int = Field(6, ge=0, le=1000, description="bad variants per good weld")
     acceptable: int = Field(
@@ -85,11 +86,10 @@ class Recipe(BaseModel):
     @field_validator("topology")
     @classmethod
     def _known_topology(cls, value: int) -> int:
-        from weldsynth.synth.samples import TOPOLOGIES
-
-        if value not in TOPOLOGIES:
-            allowed = ", ".join(str(t) for t in sorted(TOPOLOGIES))
-            raise ValueError(f"unknown topology {value}; allowed: {allowed}")
+        try:
+            get_topology(value)
+        except UnknownTopologyError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("defects")

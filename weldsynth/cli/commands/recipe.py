@@ -1,4 +1,4 @@
-"""``weldsynth recipe check|show``: validate a recipe, or print one fully resolved."""
+"""``weldsynth recipe check|show|init``: validate, print resolved, or start a recipe."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ from pathlib import Path
 
 import click
 
+from weldsynth.core.topology import topology_ids
+
 
 @click.group("recipe")
 def command() -> None:
-    """Check recipes and show them with every default filled in.
+    """Check recipes, show them with every default filled in, start your own.
 
     \b
     Examples:
       weldsynth recipe check recipes/7.yaml
       weldsynth recipe show 7
+      weldsynth recipe init --topology 7 --out my.yaml
     """
 
 
@@ -54,3 +57,47 @@ def show(topology: int, recipes_dir: Path | None) -> None:
     from weldsynth.synth.recipe import dump_yaml, recipe_for_topology, resolved
 
     click.echo(dump_yaml(resolved(recipe_for_topology(topology, recipes_dir))), nl=False)
+
+
+@command.command("init")
+@click.option(
+    "--topology",
+    "-t",
+    required=True,
+    type=click.Choice([str(t) for t in topology_ids()]),
+    help="Topology of your welds (the README's topology table lists them).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Recipe file to write.",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+def init(topology: str, out: Path, force: bool) -> None:
+    """Write a starting recipe for your own data: the shipped recipe of the topology with
+    comments explaining each key and listing every defect parameter.
+
+    Edit it for your welds and norm, check it, then generate with it. An existing file is
+    kept unless --force; the file is written atomically.
+
+    \b
+    Example:
+      weldsynth recipe init --topology 7 --out my.yaml
+      weldsynth recipe check my.yaml
+      weldsynth generate good/7 --recipe my.yaml --out data/
+    """
+    import yaml
+
+    from weldsynth.core.atomic import atomic_write_text
+    from weldsynth.core.errors import WeldsynthError
+    from weldsynth.synth.recipe import recipe_from_dict
+    from weldsynth.synth.recipe_template import starter_recipe
+
+    if out.exists() and not force:
+        raise WeldsynthError(f"{out}: already exists; use --force to overwrite it")
+    text = starter_recipe(int(topology))
+    # what is written must validate: a broken shipped recipe fails here, not in the user's run
+    recipe_from_dict(yaml.safe_load(text), source=f"starter recipe for topology {topology}")
+    atomic_write_text(out, text)
+    click.echo(f"wrote {out} (topology {topology}); check it with: weldsynth recipe check {out}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from weldsynth.synth.samples import TOPOLOGIES
+from weldsynth.core.topology import topology_ids
 
 _EPILOG = """\b
 Examples:
@@ -24,7 +24,7 @@ Writes OUT/<topology>/<topology>_<index>.png and a .json truth sidecar next to e
     "-t",
     "topologies",
     multiple=True,
-    type=click.Choice([str(t) for t in TOPOLOGIES]),
+    type=click.Choice([str(t) for t in topology_ids()]),
     help="Topology to generate (repeatable).",
 )
 @click.option("--all", "all_topologies", is_flag=True, help="Generate every topology.")
@@ -85,7 +85,7 @@ def command(
         raise click.UsageError("give either --topology or --all, not both")
     if not all_topologies and not topologies:
         raise click.UsageError("give --topology T (repeatable) or --all")
-    chosen = list(TOPOLOGIES) if all_topologies else sorted({int(t) for t in topologies})
+    chosen = list(topology_ids()) if all_topologies else sorted({int(t) for t in topologies})
     total = len(chosen) * n
     with Progress(
         TextColumn("samples"), BarColumn(), MofNCompleteColumn(), disable=quiet, transient=True
