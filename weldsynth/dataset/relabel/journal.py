@@ -34,121 +34,56 @@ kill a real process at a controlled point.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.dataset.relabel.decisions import Change, Plan, plan_decisions, read_decisions
-from weldsynth.io.heightmap import atomic_write_bytes
+from weldsynth.dataset.relabel.store import (
+    CRASH_ENV,
+    JOURNAL,
+    LOCK,
+    STATE_DIR,
+    JournalError,
+    Step,
+    append_entry,
+    crash_point,
+    effective_steps,
+    fsync_dirs,
+    keep_snapshot,
+    lock,
+    next_step_id,
+    parse_journal,
+    read_journal,
+    serialise_manifest,
+    snapshot_file,
+    utc_now,
+)
 from weldsynth.io.manifest import (
     Record,
     manifest_path,
     read_manifest,
     safe_join,
     sha256_file,
-    write_manifest,
 )
 
-STATE_DIR = ".weldsynth"
-JOURNAL = f"{STATE_DIR}/journal.jsonl"
-SNAPSHOTS = f"{STATE_DIR}/relabel"
-LOCK = f"{STATE_DIR}/relabel.lock"
-CRASH_ENV = "WELDSYNTH_TEST_CRASH_AFTER"
+__all__ = [
+    "CRASH_ENV",
+    "JOURNAL",
+    "STATE_DIR",
+    "Journal",
+    "JournalError",
+    "Outcome",
+    "Step",
+    "effective_steps",
+    "open_journal",
+    "read_journal",
+]
+
 _REVERTED_FIELDS = ("path", "label", "defect", "status")
-
-
-class JournalError(WeldsynthError):
-    """The journal or the data set is in a state relabel cannot safely work from."""
-
-
-@dataclass
-class Step:
-    """One journal step (an apply or an undo) and what became of it.
-
-    Attributes:
-        step: Its id (1, 2, ...).
-        kind: "apply" or "undo".
-        time: When it started (UTC, ISO 8601).
-        changes: Manifest rows it changes, in the order the files are moved.
-        kept: ``(path, sha256)`` recorded as reviewed and kept.
-        manifest_before: SHA-256 of manifest.csv before the step.
-        manifest_after: SHA-256 of manifest.csv after it.
-        decisions_file: Name of the decisions CSV (apply).
-        decisions_sha256: SHA-256 of the decisions CSV's bytes (apply).
-        reverts: Steps it reverts, newest first (undo).
-        new_dirs: Folders it creates (removed again, when empty, by undo or rollback).
-        remove_dirs: Folders it removes when they end up empty (undo).
-        state: "incomplete", "committed" or "rolled back".
-        undone_by: The undo step that reverted it, if any.
-    """
-
-    step: int
-    kind: str
-    time: str
-    changes: list[Change]
-    kept: list[tuple[str, str]]
-    manifest_before: str
-    manifest_after: str
-    decisions_file: str = ""
-    decisions_sha256: str = ""
-    reverts: list[int] = field(default_factory=list)
-    new_dirs: list[str] = field(default_factory=list)
-    remove_dirs: list[str] = field(default_factory=list)
-    state: str = "incomplete"
-    undone_by: int | None = None
-
-    def count(self, decision: str) -> int:
-        """Number of changes with this decision ("move", "drop", "undo")."""
-        return sum(1 for c in self.changes if c.decision == decision)
-
-    def describe(self) -> str:
-        """A few words: what the step did."""
-        if self.kind == "undo":
-            return "undo of step " + ", ".join(str(s) for s in self.reverts)
-        return f"apply {self.decisions_file}"
-
-    def to_json(self) -> dict:
-        """The intent line's fields."""
-        return {
-            "type": "intent",
-            "step": self.step,
-            "kind": self.kind,
-            "time": self.time,
-            "decisions_file": self.decisions_file,
-            "decisions_sha256": self.decisions_sha256,
-            "reverts": self.reverts,
-            "manifest_before": self.manifest_before,
-            "manifest_after": self.manifest_after,
-            "new_dirs": self.new_dirs,
-            "remove_dirs": self.remove_dirs,
-            "kept": [list(k) for k in self.kept],
-            "changes": [c.to_json() for c in self.changes],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Step:
-        """Parse an intent line."""
-        return cls(
-            step=int(data["step"]),
-            kind=data["kind"],
-            time=data["time"],
-            changes=[Change.from_json(c) for c in data["changes"]],
-            kept=[(p, s) for p, s in data.get("kept", [])],
-            manifest_before=data["manifest_before"],
-            manifest_after=data["manifest_after"],
-            decisions_file=data.get("decisions_file", ""),
-            decisions_sha256=data.get("decisions_sha256", ""),
-            reverts=[int(s) for s in data.get("reverts", [])],
-            new_dirs=list(data.get("new_dirs", [])),
-            remove_dirs=list(data.get("remove_dirs", [])),
-        )
 
 
 @dataclass
@@ -166,26 +101,6 @@ class Outcome:
     byte_exact: bool = True
 
 
-def read_journal(root: str | Path) -> list[Step]:
-    """Every step of a data set's journal, oldest first, with its state.
-
-    A torn last line (a crash while the intent was being written, so before any file was
-    touched) is ignored.
-
-    Raises:
-        JournalError: a line other than the last is not valid JSON.
-    """
-    steps, _ = _parse(Path(root) / JOURNAL)
-    return steps
-
-
-def effective_steps(steps: list[Step]) -> list[Step]:
-    """Apply steps that are committed and not reverted by a committed undo, oldest first."""
-    return [
-        s for s in steps if s.kind == "apply" and s.state == "committed" and s.undone_by is None
-    ]
-
-
 @contextmanager
 def open_journal(root: str | Path) -> Iterator[Journal]:
     """Lock a data set for relabeling and recover an interrupted step first.
@@ -201,7 +116,7 @@ def open_journal(root: str | Path) -> Iterator[Journal]:
     lock_file = root / LOCK
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a+b") as fh:
-        _lock(fh, root)
+        lock(fh, root)
         journal = Journal(root)
         journal.recovered = journal.recover()
         yield journal
@@ -251,15 +166,15 @@ class Journal:
         after_bytes = before_bytes
         if plan.changes:
             changed = {c.before.path: c.after for c in plan.changes}
-            after_bytes = self._serialise([changed.get(r.path, r) for r in records])
+            after_bytes = serialise_manifest(self.root, [changed.get(r.path, r) for r in records])
         step = Step(
-            step=_next_id(steps),
+            step=next_step_id(steps),
             kind="apply",
-            time=_now(),
+            time=utc_now(),
             changes=plan.changes,
             kept=plan.kept,
-            manifest_before=self._snapshot(before_bytes),
-            manifest_after=self._snapshot(after_bytes),
+            manifest_before=keep_snapshot(self.root, before_bytes),
+            manifest_after=keep_snapshot(self.root, after_bytes),
             decisions_file=Path(decisions_csv).name,
             decisions_sha256=decisions_sha,
             new_dirs=self._dirs_to_create(plan.changes),
@@ -290,13 +205,13 @@ class Journal:
         self._check_undo_files(changes)
         after_bytes, exact = self._undo_bytes(rows, targets[-1].manifest_before)
         step = Step(
-            step=_next_id(steps),
+            step=next_step_id(steps),
             kind="undo",
-            time=_now(),
+            time=utc_now(),
             changes=changes,
             kept=[],
-            manifest_before=self._snapshot(before_bytes),
-            manifest_after=self._snapshot(after_bytes),
+            manifest_before=keep_snapshot(self.root, before_bytes),
+            manifest_after=keep_snapshot(self.root, after_bytes),
             reverts=[s.step for s in targets],
             new_dirs=self._dirs_to_create(changes),
             remove_dirs=sorted({d for s in targets for d in s.new_dirs}),
@@ -352,18 +267,18 @@ class Journal:
 
     def _undo_bytes(self, rows: list[Record], oldest_before: str) -> tuple[bytes, bool]:
         """The snapshot's bytes when the rows match it, else a fresh serialisation."""
-        snap = self._snapshot_file(oldest_before)
+        snap = snapshot_file(self.root, oldest_before)
         if snap.is_file():
             key = lambda r: r.path  # noqa: E731
             if sorted(read_manifest(snap), key=key) == sorted(rows, key=key):
                 return snap.read_bytes(), True
-        return self._serialise(rows), False
+        return serialise_manifest(self.root, rows), False
 
     # ------------------------------------------------------------------ recovery
     def recover(self) -> list[str]:
         """Roll back every interrupted step; one message per step rolled back."""
         file = self.root / JOURNAL
-        steps, torn_at = _parse(file)
+        steps, torn_at = parse_journal(file)
         if torn_at is not None:
             with open(file, "r+b") as fh:
                 fh.truncate(torn_at)
@@ -389,7 +304,7 @@ class Journal:
                     f"{mfile}: changed by another program while step {step.step} was "
                     "interrupted; cannot roll it back safely (see .weldsynth/journal.jsonl)"
                 )
-            atomic_write_bytes(mfile, self._snapshot_file(step.manifest_before).read_bytes())
+            atomic_write_bytes(mfile, snapshot_file(self.root, step.manifest_before).read_bytes())
         for tmp in self.root.glob(f".{mfile.name}.*.tmp"):
             tmp.unlink()  # a half-written manifest from the killed process
         missing = [
@@ -400,7 +315,10 @@ class Journal:
         ]
         if missing:
             raise JournalError(f"rolling back step {step.step}: {missing[0]} is missing")
-        self._append({"type": "rollback", "step": step.step, "time": _now(), "moved_back": moved})
+        append_entry(
+            self.root,
+            {"type": "rollback", "step": step.step, "time": utc_now(), "moved_back": moved},
+        )
         return (
             f"recovered: step {step.step} ({step.describe()}) was interrupted; rolled "
             f"back {moved} file move(s), the data set is as before step {step.step}"
@@ -409,22 +327,22 @@ class Journal:
     # ------------------------------------------------------------------ running a step
     def _run(self, step: Step, after_bytes: bytes) -> None:
         """Write-ahead: intent (fsynced), file moves, manifest, commit."""
-        self._append(step.to_json())
-        _crash_point(0)
+        append_entry(self.root, step.to_json())
+        crash_point(0)
         try:
             for done, c in enumerate(step.changes, start=1):
                 self._move(c.before.path, c.after.path)
-                _crash_point(done)
-            _fsync_dirs({safe_join(self.root, c.after.path).parent for c in step.changes})
+                crash_point(done)
+            fsync_dirs({safe_join(self.root, c.after.path).parent for c in step.changes})
             self._remove_empty(step.remove_dirs)
             mfile = manifest_path(self.root)
             if sha256_file(mfile) != step.manifest_after:
                 atomic_write_bytes(mfile, after_bytes)
-            _crash_point(len(step.changes) + 1)
+            crash_point(len(step.changes) + 1)
         except Exception:
             self._rollback(step)
             raise
-        self._append({"type": "commit", "step": step.step, "time": _now()})
+        append_entry(self.root, {"type": "commit", "step": step.step, "time": utc_now()})
 
     def _move(self, src: str, dst: str) -> None:
         source, target = safe_join(self.root, src), safe_join(self.root, dst)
@@ -447,122 +365,3 @@ class Journal:
             folder = safe_join(self.root, rel)
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
-
-    def _append(self, entry: dict) -> None:
-        file = self.root / JOURNAL
-        fresh = not file.exists()
-        with open(file, "ab") as fh:
-            fh.write((json.dumps(entry, sort_keys=True) + "\n").encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        if fresh:
-            _fsync_dirs({file.parent})
-
-    def _snapshot_file(self, sha: str) -> Path:
-        return self.root / SNAPSHOTS / f"manifest-{sha}.csv"
-
-    def _snapshot(self, data: bytes) -> str:
-        """Keep manifest bytes under their SHA-256; return it."""
-        sha = hashlib.sha256(data).hexdigest()
-        file = self._snapshot_file(sha)
-        if not file.is_file():
-            atomic_write_bytes(file, data)
-        return sha
-
-    def _serialise(self, rows: list[Record]) -> bytes:
-        """Manifest bytes as :func:`write_manifest` writes them."""
-        pending = self.root / SNAPSHOTS / "pending.csv"
-        write_manifest(pending, rows)
-        data = pending.read_bytes()
-        pending.unlink()
-        return data
-
-
-def _parse(file: Path) -> tuple[list[Step], int | None]:
-    """Steps of a journal file, and the byte offset of a torn last line (or None)."""
-    if not file.is_file():
-        return [], None
-    data = file.read_bytes()
-    steps: dict[int, Step] = {}
-    offset, torn = 0, None
-    lines = data.split(b"\n")
-    for number, raw in enumerate(lines, start=1):
-        last = number == len(lines)
-        if not raw.strip():
-            offset += len(raw) + 1
-            continue
-        try:
-            entry = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            if last or (number == len(lines) - 1 and not lines[-1]):
-                torn = offset
-                break
-            raise JournalError(f"{file}:{number}: not valid JSON ({exc.msg})") from exc
-        if last:  # a complete JSON object without its newline: still torn
-            torn = offset
-            break
-        offset += len(raw) + 1
-        _record(steps, entry, file, number)
-    ordered = sorted(steps.values(), key=lambda s: s.step)
-    for s in ordered:
-        if s.kind == "undo" and s.state == "committed":
-            for r in s.reverts:
-                if r in steps:
-                    steps[r].undone_by = s.step
-    return ordered, torn
-
-
-def _record(steps: dict[int, Step], entry: dict, file: Path, number: int) -> None:
-    kind = entry.get("type")
-    if kind == "intent":
-        steps[int(entry["step"])] = Step.from_json(entry)
-    elif kind in ("commit", "rollback"):
-        step = steps.get(int(entry["step"]))
-        if step is None:
-            raise JournalError(f"{file}:{number}: {kind} of unknown step {entry['step']}")
-        step.state = "committed" if kind == "commit" else "rolled back"
-    else:
-        raise JournalError(f"{file}:{number}: unknown entry type {kind!r}")
-
-
-def _next_id(steps: list[Step]) -> int:
-    return max((s.step for s in steps), default=0) + 1
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _lock(fh, root: Path) -> None:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory lock
-        return
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        raise JournalError(
-            f"{root}: another relabel command is running on this data "
-            "set; try again when it has finished"
-        ) from exc
-
-
-def _fsync_dirs(dirs: set[Path]) -> None:
-    if os.name != "posix":  # pragma: no cover
-        return
-    for d in dirs:
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _crash_point(done: int) -> None:
-    """Test-only: SIGKILL this process after ``done`` operations (see the module doc)."""
-    value = os.environ.get(CRASH_ENV)
-    if value is not None and value.strip() == str(done):
-        kill = getattr(signal, "SIGKILL", None)
-        if kill is None:  # pragma: no cover
-            os._exit(137)
-        os.kill(os.getpid(), kill)
