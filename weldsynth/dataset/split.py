@@ -2,11 +2,11 @@
 
 Rows are grouped by ``source`` (the good weld they derive from; a row without one is its own
 group), per topology: every variant of one weld lands in the same split, otherwise the
-validation error is a lie. Groups are assigned greedily, largest first (ties in a seeded
-order), each to the split where it brings the per-label counts closest to their targets
-(``fraction x rows of that label``), so both labels reach val and test where the groups
-allow it. A final pass moves a group into a split that lacks a label the topology has, when
-another split can spare one.
+validation error is a lie. Groups are assigned by :mod:`weldsynth.dataset.grouping`: greedily,
+largest first (ties in an order seeded by the seed and the topology), each to the split where
+it brings the per-label counts closest to their targets (``fraction x rows of that label``),
+so both labels reach val and test where the groups allow it. A final pass moves a group into
+a split that lacks a label the topology has, when another split can spare one.
 
 With ``keep_test``, groups holding a ``test`` row stay (or become wholly) test and only the
 other groups are re-split into train and val: the audit loop needs a fixed test set.
@@ -15,14 +15,14 @@ Counts use the rows in use (empty ``status``); excluded rows follow their group.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.dataset.grouping import assign_groups
 from weldsynth.dataset.inventory import natural_key
-from weldsynth.io.manifest import LABELS, SPLITS, Record, read_manifest, write_manifest
+from weldsynth.io.manifest import SPLITS, Record, read_manifest, write_manifest
 
 
 class SplitError(WeldsynthError):
@@ -142,72 +142,12 @@ def split_counts(records: list[Record]) -> dict[tuple[str, str, str], int]:
 def _assign_groups(
     groups: list[Group], fractions: dict[str, float], fixed: dict[str, str], seed: int, topo: str
 ) -> dict[str, str]:
-    totals: Counter = Counter()
-    for g in groups:
-        totals.update(g.counts)
-    target = {(s, lab): fractions[s] * totals[lab] for s in SPLITS for lab in LABELS}
-    have: Counter = Counter()
-    placed: dict[str, str] = dict(fixed)
-    for g in groups:
-        if g.key in fixed:
-            for lab, n in g.counts.items():
-                have[fixed[g.key], lab] += n
-    open_splits = ["train"] + [s for s in SPLITS[1:] if fractions[s] > 0]
-    order = sorted(
-        (g for g in groups if g.key not in fixed), key=lambda g: (-g.size, _rank(seed, topo, g.key))
+    """Split name per group key (:func:`weldsynth.dataset.grouping.assign_groups`)."""
+    placed = assign_groups(
+        {g.key: g.counts for g in groups},
+        [fractions[s] for s in SPLITS],
+        seed,
+        salt=(topo,),
+        fixed={key: SPLITS.index(split) for key, split in fixed.items()},
     )
-    scale = {lab: max(1, totals[lab]) for lab in LABELS}
-    for g in order:
-        best = min(
-            open_splits, key=lambda s: (_cost_after(have, target, scale, g, s), SPLITS.index(s))
-        )
-        placed[g.key] = best
-        for lab, n in g.counts.items():
-            have[best, lab] += n
-    _fill_missing_labels(order, placed, have, open_splits, totals)
-    return placed
-
-
-def _cost_after(have: Counter, target: dict, scale: dict, g: Group, split: str) -> float:
-    """Squared relative distance of every (split, label) count to its target after adding g."""
-    counts = g.counts
-    cost = 0.0
-    for (s, lab), t in target.items():
-        n = have[s, lab] + (counts[lab] if s == split else 0)
-        cost += ((n - t) / scale[lab]) ** 2
-    return cost
-
-
-def _fill_missing_labels(
-    order: list[Group],
-    placed: dict[str, str],
-    have: Counter,
-    open_splits: list[str],
-    totals: Counter,
-) -> None:
-    """Give every open split each label the topology has, when another split can spare it."""
-    for split in open_splits:
-        for lab in LABELS:
-            if totals[lab] == 0 or have[split, lab] > 0:
-                continue
-            # smallest group holding the label, from the split with most groups holding it
-            donors = [g for g in order if g.counts[lab] > 0 and placed[g.key] != split]
-            per_split = Counter(placed[g.key] for g in donors)
-            donors = [g for g in donors if _keeps_other_labels(g, placed, have)]
-            if not donors:
-                continue
-            g = min(donors, key=lambda d: (-per_split[placed[d.key]], d.size, order.index(d)))
-            for lab2, n in g.counts.items():
-                have[placed[g.key], lab2] -= n
-                have[split, lab2] += n
-            placed[g.key] = split
-
-
-def _keeps_other_labels(g: Group, placed: dict[str, str], have: Counter) -> bool:
-    """Moving g out of its split does not empty that split of any label."""
-    src = placed[g.key]
-    return all(have[src, lab] - n > 0 for lab, n in g.counts.items() if n)
-
-
-def _rank(seed: int, topo: str, key: str) -> str:
-    return hashlib.sha256(f"{seed}:{topo}:{key}".encode()).hexdigest()
+    return {key: SPLITS[b] for key, b in placed.items()}

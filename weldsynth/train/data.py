@@ -16,7 +16,6 @@ Folders starting with ``_`` or ``.`` (masks, quarantine) are never classes.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.dataset.grouping import assign_groups
 from weldsynth.dataset.inventory import natural_key
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 
@@ -284,23 +284,14 @@ def grouped_split(groups: dict[str, int], val_pct: float, seed: int) -> dict[str
     Args:
         groups: group key -> number of images.
         val_pct: Target fraction of images in val.
-        seed: Seed of the group order.
+        seed: Seed of the order of equally large groups.
 
     Returns:
-        group key -> "train" or "val"; at least one group on each side when there are two.
+        group key -> "train" or "val"; at least one group on each side when there are two
+        (:func:`weldsynth.dataset.grouping.assign_groups`).
     """
-    keys = sorted(groups)
-    total = sum(groups.values())
-    order = [keys[k] for k in np.random.default_rng(seed).permutation(len(keys))]
-    target = math.ceil(val_pct * total)
-    out = dict.fromkeys(keys, "train")
-    taken = 0
-    for key in order[:-1] if len(order) > 1 else []:
-        if taken >= target:
-            break
-        out[key] = "val"
-        taken += groups[key]
-    return out
+    placed = assign_groups({k: {"": n} for k, n in groups.items()}, [1.0 - val_pct, val_pct], seed)
+    return {key: ("train", "val")[b] for key, b in sorted(placed.items())}
 
 
 def _fill_grouped_split(items: list[Item], val_pct: float, seed: int) -> tuple[list[Item], str]:
