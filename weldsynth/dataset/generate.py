@@ -33,6 +33,7 @@ import numpy as np
 
 from weldsynth import __version__
 from weldsynth.core.errors import HeightMapError, WeldsynthError
+from weldsynth.core.seeding import derive_seed
 from weldsynth.io.heightmap import atomic_write_bytes, encode_png, read_heightmap, write_png
 from weldsynth.io.manifest import (
     MANIFEST_NAME,
@@ -99,9 +100,7 @@ class RunSummary:
 
 def item_seed(seed: int, topology: int, name: str, variant: int) -> int:
     """The integer seed of one variant (what the manifest's ``seed`` column holds)."""
-    key = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
-    ss = np.random.SeedSequence([seed, topology, key, variant])
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return derive_seed(seed, topology, name, variant)
 
 
 # --------------------------------------------------------------------------- planning

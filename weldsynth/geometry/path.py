@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from weldsynth.geometry.bead_mask import bead_mask_from_field
 from weldsynth.geometry.path_pixels import Band, Box, Dense, PathPixels, path_pixels
 
 __all__ = ["Band", "BeadPath", "Box", "PathPixels", "angle_difference", "axis_angle"]
@@ -276,17 +277,7 @@ class BeadPath:
     def bead_mask(self, shape: tuple[int, int]) -> np.ndarray:
         """Bool mask of pixels within half the local width of the centreline."""
         s, d, near = self.field(shape, 0.5 * float(self.widths.max()) + 1.0)
-        inside = near & (np.abs(d) <= 0.5 * self.width_at(s))
-        if not self.closed:
-            # exclude the half-planes beyond the ends
-            ys, xs = np.nonzero(inside)
-            keep = np.ones(len(xs), dtype=bool)
-            for end_s, sign in ((0.0, -1.0), (self.length, 1.0)):
-                p = self.point_at(end_s)
-                t = self.tangent_at(end_s)
-                keep &= sign * ((xs - p[0]) * t[0] + (ys - p[1]) * t[1]) <= 0.5
-            inside[ys[~keep], xs[~keep]] = False
-        return inside
+        return bead_mask_from_field(self, s, d, near)
 
     @cached_property
     def dense(self) -> Dense:

@@ -14,25 +14,6 @@ import numpy as np
 from weldsynth.geometry.path import BeadPath
 
 
-def bead_mask_from_coordinates(
-    path: BeadPath, s_map: np.ndarray, d_map: np.ndarray, near: np.ndarray
-) -> np.ndarray:
-    """Pixels within half the local width of the centreline (as :meth:`BeadPath.bead_mask`),
-    from the maps of :meth:`BeadPath.field`."""
-    inside = near.copy()
-    inside[near] = np.abs(d_map[near]) <= 0.5 * path.width_at(s_map[near])
-    if not path.closed:
-        ys, xs = np.nonzero(inside)
-        keep = np.ones(len(xs), dtype=bool)
-        for end_s, sign in ((0.0, -1.0), (path.length, 1.0)):
-            p = path.point_at(end_s)
-            t = path.tangent_at(end_s)
-            along = (xs - p[0]) * t[0] + (ys - p[1]) * t[1]
-            keep &= sign * along <= 0.5
-        inside[ys[~keep], xs[~keep]] = False
-    return inside
-
-
 def left_side(path: BeadPath, shape: tuple[int, int]) -> np.ndarray:
     """Bool mask of the pixels on the positive-offset side of the bead.
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from weldsynth.geometry.bead_mask import bead_mask_from_field
 from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.samples.knobs import TopologySpec
 from weldsynth.synth.samples.paths import closed_path, line_path, taper
 from weldsynth.synth.samples.render import (
-    bead_mask_from_coordinates,
     bead_surface,
     left_side,
     shadow_mask,
@@ -58,7 +58,7 @@ def render_weld(spec: TopologySpec, k: dict, shape: tuple[int, int], step: float
     path, corners, gen = _centreline(spec, k, shape, step, frng)
     reach = 0.5 * float(np.max(path.widths)) + 12.0 * k["scale"]
     s_map, d_map, near = path.field(shape, reach)
-    bead = bead_mask_from_coordinates(path, s_map, d_map, near)
+    bead = bead_mask_from_field(path, s_map, d_map, near)
     left = left_side(path, shape)
     plate_maps, plates_truth = _plates(k, shape, frng)
 

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, Plate, WeldGeometry
+from weldsynth.geometry.bead_mask import bead_mask_from_field
 from weldsynth.geometry.path import BeadPath, axis_angle
 from weldsynth.io.heightmap import SUPPORTED_BIT_DEPTHS, to_float, to_uint
 from weldsynth.synth.samples.knobs import draw_knobs, topology_spec
-from weldsynth.synth.samples.render import bead_mask_from_coordinates, left_side
+from weldsynth.synth.samples.render import left_side
 from weldsynth.synth.samples.shapes import render_weld
 
 DEFAULT_SHAPE = (128, 352)
@@ -182,7 +183,7 @@ def bead_and_side(path: BeadPath, shape: tuple[int, int]) -> tuple[np.ndarray, n
     """Bead mask and positive-offset side mask of a path, as the generator computes them."""
     reach = 0.5 * float(np.max(path.widths)) + 2.0
     s_map, d_map, near = path.field(shape, reach)
-    return bead_mask_from_coordinates(path, s_map, d_map, near), left_side(path, shape)
+    return bead_mask_from_field(path, s_map, d_map, near), left_side(path, shape)
 
 
 def _check_shape(shape: tuple[int, int]) -> tuple[int, int]:
