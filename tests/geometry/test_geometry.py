@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from weldsynth.core.topology import list_topologies, topology_ids
 from weldsynth.geometry import PLATE_LEFT, PLATE_NONE, PLATE_RIGHT, locate
 from weldsynth.geometry.path import BeadPath, angle_difference
 from weldsynth.io.heightmap import to_float, to_uint
-from weldsynth.synth.samples import TOPOLOGIES, generate_weld, sample_seed, truth_geometry
+from weldsynth.synth.samples import generate_weld, sample_seed, truth_geometry
 
-LINE_TOPOLOGIES = [t for t, spec in TOPOLOGIES.items() if spec.shape_kind == "line"]
+LINE_TOPOLOGIES = [t.id for t in list_topologies() if t.shape_kind == "line"]
 SEED = 11
 
 
@@ -44,7 +45,7 @@ def _assert_accurate(weld, geo, label: str) -> None:
     assert width <= 0.15, f"{label}: mean width off by {100 * width:.1f}%"
 
 
-@pytest.mark.parametrize("topology", list(TOPOLOGIES))
+@pytest.mark.parametrize("topology", topology_ids())
 def test_accuracy_default_variation(topology):
     for index in range(5):
         weld = generate_weld(topology, sample_seed(SEED, topology, index))

@@ -18,6 +18,7 @@ from weldsynth.geometry.closed import fit_closed, ring_hole
 from weldsynth.geometry.line import fit_line
 from weldsynth.geometry.path import BeadPath, axis_angle
 from weldsynth.geometry.ridge import (
+    Reduced,
     crest_component,
     noise_level,
     quantiles,
@@ -165,37 +166,22 @@ def locate(height: np.ndarray) -> WeldGeometry:
     f = _to_float(height)
     shape = (int(f.shape[0]), int(f.shape[1]))
     valid = f > 0
-    nodata = ~valid
-
-    def missing(reason: str) -> WeldGeometry:
-        return WeldGeometry(
-            shape,
-            False,
-            reason,
-            None,
-            None,
-            np.zeros(shape, bool),
-            np.zeros(shape, np.uint8),
-            (),
-            nodata,
-        )
-
     n_valid = int(np.count_nonzero(valid))
     if n_valid < max(MIN_VALID_FRACTION * f.size, 32):
-        return missing(f"almost no data ({100.0 * n_valid / f.size:.1f}% of pixels measured)")
+        return _missing(f, f"almost no data ({100.0 * n_valid / f.size:.1f}% of pixels measured)")
     validf = valid.astype(np.float32)
     small = reduce(f, validf)
     lo, hi = quantiles(small.height[small.valid], (0.01, 0.99))
     if hi - lo < MIN_RELIEF:
-        return missing(f"flat map (heights vary by {hi - lo:.3f})")
+        return _missing(f, f"flat map (heights vary by {hi - lo:.3f})")
     ridge = ridge_response(small.height, small.valid)
     (peak,) = quantiles(ridge[small.valid], (0.995,))
     noise = noise_level(f, valid)
     if peak < max(MIN_RIDGE, MIN_SNR * noise):
-        return missing(f"no ridge stands out (ridge {peak:.3f}, noise {noise:.3f})")
+        return _missing(f, f"no ridge stands out (ridge {peak:.3f}, noise {noise:.3f})")
     crest = crest_component(ridge, peak)
     if crest is None:
-        return missing("no bead-sized ridge")
+        return _missing(f, "no bead-sized ridge")
     min_hole = max(0.01 * crest.size, 25.0)
     ring = _close(crest, 3)
     hole = ring_hole(ring, min_hole)
@@ -205,12 +191,29 @@ def locate(height: np.ndarray) -> WeldGeometry:
     if hole is not None:
         closed = fit_closed(ring & ~hole, hole, small.to_full, small.scale, f, validf)
         if closed is None:
-            return missing("closed ridge without a usable midline")
+            return _missing(f, "closed ridge without a usable midline")
         bead = _band(closed.path, shape) & valid
         labels, plates = _plates(f, valid, bead, ~closed.inside)
         return WeldGeometry(
-            shape, True, None, closed.path, None, bead, labels, plates, nodata, closed.corners
+            shape, True, None, closed.path, None, bead, labels, plates, ~valid, closed.corners
         )
+    return _locate_line(f, validf, small, ridge, crest)
+
+
+def _locate_line(
+    f: np.ndarray, validf: np.ndarray, small: Reduced, ridge: np.ndarray, crest: np.ndarray
+) -> WeldGeometry:
+    """The line bead along the crest (no hole in it), or a not-found geometry.
+
+    Args:
+        f: float32 heights, 0 = no data.
+        validf: float32 1 where there is data.
+        small: The reduced map the ridge and crest were found on.
+        ridge: Ridge response of ``small``.
+        crest: bool mask of the bead's crest in ``small``.
+    """
+    shape = (int(f.shape[0]), int(f.shape[1]))
+    valid = validf > 0
     ys, xs = np.nonzero(crest)
     fx, fy = small.to_full(xs.astype(np.float64), ys.astype(np.float64))
     line = fit_line(
@@ -223,20 +226,36 @@ def locate(height: np.ndarray) -> WeldGeometry:
         pixel_area=small.scale[0] * small.scale[1],
     )
     if line is None or line.straightness < 0.8 or line.support < 0.5:
-        return missing("the ridge is not line-shaped")
+        return _missing(f, "the ridge is not line-shaped")
     if line.path.length < 2.0 * line.path.mean_width:
-        return missing("the ridge is too short for a bead")
+        return _missing(f, "the ridge is too short for a bead")
     band = _band(line.path, shape)
     xi = np.clip(np.rint(fx).astype(np.intp), 0, shape[1] - 1)
     yi = np.clip(np.rint(fy).astype(np.intp), 0, shape[0] - 1)
     covered = float(np.mean(band[yi, xi]))
     if covered < MIN_COVERED:
-        return missing(f"the ridge is not one line bead ({100 * covered:.0f}% on the path)")
+        return _missing(f, f"the ridge is not one line bead ({100 * covered:.0f}% on the path)")
     bead = band & valid
     labels, plates = _plates(f, valid, bead, _left_of(line.path, shape))
     # the main axis: the line through the centres (parallel to a curved bead's chord)
     angle = axis_angle(line.axis)
-    return WeldGeometry(shape, True, None, line.path, angle, bead, labels, plates, nodata, ())
+    return WeldGeometry(shape, True, None, line.path, angle, bead, labels, plates, ~valid, ())
+
+
+def _missing(f: np.ndarray, reason: str) -> WeldGeometry:
+    """A not-found geometry of the heights ``f`` (no data where ``f`` is 0)."""
+    shape = (int(f.shape[0]), int(f.shape[1]))
+    return WeldGeometry(
+        shape,
+        False,
+        reason,
+        None,
+        None,
+        np.zeros(shape, bool),
+        np.zeros(shape, np.uint8),
+        (),
+        ~(f > 0),
+    )
 
 
 def _to_float(height: np.ndarray) -> np.ndarray:

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from weldsynth.geometry.bead_mask import bead_mask_from_field
-from weldsynth.geometry.path_pixels import Band, Box, Dense, PathPixels, path_pixels
+from weldsynth.geometry.dense import Dense
+from weldsynth.geometry.path_pixels import Band, Box, PathPixels, path_pixels
 
 __all__ = ["Band", "BeadPath", "Box", "PathPixels", "angle_difference", "axis_angle"]
 
@@ -228,7 +229,7 @@ class BeadPath:
                 only pixels whose offset ``e`` lies in it (again with a few more), which
                 saves the work on the parts a caller does not touch.
         """
-        return path_pixels(self, box, reach, band)
+        return path_pixels(self.dense, box, reach, band)
 
     def field(
         self, shape: tuple[int, int], reach: float | None = None, box: Box | None = None
@@ -282,7 +283,7 @@ class BeadPath:
     @cached_property
     def dense(self) -> Dense:
         """The centreline densified for :meth:`pixels` (computed once per path)."""
-        return Dense(self)
+        return Dense(self.vertices, self.arc, self.closed)
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:

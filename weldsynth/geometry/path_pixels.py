@@ -20,27 +20,26 @@ The result is :meth:`project`'s (the same foot, arc length and signed distance; 
 goes to the first segment) for every pixel within reach, also on square welds; with a reach,
 on paths whose turns are all slight, the arc length may differ by a few hundredths of a
 pixel. Farther than ~50 px from a path that zigzags back on itself, where two parts are
-within ~1 % as far, the slightly farther one may be taken. No dependency on
-:mod:`weldsynth.geometry.path` (the path is used through ``vertices``, ``arc`` and ``closed``).
+within ~1 % as far, the slightly farther one may be taken. Works on the densified centreline
+(:class:`weldsynth.geometry.dense.Dense`, plain arrays); :mod:`weldsynth.geometry.path`
+imports this module, never the other way round.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
 
 import cv2
 import numpy as np
+
+from weldsynth.geometry.dense import DENSE_STEP, Dense, beyond_bisector, project_on, spread
 
 Box = tuple[int, int, int, int]
 """Half-open pixel box (x0, y0, x1, y1)."""
 Band = tuple[float, float] | Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 """Offsets a caller needs: fixed (lo, hi), or (lo, hi) arrays as a function of arc length."""
 
-DENSE_STEP = 2.0
-"""Largest spacing (px) of the densified centreline searched by :meth:`BeadPath.pixels`."""
 SLIGHT = 0.02
 """Where every turn of the path leans its bisector by less than this (px) within the reach
 asked for, :meth:`BeadPath.pixels` skips the bisector test of feet inside a segment: the
@@ -88,122 +87,16 @@ class PathPixels:
     beyond: np.ndarray
 
 
-class Dense:
-    """A path's vertices every <= DENSE_STEP px as flat per-vertex / per-segment arrays.
+def path_pixels(g: Dense, box: Box, reach: float | None, band: Band | None) -> PathPixels:
+    """Path coordinates of the pixels of ``box`` near a densified centreline.
 
-    Subdividing segments keeps the geometry (same nearest points, arc lengths and widths);
-    the vertex normals are the bisectors of their two segments.
+    Args:
+        g: The centreline (:attr:`weldsynth.geometry.path.BeadPath.dense`).
+        box: Half-open pixel box (x0, y0, x1, y1).
+        reach: Only pixels within about this distance (None: every pixel of the box).
+        band: Only pixels whose offset may lie in it (see
+            :meth:`weldsynth.geometry.path.BeadPath.pixels`).
     """
-
-    def __init__(self, path: Any) -> None:
-        # plain slicing and preallocation: numpy's diff/append/vstack cost more than the
-        # maths on paths of a few hundred vertices
-        verts, arc = path.vertices, path.arc
-        seg = verts[1:] - verts[:-1]
-        seg_len = arc[1:] - arc[:-1]
-        n_sub = np.ceil(seg_len * (1.0 / DENSE_STEP)).astype(np.intp)
-        n_sub[n_sub < 1] = 1
-        corner = np.zeros(len(seg) + 1, dtype=np.intp)  # dense index of each vertex
-        np.cumsum(n_sub, out=corner[1:])
-        owner = np.repeat(np.arange(len(seg)), n_sub)
-        frac = (np.arange(len(owner)) - corner[owner]) / n_sub[owner]
-        self.closed = path.closed
-        self.n = n = len(owner)
-        vx = np.empty(n + 1)
-        vy = np.empty(n + 1)
-        vx[:n] = verts[owner, 0] + frac * seg[owner, 0]
-        vy[:n] = verts[owner, 1] + frac * seg[owner, 1]
-        vx[n], vy[n] = verts[-1]
-        self.arc = np.empty(n + 1)
-        self.arc[:n] = arc[owner] + frac * seg_len[owner]
-        self.arc[n] = arc[-1]
-        self.vx, self.vy = vx, vy
-        self.sx, self.sy = vx[1:] - vx[:-1], vy[1:] - vy[:-1]
-        self.length = np.hypot(self.sx, self.sy)
-        self.length[self.length < 1e-12] = 1e-12
-        self.inv_len2 = 1.0 / (self.length * self.length)
-        # a vertex's normal is the bisector of its two segments; between the subdivisions
-        # of one segment, that segment's normal (left normals: (dy, -dx))
-        seg_len = seg_len.copy()
-        seg_len[seg_len < 1e-12] = 1e-12
-        ux, uy = seg[:, 0] / seg_len, seg[:, 1] / seg_len
-        if self.closed:  # vertex 0 (and n) joins the last segment to the first
-            bx, by, ax, ay, at = np.roll(ux, 1), np.roll(uy, 1), ux, uy, corner[:-1]
-        else:
-            bx, by, ax, ay, at = ux[:-1], uy[:-1], ux[1:], uy[1:], corner[1:-1]
-        nx = np.empty(n + 1)
-        ny = np.empty(n + 1)
-        nx[:n] = np.repeat(uy, n_sub)
-        ny[:n] = -np.repeat(ux, n_sub)
-        nx[n], ny[n] = uy[-1], -ux[-1]
-        mx, my = by + ay, -(bx + ax)
-        norm = np.hypot(mx, my)
-        norm[norm < 1e-12] = 1e-12
-        nx[at], ny[at] = mx / norm, my / norm
-        if self.closed:
-            nx[n], ny[n] = nx[0], ny[0]
-        self.nx, self.ny = nx, ny
-        self.dnx, self.dny = nx[1:] - nx[:-1], ny[1:] - ny[:-1]
-        self.tx, self.ty = -ny, nx  # direction of travel at each vertex
-        # tan of half the turn at each vertex (+ turning right on screen): how far its
-        # bisector leans over the segments beside it
-        cos_t = 1.0 + bx * ax + by * ay
-        cos_t[cos_t < 1e-12] = 1e-12
-        self.lean = np.zeros(n + 1)
-        self.lean[at] = (bx * ay - by * ax) / cos_t
-        if self.closed:
-            self.lean[n] = self.lean[0]
-        self.lean2 = self.lean * self.lean
-        if not self.closed:  # no segment beyond an open end to move on to
-            self.lean2[0] = self.lean2[n] = -1.0
-        self.sharpest = float(np.abs(self.lean).max())
-
-    def clear(self, reach: float) -> bool:
-        """Whether, within ``reach`` of the path, the bisectors alone tell every pixel's
-        nearest segment: the bisectors at the two ends of each segment cross farther away
-        (on the side where they cross)."""
-        if 2.0 * self.sharpest * reach < float(self.length.min()):
-            return True
-        return reach < min(self.clear_left, self.clear_right)
-
-    @cached_property
-    def _crossings(self) -> np.ndarray:
-        total = self.lean[:-1] + self.lean[1:]
-        ok = np.abs(total) > 1e-12
-        return self.length[ok] / total[ok]  # + on the right of the path, - on its left
-
-    @property
-    def clear_right(self) -> float:
-        """Nearest crossing of neighbouring bisectors on the right of the path (px)."""
-        c = self._crossings
-        return float(np.min(c[c > 0], initial=np.inf))
-
-    @property
-    def clear_left(self) -> float:
-        """Nearest crossing of neighbouring bisectors on the left of the path (px)."""
-        c = self._crossings
-        return float(np.min(-c[c < 0], initial=np.inf))
-
-    def wrap(self, c: np.ndarray) -> np.ndarray:
-        """Segment indices within one turn of the range wrapped (closed) or clipped (open)
-        into it (no integer division: it is slow)."""
-        if not self.closed:
-            return np.clip(c, 0, self.n - 1)
-        return c + self.n * ((c < 0).astype(c.dtype) - (c >= self.n))
-
-    def apart(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """How many vertices apart two vertex indices are (around a closed path)."""
-        gap = np.abs(a - b)
-        if self.closed:
-            np.minimum(gap, self.n - gap, out=gap)
-        return gap
-
-
-def path_pixels(path: Any, box: Box, reach: float | None, band: Band | None) -> PathPixels:
-    """Path coordinates of the pixels of ``box`` near ``path`` (a
-    :class:`weldsynth.geometry.path.BeadPath`); see
-    :meth:`weldsynth.geometry.path.BeadPath.pixels`."""
-    g = path.dense
     x0, y0, x1, y1 = (int(v) for v in box)
     n_seed = g.n if g.closed else g.n + 1
     # working canvas: the box plus every vertex (vertices may lie outside the image)
@@ -243,25 +136,43 @@ def path_pixels(path: Any, box: Box, reach: float | None, band: Band | None) -> 
         iy, ix, k, px, py = iy[keep], ix[keep], k[keep], px[keep], py[keep]
     j, t, traw, d2 = _nearest_segment(px, py, k, g, grown + 2.5)
     out = _coordinates(g, iy, ix, px, py, j, t, traw, d2)
-    if g.clear(grown):
-        return out
-    # seams between parts of the path (inside a bend or corner, across a ring): a pixel
-    # farther out than the bisectors on its side stay apart, whose neighbour found its foot
-    # on a distant segment, tries every segment in between
+    if not g.clear(grown):
+        _fix_seams(g, out, (y1 - y0, x1 - x0), (j, t, traw, d2))
+    return out
+
+
+def _fix_seams(
+    g: Dense,
+    out: PathPixels,
+    box_shape: tuple[int, int],
+    found: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Seams between parts of the path (inside a bend or corner, across a ring): a pixel
+    farther out than the bisectors on its side stay apart, whose neighbour found its foot
+    on a distant segment, tries every segment in between. Updates ``out`` in place.
+
+    Args:
+        g: The centreline.
+        out: The coordinates found from the nearest segments ``found``.
+        box_shape: (height, width) of the box the pixels ``out.iy, out.ix`` lie in.
+        found: (segment, clipped t, raw t, squared distance) of each pixel.
+    """
+    j, t, traw, d2 = found
+    iy, ix, px, py = out.iy, out.ix, out.x, out.y
     far_out = np.flatnonzero(np.where(out.d > 0, out.d >= g.clear_left, -out.d >= g.clear_right))
     if not len(far_out):
-        return out
-    bh, bw = y1 - y0, x1 - x0
-    found = np.full((bh + 2, bw + 2), -1, dtype=np.int32)  # int32: much faster than int64
-    found[iy + 1, ix + 1] = j
+        return
+    bh, bw = box_shape
+    feet = np.full((bh + 2, bw + 2), -1, dtype=np.int32)  # int32: much faster than int64
+    feet[iy + 1, ix + 1] = j
     flat = (iy[far_out] + 1) * (bw + 2) + ix[far_out] + 1
     offsets = np.array([-bw - 3, -bw - 2, -bw - 1, -1, 1, bw + 1, bw + 2, bw + 3])
-    other = found.ravel()[flat[:, None] + offsets[None, :]]
+    other = feet.ravel()[flat[:, None] + offsets[None, :]]
     gap = np.where(other >= 0, g.apart(other, j[far_out, None].astype(np.int32)), -1)
     pick = gap.max(axis=1) > _SEAM_GAP
     seam = far_out[pick]
     if not len(seam):
-        return out
+        return
     # every segment between the feet of the pixel and of its neighbours (and 2 beyond)
     own = j[seam].astype(np.int32)[:, None]
     rel = np.where(other[pick] >= 0, other[pick] - own, 0)
@@ -276,12 +187,11 @@ def path_pixels(path: Any, box: Box, reach: float | None, band: Band | None) -> 
     for o in range(int((hi - lo).max()) + 1):
         live = np.flatnonzero(lo + o <= hi)
         seg = g.wrap(lo[live] + o)
-        t2, r2, e2 = _project_on(sx[live], sy[live], seg, g)
+        t2, r2, e2 = project_on(sx[live], sy[live], seg, g)
         _keep_nearer(live, seg, t2, r2, e2, bj, bt, br, bd)
     fix = _coordinates(g, iy[seam], ix[seam], sx, sy, bj, bt, br, bd)
     for name in ("s", "d", "e", "fx", "fy", "nx", "ny", "beyond"):
         getattr(out, name)[seam] = getattr(fix, name)
-    return out
 
 
 def _keep_nearer(
@@ -315,25 +225,11 @@ def _in_band(
             lo_v = np.full(g.arc.shape, lo_v)
         if hi_v.shape != g.arc.shape:
             hi_v = np.full(g.arc.shape, hi_v)
-        lo = _spread(lo_v, np.minimum, g.closed)[k]
-        hi = _spread(hi_v, np.maximum, g.closed)[k]
+        lo = spread(lo_v, np.minimum, g.closed)[k]
+        hi = spread(hi_v, np.maximum, g.closed)[k]
     else:
         lo, hi = band
     return (e_k >= lo - tol) & (e_k <= hi + tol)
-
-
-def _spread(v: np.ndarray, pick: np.ufunc, closed: bool) -> np.ndarray:
-    """``pick`` (minimum or maximum) of each value and its two neighbours on either side
-    (around a closed path, whose last vertex repeats its first; else the ends repeated)."""
-    if closed:
-        ext = np.concatenate([v[-3:-1], v, v[1:3]])
-    else:
-        ext = np.concatenate([v[:1], v[:1], v, v[-1:], v[-1:]])
-    n = len(v)
-    out = pick(ext[:n], ext[1 : n + 1])
-    for i in (2, 3, 4):
-        pick(out, ext[i : n + i], out=out)
-    return out
 
 
 def _nearest_segment(
@@ -352,9 +248,9 @@ def _nearest_segment(
     (:meth:`Dense.clear`); an exact tie goes to the first segment, as in
     :meth:`BeadPath.project`. Returns (segment index, clipped t, raw t, squared distance).
     """
-    ahead = _beyond_bisector(px, py, k, g)
+    ahead = beyond_bisector(px, py, k, g)
     j = np.where(ahead, g.wrap(k), g.wrap(k - 1))
-    t, traw, d2 = _project_on(px, py, j, g)
+    t, traw, d2 = project_on(px, py, j, g)
     slight = reach * g.sharpest < SLIGHT
     step = None
     active = None  # first round: every pixel, without copies
@@ -376,7 +272,7 @@ def _nearest_segment(
             move = left * left <= da * g.lean2[jj + up] + 1e-12
             near = np.flatnonzero(move)
             move[near] = (
-                _beyond_bisector(
+                beyond_bisector(
                     px[near] if active is None else px[active[near]],
                     py[near] if active is None else py[active[near]],
                     jj[near] + up[near],
@@ -390,31 +286,8 @@ def _nearest_segment(
         if step is None:
             step = np.where(ahead, 1, -1)
         j[active] = g.wrap(j[active] + step[active])
-        t[active], traw[active], d2[active] = _project_on(px[active], py[active], j[active], g)
+        t[active], traw[active], d2[active] = project_on(px[active], py[active], j[active], g)
     return j, t, traw, d2
-
-
-def _project_on(
-    px: np.ndarray, py: np.ndarray, j: np.ndarray, g: Dense
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(clipped t, raw t, squared distance) of pixels on segments ``j``."""
-    ax = px - np.take(g.vx, j)
-    ay = py - np.take(g.vy, j)
-    sxj, syj = np.take(g.sx, j), np.take(g.sy, j)
-    traw = (ax * sxj + ay * syj) * np.take(g.inv_len2, j)
-    t = np.clip(traw, 0.0, 1.0)
-    dx, dy = ax - t * sxj, ay - t * syj
-    return t, traw, dx * dx + dy * dy
-
-
-def _beyond_bisector(px: np.ndarray, py: np.ndarray, k: np.ndarray, g: Dense) -> np.ndarray:
-    """True where a pixel lies on the side of vertex ``k``'s bisector nearer the segment
-    after it (on the bisector: the segment before, the first one, except at the seam of a
-    closed path where segment 0 comes first)."""
-    dot = (px - np.take(g.vx, k)) * np.take(g.tx, k) + (py - np.take(g.vy, k)) * np.take(g.ty, k)
-    if g.closed:
-        return (dot > 0) | ((dot == 0) & ((k == 0) | (k == g.n)))
-    return dot > 0
 
 
 def _coordinates(
@@ -487,7 +360,7 @@ def _first_segment(
     tie = at[(t[at] == 0.0) & ((j[at] > 0) | g.closed)]
     if len(tie):
         jp = g.wrap(j[tie] - 1)
-        tp, rp, dp = _project_on(px[tie], py[tie], jp, g)
+        tp, rp, dp = project_on(px[tie], py[tie], jp, g)
         first = (tp == 1.0) & (jp < j[tie])
         tie = tie[first]
         j[tie], t[tie], traw[tie], d2[tie] = jp[first], tp[first], rp[first], dp[first]
@@ -495,7 +368,7 @@ def _first_segment(
         tie = at[(t[at] == 1.0) & (j[at] == g.n - 1)]
         if len(tie):
             j0 = np.zeros(len(tie), dtype=j.dtype)
-            t0, r0, d0 = _project_on(px[tie], py[tie], j0, g)
+            t0, r0, d0 = project_on(px[tie], py[tie], j0, g)
             first = t0 == 0.0
             tie = tie[first]
             j[tie], t[tie], traw[tie], d2[tie] = 0, 0.0, r0[first], d0[first]
