@@ -379,6 +379,29 @@ def test_cli_writes_samples_and_rejects_unknown_topology(tmp_path: Path) -> None
     assert none.exit_code == 2 and "--all" in none.output
 
 
+SAMPLES_ORDER = ("knobs", "render", "paths", "shapes", "weld", "io", "__init__")
+"""The modules of weldsynth.synth.samples, each importing only those before it."""
+
+
+def test_samples_modules_import_one_way() -> None:
+    import ast
+
+    import weldsynth.synth.samples as package
+
+    folder = Path(package.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted(SAMPLES_ORDER)
+    for i, name in enumerate(SAMPLES_ORDER):
+        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
+        inside = {
+            node.module.removeprefix("weldsynth.synth.samples").lstrip(".") or "__init__"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("weldsynth.synth.samples")
+        }
+        assert inside <= set(SAMPLES_ORDER[:i]), (name, inside)
+
+
 def test_topology_table_lists_every_registered_topology() -> None:
     table = topology_table_markdown()
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
