@@ -7,6 +7,8 @@ tests also run on its procedural welds (``sample_case``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -171,3 +173,39 @@ def near_bead(geometry: WeldGeometry, grow: int = 3) -> np.ndarray:
 
     kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
     return cv2.dilate(geometry.bead_mask.astype(np.uint8), kernel).astype(bool)
+
+
+def shallow_pit_plugin() -> type:
+    """A test plugin (not registered) with acceptable draws, built on ``hole``: a pit is
+    acceptable up to depth 0.3, rejectable from 0.6. It names itself nowhere else, so a
+    test registering it shows that generic code needs no per-plugin knowledge."""
+    from weldsynth.synth.defects.hole import Hole
+    from weldsynth.synth.defects.rule import ACCEPT, Thresholds
+
+    class ShallowPit(Hole):
+        name = "tmp_shallow_pit"
+        description = "test plugin: a hole, acceptable while shallow"
+        acceptable_variant = True
+
+        def measure(self, params):  # type: ignore[no-untyped-def]
+            return {"depth": params.depth}
+
+        def rule(self) -> Thresholds:
+            return Thresholds("depth", 0.3, 0.6)
+
+        def for_verdict(self, verdict: str):  # type: ignore[no-untyped-def]
+            return self.replace(depth=(0.2, 0.3) if verdict == ACCEPT else (0.6, 1.0))
+
+    return ShallowPit
+
+
+@contextmanager
+def registered(cls: type) -> Iterator[type]:
+    """Register a plugin class for the duration of a ``with`` block."""
+    from weldsynth.synth.defects import registry
+
+    registry.register_defect(cls)
+    try:
+        yield cls
+    finally:
+        registry.unregister_defect(cls.name)

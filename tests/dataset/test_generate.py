@@ -254,3 +254,53 @@ def test_params_in_the_manifest_rebuild_the_image(good: Path, recipe: Path, tmp_
         source = read_heightmap(out / r.source).to_uint()
         rebuilt, _ = plugin.apply(source, plugin.params_from_dict(json.loads(r.params)))
         np.testing.assert_array_equal(rebuilt, read_heightmap(out / r.path).to_uint())
+
+
+HOLE_ONLY = """\
+topology: 7
+seed: 5
+variants: 2
+defects:
+  hole: {weight: 1}
+"""
+
+
+def test_hole_only_recipe_checks_and_generates(good: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "holes.yaml"
+    recipe.write_text(HOLE_ONLY)
+    checked = CliRunner().invoke(cli, ["recipe", "check", str(recipe)])
+    assert checked.exit_code == 0, checked.output
+    out = tmp_path / "out"
+    _generate(str(good), "--recipe", str(recipe), "--out", str(out), "--workers", "1")
+    rows = read_manifest(out)
+    assert {r.defect for r in rows} == {"", "hole"}  # no acceptable variants: none can be drawn
+    assert sum(r.label == "good" for r in rows) == 5 and sum(r.defect == "hole" for r in rows) > 5
+    assert "acceptable: 0" in (out / "recipes" / "7.yaml").read_text()
+
+
+def test_a_new_plugin_with_acceptable_draws_needs_no_change_to_generate(
+    good: Path, tmp_path: Path
+) -> None:
+    from defects_support import registered, shallow_pit_plugin
+
+    from weldsynth.dataset import generate as gen
+    from weldsynth.synth.recipe import recipe_from_dict
+
+    with registered(shallow_pit_plugin()):
+        data = {
+            "topology": 7,
+            "seed": 2,
+            "variants": 2,
+            "acceptable": 2,
+            "defects": {"cut": {"weight": 1}, "tmp_shallow_pit": {"weight": 1}},
+        }
+        recipe = recipe_from_dict(data)
+        tasks, _ = gen.plan_topology(good, recipe, tmp_path / "out", by_defect=False)
+        rows = [r for task in tasks for r in gen.run_task(task).records]
+    good_rows = [r for r in rows if r.label == "good" and r.defect]
+    assert {r.defect for r in good_rows} == {"acceptable_cut", "acceptable_tmp_shallow_pit"}
+    assert len(good_rows) == 2 * len(tasks)
+    for r in rows:
+        if r.defect.endswith("tmp_shallow_pit"):
+            depth = json.loads(r.params)["depth"]
+            assert (depth <= 0.3) if r.label == "good" else (depth >= 0.6), r

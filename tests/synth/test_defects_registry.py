@@ -152,3 +152,62 @@ def test_broken_entry_point_warns_and_others_still_load(fake_site: Path) -> None
     with pytest.warns(RuntimeWarning, match=r"entry point 'broken = ext_missing_module:Thing'"):
         reg.reload_plugins()
     assert "ext_dent" in list_defects() and "hole" in list_defects()
+
+
+# ---------------------------------------------------------------------- built-in discovery
+PACKAGE_PLUGIN_SOURCE = textwrap.dedent(
+    """
+    from weldsynth.synth.defects.hole import Hole
+    from weldsynth.synth.defects.registry import register_defect
+
+
+    @register_defect
+    class Pock(Hole):
+        name = "tmp_pock"
+        description = "test plugin found by importing the package's modules"
+    """
+)
+
+
+@pytest.fixture
+def package_folder(tmp_path: Path):
+    """An extra folder of the ``weldsynth.synth.defects`` package, removed afterwards."""
+    import weldsynth.synth.defects as package
+
+    folder = tmp_path / "extra_defects"
+    folder.mkdir()
+    package.__path__.append(str(folder))
+    yield folder
+    package.__path__.remove(str(folder))
+    reg.unregister_defect("tmp_pock")
+    sys.modules.pop(f"{reg.PACKAGE}.tmp_pock_module", None)
+    reg.reload_plugins()
+
+
+def test_a_new_module_of_the_package_is_discovered_without_a_list(package_folder: Path) -> None:
+    import importlib
+
+    from click.testing import CliRunner
+
+    from weldsynth.cli.main import cli
+
+    assert "tmp_pock" not in list_defects()
+    (package_folder / "tmp_pock_module.py").write_text(PACKAGE_PLUGIN_SOURCE, encoding="utf-8")
+    importlib.invalidate_caches()
+    reg.reload_plugins()
+    assert f"{reg.PACKAGE}.tmp_pock_module" in reg.builtin_modules()
+    assert reg.defect_source("tmp_pock") == f"{reg.PACKAGE}.tmp_pock_module"
+    listed = CliRunner().invoke(cli, ["defects", "list", "--json"])
+    assert listed.exit_code == 0 and '"name": "tmp_pock"' in listed.output
+
+
+def test_modules_left_out_of_discovery_define_no_plugin() -> None:
+    import importlib
+
+    names = {m.rsplit(".", 1)[1] for m in reg.builtin_modules()}
+    assert {"hole", "cut", "ball", "base", "registry"} <= names
+    assert not names & reg.NOT_SCANNED
+    before = list_defects()
+    for module in sorted(reg.NOT_SCANNED):
+        importlib.import_module(f"{reg.PACKAGE}.{module}")
+    assert list_defects() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,55 @@ def test_recipe_init_keeps_an_existing_file_unless_forced(tmp_path: Path) -> Non
 def test_recipe_init_help_has_an_example() -> None:
     res = CliRunner().invoke(cli, ["recipe", "init", "--help"])
     assert res.exit_code == 0 and "weldsynth recipe init --topology 7 --out my.yaml" in res.output
+
+
+def test_hole_only_recipe_has_no_acceptable_variants(tmp_path: Path) -> None:
+    recipe = load_recipe(_write(tmp_path, GOOD))  # no acceptable key, no plugin drawing them
+    assert recipe.acceptable == 0
+    again = load_recipe(_write(tmp_path, resolved(recipe)))  # the resolved recipe reloads
+    assert again.acceptable == 0 and resolved(again) == resolved(recipe)
+    checked = CliRunner().invoke(cli, ["recipe", "check", str(_write(tmp_path, GOOD))])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_explicit_acceptable_without_a_plugin_that_draws_them_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, {**GOOD, "acceptable": 2})
+    res = CliRunner().invoke(cli, ["recipe", "check", str(path)])
+    assert res.exit_code == 2
+    assert "acceptable: 2 acceptable variants per good weld" in res.output
+    assert "no defect under defects draws them (those that do: cut)" in res.output
+    assert load_recipe(_write(tmp_path, {**GOOD, "acceptable": 0})).acceptable == 0
+
+
+@pytest.mark.parametrize(
+    "cut,words",
+    [
+        (  # fine for the recipe's own mix, but the acceptable variants draw only short cuts
+            {"params": {"p_acceptable": 0, "length": [6, 30]}},
+            "draws no acceptable cut (min > accept_max=4); lower it or set p_acceptable=0 "
+            "(building the acceptable variants); accept_max from norm.cut_accept_max",
+        ),
+        (  # and the bad variants only long ones
+            {"params": {"p_acceptable": 1, "length": [1, 8]}},
+            "draws no rejectable cut (max < reject_min=10); raise it or set p_acceptable=1 "
+            "(building the bad variants)",
+        ),
+    ],
+)
+def test_check_builds_the_plugins_generate_builds(tmp_path: Path, cut: dict, words: str) -> None:
+    data = {"topology": 7, "acceptable": 1, "defects": {"hole": {}, "cut": cut}}
+    with pytest.raises(RecipeError) as info:
+        load_recipe(_write(tmp_path, data))
+    assert "defects.cut.params: cut: length=" in str(info.value) and words in str(info.value)
+
+
+def test_norm_keys_come_from_the_plugins(tmp_path: Path) -> None:
+    recipe = load_recipe(_write(tmp_path, {**GOOD, "norm": {"cut_reject_min": 12}}))
+    assert recipe.norm.model_dump() == {"cut_accept_max": 4.0, "cut_reject_min": 12.0}
+    for norm, words in [
+        ({"hole_depth_max": 1}, "norm: unknown key 'hole_depth_max'; known: cut_accept_max"),
+        ({"cut_accept_max": 0}, "norm: cut_accept_max=0 must be a number > 0 and <= 1000"),
+        ({"cut_accept_max": "4"}, "norm: cut_accept_max='4' must be a number"),
+    ]:
+        with pytest.raises(RecipeError, match=re.escape(words)):
+            load_recipe(_write(tmp_path, {**GOOD, "norm": norm}))

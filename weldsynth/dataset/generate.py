@@ -42,14 +42,21 @@ from weldsynth.io.manifest import (
     safe_join,
     write_manifest,
 )
-from weldsynth.synth.recipe import Recipe, build_defect, dump_yaml, resolved
+from weldsynth.synth.recipe import (
+    Recipe,
+    acceptable_defects,
+    dump_yaml,
+    resolved,
+    variant_defect,
+)
 
 STATE_DIR = ".weldsynth"
 REJECTED_NAME = "rejected.csv"
 REJECTED_COLUMNS = ("source", "variant", "defect", "reason")
 MASKS_DIR = "_masks"
-ACCEPTABLE = "acceptable_cut"
-"""Defect column value of the acceptable-cut variants written to ``good``."""
+VERDICTS = {"bad": "reject", "good": "accept"}
+"""Kind of variant -> the verdict its plugin draws (bad variants are all rejectable draws,
+acceptable variants, written to ``good``, all acceptable ones)."""
 
 
 class OutputFolderError(WeldsynthError):
@@ -186,17 +193,12 @@ def run_task(task: SourceTask) -> SourceResult:
     for variant, kind in plans:
         seed = item_seed(recipe.seed, task.topology, task.name, variant)
         rng = np.random.default_rng(seed)
-        if kind == "bad":
-            names = sorted(n for n, e in recipe.defects.items() if e.weight > 0)
-            weights = np.array([recipe.defects[n].weight for n in names], float)
-            name = str(rng.choice(names, p=weights / weights.sum()))
-        else:
-            name = "cut"
+        name = _pick_defect(recipe, kind, rng)
         key = (name, kind)
         if key not in plugins:
-            plugins[key] = _plugin(recipe, name, kind)
+            plugins[key] = variant_defect(recipe, name, VERDICTS[kind])
         out = plugins[key](pixels, rng, geometry)
-        tag = ACCEPTABLE if kind == "good" else name
+        tag = _acceptable_name(name) if kind == "good" else name
         if not out.ok:
             result.rejections.append(Rejection(source, str(variant), tag, out.reason))
             continue
@@ -224,22 +226,36 @@ def run_task(task: SourceTask) -> SourceResult:
 
 
 def _variant_plan(recipe: Recipe) -> list[tuple[int, str]]:
+    """(variant index, kind) of every variant: ``variants`` bad ones, then ``acceptable``
+    good ones when a defect of the recipe draws acceptable variants (none otherwise)."""
     bad = [(v, "bad") for v in range(recipe.variants)] if recipe.defects else []
     good = (
         [(recipe.variants + a, "good") for a in range(recipe.acceptable)]
-        if "cut" in recipe.defects or recipe.acceptable
+        if acceptable_defects(recipe)
         else []
     )
     return bad + good
 
 
-def _plugin(recipe: Recipe, name: str, kind: str):  # -> Defect
-    """The plugin for one kind of variant. Cuts among the bad variants are all rejectable;
-    the ``acceptable`` variants are all acceptable cuts (the recipe's counts decide the mix,
-    not the plugin's ``p_acceptable``)."""
-    if name != "cut":
-        return build_defect(recipe, name)
-    return build_defect(recipe, "cut", p_acceptable=0.0 if kind == "bad" else 1.0)
+def _pick_defect(recipe: Recipe, kind: str, rng: np.random.Generator) -> str:
+    """The defect of one variant, drawn by weight among those that can make its kind (a
+    single candidate of an acceptable variant is taken without a draw)."""
+    if kind == "bad":
+        names = sorted(n for n, e in recipe.defects.items() if e.weight > 0)
+    else:
+        names = acceptable_defects(recipe)
+        if len(names) == 1:
+            return names[0]
+    weights = np.array([recipe.defects[n].weight for n in names], float)
+    if weights.sum() <= 0:
+        weights = np.ones(len(names))
+    return str(rng.choice(names, p=weights / weights.sum()))
+
+
+def _acceptable_name(name: str) -> str:
+    from weldsynth.synth.defects.rule import acceptable_name
+
+    return acceptable_name(name)
 
 
 def _write_image(
@@ -440,7 +456,7 @@ def counts_by_topology(summary: RunSummary) -> dict[str, dict[str, int]]:
     for rec in summary.records:
         row = table.setdefault(rec.topology, {})
         key = (
-            ("good" if rec.defect == "" else ACCEPTABLE)
+            ("good" if rec.defect == "" else rec.defect)
             if rec.label == "good"
             else f"bad:{rec.defect}"
         )

@@ -5,18 +5,21 @@ or an unknown defect raises one :class:`RecipeError` naming the file, the field 
 what is allowed — and the *resolved* recipe (every default filled in) is written beside
 the outputs it produced.
 
-Example (``recipes/7.yaml``)::
+Example (``recipes/7.yaml``, abridged)::
 
     topology: 7
     seed: 7
     variants: 6          # bad variants drawn per good weld
-    acceptable: 1        # acceptable-cut variants per good weld (labelled good)
-    norm:
-      cut_accept_max: 4  # px along the bead: a cut this short is acceptable
-      cut_reject_min: 10 # px: a cut this long is rejectable
+    acceptable: 1        # acceptable variants per good weld (labelled good)
+    norm: {...}          # thresholds, keys from the defect plugins (recipe show lists them)
     defects:
       hole: {weight: 1, params: {radius: [2, 4]}}
       cut: {weight: 1}
+
+Defect knowledge stays in the plugins: a plugin's ``norm_keys`` name the ``norm`` keys it
+reads (``check_norm`` their rules), and ``acceptable_variant`` says whether it draws the
+``acceptable`` variants. With no such plugin in ``defects``, ``acceptable`` defaults to 0
+(nothing to draw) and an explicit ``acceptable`` > 0 is refused.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.core.topology import UnknownTopologyError, get_topology
@@ -53,17 +63,64 @@ class DefectEntry(BaseModel):
     )
 
 
+NORM_BOUNDS = (0.0, 1000.0)
+"""Every norm value v must satisfy lo < v <= hi (sizes in pixels for now)."""
+
+
 class Norm(BaseModel):
-    """The welding norm's thresholds for this topology (sizes in pixels for now)."""
+    """The welding norm's thresholds for this topology (sizes in pixels for now).
 
-    model_config = ConfigDict(extra="forbid")
+    The keys are those the defect plugins declare (``Defect.norm_keys``); a key not given
+    takes the default of the config field it sets. Values are read as attributes
+    (``recipe.norm.<key>``) or with ``model_dump()``.
+    """
 
-    cut_accept_max: float = Field(
-        4.0, gt=0.0, le=1000.0, description="cuts at most this long (px) are acceptable: good"
-    )
-    cut_reject_min: float = Field(
-        10.0, gt=0.0, le=1000.0, description="cuts at least this long (px) are rejectable: bad"
-    )
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plugin_keys(cls, data: Any) -> dict[str, float]:
+        if not isinstance(data, dict):
+            raise ValueError("must be a mapping of norm keys to numbers")
+        defaults = norm_defaults()
+        unknown = sorted(set(data) - set(defaults))
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r}; known: {', '.join(defaults)}")
+        lo, hi = NORM_BOUNDS
+        values: dict[str, float] = {}
+        for key, default in defaults.items():
+            value = data.get(key, default)
+            if not _is_number(value) or not lo < value <= hi:
+                raise ValueError(f"{key}={value!r} must be a number > {lo:g} and <= {hi:g}")
+            values[key] = float(value)
+        return values
+
+    @model_validator(mode="after")
+    def _plugin_rules(self) -> Norm:
+        values = self.model_dump()
+        for plugin in _norm_plugins():
+            plugin.check_norm(values)
+        return self
+
+
+def _norm_plugins() -> list[Any]:  # -> list[type[Defect]]
+    from weldsynth.synth.defects import get_defect, list_defects
+
+    return [get_defect(n) for n in list_defects() if get_defect(n).norm_keys]
+
+
+def norm_defaults() -> dict[str, float]:
+    """Every norm key the registered plugins read, with its default (plugin order)."""
+    defaults: dict[str, float] = {}
+    for plugin in _norm_plugins():
+        fields = {spec["name"]: spec["default"] for spec in plugin.Config.describe()}
+        for key, field in plugin.norm_keys.items():
+            defaults.setdefault(key, float(fields[field]))
+    return defaults
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class Recipe(BaseModel):
@@ -75,7 +132,11 @@ class Recipe(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="base seed of every draw")
     variants: int = Field(6, ge=0, le=1000, description="bad variants per good weld")
     acceptable: int = Field(
-        1, ge=0, le=1000, description="acceptable-cut variants per good weld (label good)"
+        1,
+        ge=0,
+        le=1000,
+        description="acceptable variants per good weld (label good), drawn by the defects "
+        "that have them; none there: defaults to 0",
     )
     max_tries: int = Field(
         10, ge=1, le=1000, description="draws tried before a no-op defect is rejected"
@@ -105,15 +166,6 @@ class Recipe(BaseModel):
             raise ValueError("at least one defect needs a weight > 0")
         return value
 
-    def check_norm(self) -> None:
-        """The guard band: acceptable cuts must be strictly shorter than rejectable ones."""
-        if self.norm.cut_accept_max >= self.norm.cut_reject_min:
-            raise ValueError(
-                f"cut_accept_max={self.norm.cut_accept_max:g} must be < cut_reject_min="
-                f"{self.norm.cut_reject_min:g} (guard band between acceptable and "
-                "rejectable cuts)"
-            )
-
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe YAML file (``yaml.safe_load``).
@@ -139,16 +191,50 @@ def recipe_from_dict(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         raise RecipeError(_pydantic_message(source, exc)) from None
-    try:
-        recipe.check_norm()
-    except ValueError as exc:
-        raise RecipeError(f"{source}: norm: {exc}") from None
-    for name in recipe.defects:
-        try:
-            build_defect(recipe, name)
-        except WeldsynthError as exc:
-            raise RecipeError(f"{source}: defects.{name}.params: {exc}") from None
+    _settle_acceptable(recipe, source)
+    for name in recipe.defects:  # every plugin generate will build, so generate runs
+        for verdict in (None, *variant_verdicts(recipe, name)):
+            try:
+                if verdict is None:
+                    build_defect(recipe, name)
+                else:
+                    variant_defect(recipe, name, verdict)
+            except WeldsynthError as exc:
+                where = _build_context(recipe, name, verdict)
+                raise RecipeError(f"{source}: defects.{name}.params: {exc}{where}") from None
     return recipe
+
+
+def _settle_acceptable(recipe: Recipe, source: str) -> None:
+    """No defect of the recipe draws acceptable variants: the default ``acceptable``
+    becomes 0; an explicit ``acceptable`` > 0 is refused."""
+    if recipe.acceptable == 0 or acceptable_defects(recipe):
+        return
+    if "acceptable" in recipe.model_fields_set:
+        from weldsynth.synth.defects import get_defect, list_defects
+
+        able = [n for n in list_defects() if get_defect(n).acceptable_variant]
+        raise RecipeError(
+            f"{source}: acceptable: {recipe.acceptable} acceptable variants per good weld "
+            f"asked for, but no defect under defects draws them (those that do: "
+            f"{', '.join(able) or 'none'}); add one or set acceptable: 0"
+        )
+    recipe.acceptable = 0
+
+
+def _build_context(recipe: Recipe, name: str, verdict: str | None) -> str:
+    """Where a failing config came from: the variants it was built for, the norm keys."""
+    from weldsynth.synth.defects import get_defect
+
+    parts = []
+    if verdict is not None:
+        parts.append(f" (building the {'acceptable' if verdict == 'accept' else 'bad'} variants)")
+    given = recipe.defects[name].params
+    keys = get_defect(name).norm_keys
+    from_norm = [f"{field} from norm.{key}" for key, field in keys.items() if field not in given]
+    if from_norm:
+        parts.append(f"; {', '.join(from_norm)}")
+    return "".join(parts)
 
 
 def recipe_for_topology(topology: int, recipes_dir: str | Path | None = None) -> Recipe:
@@ -162,10 +248,11 @@ def recipe_for_topology(topology: int, recipes_dir: str | Path | None = None) ->
 
 def defect_config(recipe: Recipe, name: str) -> dict[str, Any]:
     """The config values a recipe gives defect ``name``, norm thresholds included."""
+    from weldsynth.synth.defects import get_defect
+
     values = copy.deepcopy(recipe.defects[name].params)
-    if name == "cut":
-        values.setdefault("accept_max", recipe.norm.cut_accept_max)
-        values.setdefault("reject_min", recipe.norm.cut_reject_min)
+    for field, value in get_defect(name).norm_config(recipe.norm.model_dump()).items():
+        values.setdefault(field, value)
     return values
 
 
@@ -175,6 +262,31 @@ def build_defect(recipe: Recipe, name: str, **overrides: Any):  # -> Defect
 
     values = {**defect_config(recipe, name), **overrides}
     return create_defect(name, max_tries=recipe.max_tries, **values)
+
+
+def acceptable_defects(recipe: Recipe) -> list[str]:
+    """The recipe's defects that draw acceptable (good-labelled) variants, sorted."""
+    from weldsynth.synth.defects import get_defect
+
+    return sorted(n for n in recipe.defects if get_defect(n).acceptable_variant)
+
+
+def variant_verdicts(recipe: Recipe, name: str) -> list[str]:
+    """The verdicts generate draws defect ``name`` for: "reject" when it is among the bad
+    variants (weight > 0), "accept" when it draws the acceptable variants."""
+    verdicts = []
+    if recipe.variants and recipe.defects[name].weight > 0:
+        verdicts.append("reject")
+    if recipe.acceptable and name in acceptable_defects(recipe):
+        verdicts.append("accept")
+    return verdicts
+
+
+def variant_defect(recipe: Recipe, name: str, verdict: str):  # -> Defect
+    """Defect ``name`` as the recipe configures it, drawing only ``verdict`` draws
+    ("reject": bad variants, "accept": acceptable variants); the recipe's counts, not the
+    plugin's own mix, decide how many of each."""
+    return build_defect(recipe, name).for_verdict(verdict)
 
 
 def resolved(recipe: Recipe) -> dict[str, Any]:

@@ -1,14 +1,15 @@
-"""Base classes of the defect plugins: config, drawn params, result, and the plugin itself.
+"""The defect plugin base class and its result; config and params live in ``config``.
 
 How to write a defect plugin
 ============================
 
 One module per defect (``weldsynth/synth/defects/<name>.py``, or any module of a third-party
-package exposed through the ``weldsynth.synth.defects`` entry-point group). It holds:
+package exposed through the ``weldsynth.defects`` entry-point group). It holds:
 
 1. Pure array maths (in :mod:`weldsynth.synth.defects.functional` or module-level functions):
    no randomness, no plugin state.
-2. A **config** dataclass, subclass of :class:`DefectConfig`: what a recipe may set. Declare
+2. A **config** dataclass, subclass of :class:`DefectConfig`
+   (:mod:`weldsynth.synth.defects.config`): what a recipe may set. Declare
    every field with :func:`param`, giving its default, its allowed bounds and a one-line
    help text. A tuple default ``(lo, hi)`` makes a *range* (a recipe may also give a single
    number, meaning ``(v, v)``). Validation is automatic and names plugin, field, value and
@@ -50,8 +51,14 @@ What each method must do:
   (:func:`weldsynth.synth.defects.functional.edit_box` does the dtype/box/mask bookkeeping) so it
   takes well under 2 ms on a 352x128 map. Where material is added, keep the texture of the
   surface underneath (add to it, do not paint a flat value).
-* Optionally ``label_for(params)`` when the label depends on the draw (``cut``: "good" for
-  cuts the norm accepts) and ``labels()`` listing the labels it can produce.
+* Optionally, when some draws are defects the norm accepts (label good, written as
+  *acceptable* variants): set ``acceptable_variant = True`` and implement
+  ``measure(params)`` (named sizes of the draw), ``rule()`` (a
+  :class:`~weldsynth.synth.defects.rule.Thresholds` on one of them, from the config) and
+  ``for_verdict(verdict)`` (a copy drawing only ACCEPT or only REJECT draws; the recipe's
+  counts decide the mix). ``label_for`` and ``labels`` follow from those. Recipe ``norm``
+  keys reach the config through ``norm_keys`` (norm key -> config field) and their
+  cross-key rules go in ``check_norm``. Nothing outside the plugin's module names it.
 
 The base class provides ``__call__(height, rng, geometry) -> DefectResult``: it draws,
 applies, and checks the change is not a no-op (fewer than ``min_changed_pixels`` pixels
@@ -59,10 +66,10 @@ changed by at least ``min_delta`` of full scale, e.g. a hole drawn on a shadow t
 already 0); it redraws up to ``max_tries`` times, then returns a *rejected* result whose
 reason says why. A rejected result has no height, mask or label: it cannot be written as bad.
 
-Tests: ``tests/test_defects_properties.py`` runs every registered plugin through the
+Tests: ``tests/synth/test_defects_properties.py`` runs every registered plugin through the
 property tests automatically (contract, determinism, JSON/pickle round trips, mask near the
 bead, no-op rejection) on the welds of ``tests/defects_support.py``. Add one realism test
-per plugin, a function named ``test_realism_<name>`` in any ``tests/test_defects_*.py``
+per plugin, a function named ``test_realism_<name>`` in any ``tests/synth/test_defects_*.py``
 file, checking something that could fail (e.g. a hole lowers the bead inside its radius
 only); ``test_every_plugin_has_a_realism_test`` fails until you do.
 """
@@ -70,20 +77,36 @@ only); ``test_every_plugin_has_a_realism_test`` fails until you do.
 from __future__ import annotations
 
 import dataclasses
-import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.geometry import WeldGeometry
+from weldsynth.synth.defects.config import (
+    DefectConfig,
+    DefectConfigError,
+    DefectParams,
+    _fmt,
+    param,
+)
+from weldsynth.synth.defects.rule import ACCEPT, DRAWN_VERDICTS, GUARD, REJECT, Thresholds
+
+__all__ = [
+    "LABELS",
+    "Defect",
+    "DefectConfig",
+    "DefectConfigError",
+    "DefectParams",
+    "DefectRejectedError",
+    "DefectResult",
+    "UnknownDefectError",
+    "param",
+]
 
 LABELS = ("good", "bad")
-
-
-class DefectConfigError(WeldsynthError, ValueError):
-    """A defect config value is invalid; the message names plugin, field, value and range."""
 
 
 class DefectRejectedError(WeldsynthError):
@@ -95,212 +118,6 @@ class UnknownDefectError(WeldsynthError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
-
-
-def _fmt(value: Any) -> str:
-    """Short human form of a config value: 2 not 2.0, (2, 5) for ranges."""
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(_fmt(v) for v in value) + ")"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def param(
-    default: Any,
-    *,
-    bounds: tuple[float, float] | None = None,
-    choices: tuple[Any, ...] | None = None,
-    unit: str = "",
-    help: str = "",
-) -> Any:
-    """Declare a config field with its allowed values.
-
-    Args:
-        default: Default value; a ``(lo, hi)`` tuple declares a range field.
-        bounds: Inclusive (min, max) every number of the field must lie in.
-        choices: Allowed values for a categorical field.
-        unit: Unit shown in messages and listings ("px", "× width", "of full scale").
-        help: One-line description.
-    """
-    meta = {
-        "bounds": bounds,
-        "choices": choices,
-        "unit": unit,
-        "help": help,
-        "range": isinstance(default, tuple),
-    }
-    return dataclasses.field(default=default, metadata=meta)
-
-
-@dataclasses.dataclass(frozen=True)
-class DefectConfig:
-    """Base of plugin configs. Subclasses are frozen dataclasses whose fields use :func:`param`.
-
-    Values are normalised and validated by :meth:`validated`; ranges become float tuples.
-    """
-
-    plugin: ClassVar[str] = "defect"
-
-    @classmethod
-    def field_specs(cls) -> list[dataclasses.Field[Any]]:
-        """The declared fields, in order."""
-        return list(dataclasses.fields(cls))
-
-    @classmethod
-    def validated(cls, plugin: str, values: dict[str, Any]) -> DefectConfig:
-        """Build a config from user values, raising :class:`DefectConfigError` on bad input.
-
-        Args:
-            plugin: Plugin name used in error messages.
-            values: Field values (missing fields take their defaults).
-        """
-        known = {f.name for f in cls.field_specs()}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise DefectConfigError(
-                f"{plugin}: unknown parameter {unknown[0]!r}; known: {', '.join(sorted(known))}"
-            )
-        clean: dict[str, Any] = {}
-        for f in cls.field_specs():
-            value = values.get(f.name, f.default)
-            clean[f.name] = _normalise(plugin, f, value)
-        config = cls(**clean)
-        object.__setattr__(config, "_plugin", plugin)
-        config.check()
-        return config
-
-    def check(self) -> None:
-        """Cross-field rules; override and call :meth:`fail` on violation."""
-
-    def fail(self, field: str, message: str) -> None:
-        """Raise a :class:`DefectConfigError` about ``field``."""
-        plugin = getattr(self, "_plugin", self.plugin)
-        raise DefectConfigError(f"{plugin}: {field}={_fmt(getattr(self, field))} {message}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (ranges as lists)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in self.field_specs()}
-
-    @classmethod
-    def describe(cls) -> list[dict[str, Any]]:
-        """One dict per field: name, default, bounds, choices, unit, help (for listings)."""
-        return [
-            {
-                "name": f.name,
-                "default": f.default,
-                **{k: f.metadata.get(k) for k in ("bounds", "choices", "unit", "help", "range")},
-            }
-            for f in cls.field_specs()
-        ]
-
-
-def _normalise(plugin: str, f: dataclasses.Field[Any], value: Any) -> Any:
-    meta = f.metadata
-    unit = f" {meta['unit']}" if meta.get("unit") else ""
-    where = f"{plugin}: {f.name}={_fmt(value)}"
-    if meta.get("choices") is not None:
-        if value not in meta["choices"]:
-            raise DefectConfigError(
-                f"{where} is not one of {', '.join(_fmt(c) for c in meta['choices'])}"
-            )
-        return value
-    if meta.get("range"):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = (value, value)
-        if (
-            not isinstance(value, (tuple, list))
-            or len(value) != 2
-            or not all(_is_number(v) for v in value)
-        ):
-            raise DefectConfigError(f"{where} must be a number or a (min, max) pair of numbers")
-        lo, hi = float(value[0]), float(value[1])
-        numbers = (lo, hi)
-    elif isinstance(f.default, bool):
-        if not isinstance(value, bool):
-            raise DefectConfigError(f"{where} must be true or false")
-        return value
-    else:
-        if not _is_number(value):
-            raise DefectConfigError(f"{where} must be a number")
-        numbers = (float(value),)
-    if not all(math.isfinite(v) for v in numbers):
-        raise DefectConfigError(f"{where} must be finite")
-    bounds = meta.get("bounds")
-    if bounds is not None and not all(bounds[0] <= v <= bounds[1] for v in numbers):
-        raise DefectConfigError(
-            f"{where} is outside the allowed range [{_fmt(float(bounds[0]))}, "
-            f"{_fmt(float(bounds[1]))}]{unit}"
-        )
-    if meta.get("range"):
-        if numbers[0] > numbers[1]:
-            raise DefectConfigError(f"{where} has min > max")
-        return numbers
-    if isinstance(f.default, int):
-        if not float(numbers[0]).is_integer():
-            raise DefectConfigError(f"{where} must be a whole number")
-        return int(numbers[0])
-    return numbers[0]
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (tuple, list, np.ndarray)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    return v
-
-
-def _plain(v: Any) -> Any:
-    """Params value to immutable plain data: arrays/lists -> nested tuples, numpy -> python."""
-    if isinstance(v, (tuple, list, np.ndarray)):
-        return tuple(_plain(x) for x in v)
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    return v
-
-
-@dataclasses.dataclass(frozen=True)
-class DefectParams:
-    """Base of drawn params: frozen, plain data, JSON round-trip, picklable.
-
-    Subclasses declare their fields as ordinary dataclass fields. Arrays and lists given to
-    the constructor are stored as (nested) tuples and numpy scalars as Python numbers, so
-    equality, hashing and ``from_dict(to_dict())`` behave.
-    """
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, _plain(getattr(self, f.name)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DefectParams:
-        """Inverse of :meth:`to_dict`; unknown keys are an error."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        extra = sorted(set(data) - names)
-        if extra:
-            raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(extra)}")
-        return cls(**data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -389,6 +206,11 @@ class Defect(ABC):
     max_tries: int = 10
     Config: ClassVar[type[DefectConfig]] = DefectConfig
     Params: ClassVar[type[DefectParams]] = DefectParams
+    acceptable_variant: ClassVar[bool] = False
+    """True when the plugin also draws defects the norm accepts (label good, e.g. short
+    cuts); it then implements :meth:`measure`, :meth:`rule` and :meth:`for_verdict`."""
+    norm_keys: ClassVar[dict[str, str]] = {}
+    """Keys of a recipe's ``norm`` section this plugin reads -> the config field each sets."""
 
     def __init__(self, max_tries: int | None = None, **config: Any) -> None:
         if max_tries is not None:
@@ -406,14 +228,70 @@ class Defect(ABC):
     def apply(self, height: np.ndarray, params: DefectParams) -> tuple[np.ndarray, np.ndarray]:
         """Pure: return (new height, bool mask of changed pixels); input untouched."""
 
+    # ------------------------------------------------------------------ label rule
+    def measure(self, params: DefectParams) -> dict[str, float]:
+        """Named sizes of a draw that a rule judges (px for now); none by default."""
+        return {}
+
+    def rule(self) -> Thresholds | None:
+        """The rule judging this plugin's draws; None (the default): every draw is bad."""
+        return None
+
+    def verdict(self, params: DefectParams) -> str:
+        """ACCEPT, REJECT or GUARD for a draw (see :mod:`weldsynth.synth.defects.rule`)."""
+        rule = self.rule()
+        return REJECT if rule is None else rule.verdict(self.measure(params))
+
     def label_for(self, params: DefectParams) -> str:
-        """Label of a draw: ``self.label`` unless the plugin decides per draw."""
-        return self.label
+        """Label of a draw: "good" when the rule accepts it, :attr:`label` when it rejects it.
+
+        Raises:
+            ValueError: The draw lies in the guard band (plugins never draw there).
+        """
+        verdict = self.verdict(params)
+        if verdict == GUARD:
+            sizes = ", ".join(f"{k} {v:g}" for k, v in self.measure(params).items())
+            raise ValueError(
+                f"{self.name}: {sizes} lies in the guard band "
+                f"({self.rule().describe()}) and has no label"  # type: ignore[union-attr]
+            )
+        return "good" if verdict == ACCEPT else self.label
 
     @classmethod
     def labels(cls) -> tuple[str, ...]:
         """Labels this plugin can produce (for listings)."""
-        return (cls.label,)
+        return (cls.label, "good") if cls.acceptable_variant else (cls.label,)
+
+    def for_verdict(self, verdict: str) -> Defect:
+        """This plugin drawing only ``verdict`` draws: ACCEPT or REJECT.
+
+        The recipe's counts decide the mix of bad and acceptable variants, so the generator
+        asks for one verdict at a time. The default serves plugins without acceptable
+        draws: REJECT gives the plugin itself.
+
+        Raises:
+            ValueError: Unknown verdict, or ACCEPT from a plugin without acceptable draws.
+        """
+        if verdict not in DRAWN_VERDICTS:
+            raise ValueError(f"{self.name}: verdict {verdict!r}; allowed: {DRAWN_VERDICTS}")
+        if self.acceptable_variant:
+            raise NotImplementedError(f"{self.name}: a plugin with acceptable draws overrides it")
+        if verdict == ACCEPT:
+            raise ValueError(f"{self.name}: draws no acceptable defects")
+        return self
+
+    @classmethod
+    def norm_config(cls, norm: Mapping[str, Any]) -> dict[str, Any]:
+        """Config values this plugin takes from a recipe's ``norm`` (see :attr:`norm_keys`)."""
+        return {field: norm[key] for key, field in cls.norm_keys.items() if key in norm}
+
+    @classmethod
+    def check_norm(cls, norm: Mapping[str, float]) -> None:
+        """Rules across this plugin's norm values; raise ValueError naming the norm keys.
+
+        The default has none; each value is already a number in the recipe's bounds.
+        """
+        return None
 
     # ------------------------------------------------------------------ driver
     def noop_reason(self, before: np.ndarray, after: np.ndarray, mask: np.ndarray) -> str | None:
@@ -466,6 +344,11 @@ class Defect(ABC):
         )
 
     # ------------------------------------------------------------------ helpers
+    def replace(self, **changes: Any) -> Defect:
+        """A copy of this plugin with some config values changed (validated)."""
+        values = {**self.config.to_dict(), **changes}
+        return type(self)(max_tries=self.max_tries, **values)
+
     def params_from_dict(self, data: dict[str, Any]) -> DefectParams:
         """Rebuild this plugin's params from :meth:`DefectParams.to_dict` output."""
         return self.Params.from_dict(data)

@@ -1,6 +1,8 @@
 """``cut``: a gap across the bead, a zero band of a given length along it (seed 001, 6.3).
 
-Labelled by the topology's norm (the thresholds come from the recipe):
+Labelled by the topology's norm: the plugin measures a cut's ``length`` and a
+:class:`~weldsynth.synth.defects.rule.Thresholds` rule decides (the thresholds come from the
+recipe's ``norm.cut_accept_max`` and ``norm.cut_reject_min``, see :attr:`Cut.norm_keys`):
 
 * length >= ``reject_min`` → **bad** (rejectable cut);
 * length <= ``accept_max`` → **good** (acceptable cut, goes to the good class);
@@ -9,13 +11,17 @@ Labelled by the topology's norm (the thresholds come from the recipe):
 
 Defaults: ``accept_max = 4 px``, ``reject_min = 10 px``, lengths drawn from
 ``length = (2, 30) px``, a quarter of the draws acceptable (``p_acceptable = 0.25``; set it
-to 0 for bad cuts only). The band follows the centreline (it bends round the corners of a
-square weld) and spans the bead width plus ``margin`` pixels on each side.
+to 0 for bad cuts only; dataset generation asks for acceptable and rejectable cuts
+separately, the recipe's ``acceptable`` count giving the mix). The band follows the
+centreline (it bends round the corners of a square weld) and spans the bead width plus
+``margin`` pixels on each side.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -24,6 +30,7 @@ from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
 from weldsynth.synth.defects.registry import register_defect
+from weldsynth.synth.defects.rule import ACCEPT, DRAWN_VERDICTS, Thresholds
 from weldsynth.synth.defects.sampling import draw_s, uniform
 
 END_MARGIN = 0.05
@@ -130,23 +137,35 @@ class Cut(Defect):
     Config = CutConfig
     Params = CutParams
     config: CutConfig
+    acceptable_variant = True
+    norm_keys: ClassVar[dict[str, str]] = {
+        "cut_accept_max": "accept_max",
+        "cut_reject_min": "reject_min",
+    }
+
+    def measure(self, params: CutParams) -> dict[str, float]:  # type: ignore[override]
+        """The cut's length along the bead, px."""
+        return {"length": params.length}
+
+    def rule(self) -> Thresholds:
+        """Good up to ``accept_max``, bad from ``reject_min``; the guard band between."""
+        return Thresholds("length", self.config.accept_max, self.config.reject_min)
+
+    def for_verdict(self, verdict: str) -> Cut:
+        """Only acceptable (``p_acceptable=1``) or only rejectable (``0``) cuts."""
+        if verdict not in DRAWN_VERDICTS:
+            raise ValueError(f"cut: verdict {verdict!r}; allowed: {', '.join(DRAWN_VERDICTS)}")
+        return self.replace(p_acceptable=1.0 if verdict == ACCEPT else 0.0)  # type: ignore[return-value]
 
     @classmethod
-    def labels(cls) -> tuple[str, ...]:
-        """Both: bad (long cuts) and good (acceptable short cuts)."""
-        return ("bad", "good")
-
-    def label_for(self, params: CutParams) -> str:  # type: ignore[override]
-        """bad from ``reject_min``, good up to ``accept_max``; the guard band is an error."""
-        c = self.config
-        if params.length >= c.reject_min:
-            return "bad"
-        if params.length <= c.accept_max:
-            return "good"
-        raise ValueError(
-            f"cut: length {params.length:g} px lies in the guard band "
-            f"({c.accept_max:g}, {c.reject_min:g}) px and has no label"
-        )
+    def check_norm(cls, norm: Mapping[str, float]) -> None:
+        """The guard band: acceptable cuts strictly shorter than rejectable ones."""
+        accept, reject = norm["cut_accept_max"], norm["cut_reject_min"]
+        if accept >= reject:
+            raise ValueError(
+                f"cut_accept_max={accept:g} must be < cut_reject_min={reject:g} (guard band "
+                "between acceptable and rejectable cuts)"
+            )
 
     def draw_length(self, rng: np.random.Generator) -> float:
         """A length outside the guard band: acceptable with probability ``p_acceptable``."""

@@ -1,8 +1,11 @@
 """Registry of defect plugins: ``@register_defect``, lookup, and entry-point discovery.
 
-Built-in plugins are the modules named in :data:`BUILTIN` (a module not written yet is
-skipped). Third-party packages add plugins through the entry-point group
-``weldsynth.synth.defects``; each entry point names a :class:`~weldsynth.synth.defects.base.Defect`
+Built-in plugins are found by importing every module of the ``weldsynth.synth.defects``
+package (:mod:`pkgutil`): a module that defines a plugin registers it with
+``@register_defect``, so a new plugin module needs no list entry. Helper modules without
+plugins are imported too (harmless); only :data:`NOT_SCANNED`, adapters to a slow-to-import
+library, are left out. Third-party packages add plugins through the entry-point group
+``weldsynth.defects``; each entry point names a :class:`~weldsynth.synth.defects.base.Defect`
 subclass (or a module that registers its plugins on import)::
 
     [project.entry-points."weldsynth.defects"]
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import warnings
 from importlib import metadata
 from typing import Any
@@ -23,8 +27,10 @@ from typing import Any
 from weldsynth.synth.defects.base import Defect, UnknownDefectError
 
 ENTRY_POINT_GROUP = "weldsynth.defects"
-BUILTIN = ("hole", "ball", "cut", "bead_deviation", "excess_material", "missing_plate")
-"""Modules of ``weldsynth.synth.defects`` that hold the built-in plugins."""
+PACKAGE = "weldsynth.synth.defects"
+NOT_SCANNED = frozenset({"transform"})
+"""Modules of :data:`PACKAGE` discovery does not import: they define no plugin and pull in
+a library that takes seconds to import (``transform``: albumentations)."""
 
 _REGISTRY: dict[str, type[Defect]] = {}
 _SOURCES: dict[str, str] = {}
@@ -71,13 +77,16 @@ def unregister_defect(name: str) -> None:
     _SOURCES.pop(name, None)
 
 
+def builtin_modules() -> list[str]:
+    """Full names of the modules of :data:`PACKAGE` that discovery imports, sorted."""
+    package = importlib.import_module(PACKAGE)
+    found = pkgutil.iter_modules(package.__path__, prefix=f"{PACKAGE}.")
+    return sorted({m.name for m in found if m.name.rsplit(".", 1)[1] not in NOT_SCANNED})
+
+
 def _load_builtins() -> None:
-    for module in BUILTIN:
-        try:
-            importlib.import_module(f"weldsynth.synth.defects.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"weldsynth.synth.defects.{module}":
-                raise
+    for module in builtin_modules():
+        importlib.import_module(module)
 
 
 def load_entry_points(group: str = ENTRY_POINT_GROUP) -> list[str]:
