@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from weldsynth.core.units import from_unit
 from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, WeldGeometry
 
 # BGR colours (OpenCV order)
@@ -76,7 +77,7 @@ def _to_gray8(height: np.ndarray) -> np.ndarray:
         return height
     if height.dtype == np.uint16:
         return (height >> 8).astype(np.uint8)
-    return np.rint(np.clip(height, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return from_unit(height, np.uint8)
 
 
 def _scaled(points: np.ndarray, scale: int) -> np.ndarray:

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from weldsynth.core.errors import HeightMapError, WeldsynthError
+from weldsynth.core.units import to_unit
 from weldsynth.io.heightmap import read_heightmap
 
 
@@ -101,7 +102,7 @@ def pixel_stats(images: np.ndarray, chunk: int = 256) -> tuple[float, float]:
         return 0.0, 1.0
     total = sq = 0.0
     for start in range(0, len(images), chunk):
-        block = images[start : start + chunk].astype(np.float64) / 65535.0
+        block = to_unit(images[start : start + chunk], np.float64)
         total += float(block.sum())
         sq += float(np.square(block).sum())
     mean = total / images.size

@@ -12,12 +12,29 @@ from collections.abc import Callable
 
 import numpy as np
 
+from weldsynth.core import units
+from weldsynth.core.units import from_unit, full_scale, is_pixel_dtype
 from weldsynth.geometry.path import BeadPath
 
 Box = tuple[int, int, int, int]
 """Half-open pixel box (x0, y0, x1, y1)."""
 
-_INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+__all__ = [
+    "Box",
+    "band_mask",
+    "bounds_of",
+    "box_grid",
+    "check_height",
+    "clip_box",
+    "edit_box",
+    "ellipse_radius",
+    "from_unit",
+    "full_scale",
+    "local_path",
+    "pit",
+    "sphere_profile",
+    "to_unit",
+]
 
 
 def check_height(height: np.ndarray) -> None:
@@ -26,27 +43,13 @@ def check_height(height: np.ndarray) -> None:
         raise TypeError(f"height must be a numpy array, got {type(height).__name__}")
     if height.ndim != 2:
         raise ValueError(f"height must be 2-D (H, W), got shape {height.shape}")
-    if height.dtype not in _INT_MAX and height.dtype.kind != "f":
+    if not is_pixel_dtype(height.dtype) and height.dtype.kind != "f":
         raise TypeError(f"height must be uint8, uint16 or float, got {height.dtype}")
-
-
-def full_scale(dtype: np.dtype) -> float:
-    """The pixel value of height 1.0 for ``dtype`` (255, 65535, or 1.0 for floats)."""
-    return _INT_MAX.get(np.dtype(dtype), 1.0)
 
 
 def to_unit(pixels: np.ndarray) -> np.ndarray:
     """Pixels of any supported dtype to float64 heights in [0, 1] (a new array)."""
-    return pixels.astype(np.float64) / full_scale(pixels.dtype)
-
-
-def from_unit(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float heights to ``dtype``, clipped to [0, 1] (rounded to nearest for integers)."""
-    v = np.clip(values, 0.0, 1.0)
-    top = full_scale(dtype)
-    if np.dtype(dtype) in _INT_MAX:
-        return np.rint(v * top).astype(dtype)
-    return v.astype(dtype)
+    return units.to_unit(pixels, np.float64)
 
 
 def clip_box(box: tuple[float, float, float, float], shape: tuple[int, int]) -> Box | None:
