@@ -44,7 +44,7 @@ Examples:
 def list_command(as_json: bool) -> None:
     """Table of the registered defects: name, label, parameters with ranges, description.
 
-    Third-party plugins registered through the ``weldsynth.synth.defects`` entry-point group are
+    Third-party plugins registered through the ``weldsynth.defects`` entry-point group are
     listed too (their source column says which entry point).
     """
     from weldsynth.synth.defects.registry import defect_source, get_defect, list_defects
