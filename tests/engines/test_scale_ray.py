@@ -15,8 +15,11 @@ import train_fixtures as fx
 from click.testing import CliRunner
 
 from weldsynth.cli.main import cli
+from weldsynth.core.errors import WeldsynthError
 from weldsynth.dataset import generate as gen
+from weldsynth.engines import faults
 from weldsynth.engines import ray as ray_engine
+from weldsynth.engines.base import get_executor
 from weldsynth.synth.recipe import recipe_for_topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,8 +35,8 @@ def fault_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def ray_cluster(fault_dir: Path):
     """One local Ray (2 CPUs) for the module; its workers see the fault-injection folder."""
     ray = pytest.importorskip("ray")
-    before = os.environ.get(ray_engine.FAULT_ENV)
-    os.environ[ray_engine.FAULT_ENV] = str(fault_dir)  # inherited by the Ray workers
+    before = os.environ.get(faults.FAULT_ENV)
+    os.environ[faults.FAULT_ENV] = str(fault_dir)  # inherited by the Ray workers
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -45,9 +48,9 @@ def ray_cluster(fault_dir: Path):
     finally:
         ray.shutdown()
         if before is None:
-            os.environ.pop(ray_engine.FAULT_ENV, None)
+            os.environ.pop(faults.FAULT_ENV, None)
         else:
-            os.environ[ray_engine.FAULT_ENV] = before
+            os.environ[faults.FAULT_ENV] = before
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +61,12 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _run(good: Path, out: Path, engine: str) -> gen.RunSummary:
+def _run(good: Path, out: Path, engine: str, workers: int = 0) -> gen.RunSummary:
     recipes = {t: recipe_for_topology(t) for t in TOPOLOGIES}
     gen.prepare_out(out, recipes, by_defect=False, force=False)
     tasks, rejected = gen.plan_all(good, recipes, out, by_defect=False)
-    return gen.run(tasks, out, rejected, workers=2 if engine == "ray" else 1, engine=engine)
+    workers = workers or (2 if engine == "ray" else 1)
+    return gen.run(tasks, out, rejected, workers=workers, engine=engine)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -84,6 +88,25 @@ def _assert_same(tree: dict[str, bytes], expected: dict[str, bytes]) -> None:
     assert sorted(tree) == sorted(expected)
     differ = [k for k in expected if tree[k] != expected[k]]
     assert not differ, f"{len(differ)} files differ, e.g. {differ[:3]}"
+
+
+def test_a_killed_local_worker_stops_the_run_and_a_rerun_resumes(
+    good: Path, local_tree: dict[str, bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    requests = tmp_path / "faults"
+    requests.mkdir()
+    monkeypatch.setenv(faults.FAULT_ENV, str(requests))  # the forked workers see it
+    (requests / "2_2_0002.png").write_text("3")  # dies before its 4th image write
+    out = tmp_path / "out"
+    with pytest.raises(WeldsynthError, match="worker process died"):
+        _run(good, out, "local", workers=2)
+    assert (requests / "2_2_0002.png.killed").exists(), "the worker did not die"
+    assert not (out / "manifest.csv").exists()
+    assert len(list((out / "2" / "bad").glob("2_0002__*.png"))) < 6  # stopped mid-source
+    summary = _run(good, out, "local", workers=2)
+    assert summary.sources_run >= 1  # at least the killed source, redone
+    assert summary.sources_run + summary.sources_done_before == 4 * len(TOPOLOGIES)
+    _assert_same(_tree(out), local_tree)
 
 
 def test_ray_writes_the_same_bytes_as_the_local_engine(
@@ -121,7 +144,8 @@ def test_a_chunk_of_sources_killed_mid_run_is_retried(
     # worker dies in the 3rd unit of the 2nd chunk, after the first two were done
     (fault_dir / "7_7_0001.png.killed").unlink(missing_ok=True)
     (fault_dir / "7_7_0001.png").write_text("5")
-    results = list(ray_engine.generate_results(tasks, chunk=3))
+    with get_executor("ray") as executor:
+        results = list(executor.map(gen.run_task, tasks, chunk=3))
     assert (fault_dir / "7_7_0001.png.killed").exists()
     assert [r.skipped for r in results[3:6]] == [True, True, False]  # the retry skipped 2
     assert [r.records[0].path for r in results] == [

@@ -24,8 +24,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,8 @@ import numpy as np
 from weldsynth import __version__
 from weldsynth.core.errors import HeightMapError, WeldsynthError
 from weldsynth.core.seeding import derive_seed
+from weldsynth.engines import faults
+from weldsynth.engines.base import Executor, get_executor
 from weldsynth.io.heightmap import atomic_write_bytes, encode_png, read_heightmap, write_png
 from weldsynth.io.manifest import (
     MANIFEST_NAME,
@@ -271,6 +272,7 @@ def _write_image(
     mask: str = "",
 ) -> Record:
     data = encode_png(pixels, rel)
+    faults.before_write(f"{task.topology}_{task.name}")  # test hook: nothing in a normal run
     atomic_write_bytes(safe_join(task.out, rel), data)
     digest = hashlib.sha256(data).hexdigest()  # of the bytes written: no read-back
     return Record(
@@ -360,16 +362,20 @@ def run(
     progress: Callable[[int], None] | None = None,
     engine: str = "local",
     address: str | None = None,
+    executor: Executor | None = None,
 ) -> RunSummary:
     """Run every task, then write the manifest and rejections.
 
-    ``engine="local"`` runs the tasks in ``workers`` processes; ``engine="ray"`` as Ray
-    tasks (:mod:`weldsynth.engines.ray`) on the cluster at ``address``, or on a local Ray
-    instance with ``workers`` CPUs. The files written are the same.
+    The tasks go to ``executor``, or else to a new executor of the engine named ``engine``
+    (:mod:`weldsynth.engines`) with ``workers`` and ``address``: ``local`` runs them in
+    ``workers`` processes, ``ray`` as Ray tasks on the cluster at ``address``, or on a
+    local Ray instance with ``workers`` CPUs. The files written are the same.
     """
     summary = RunSummary(out=out, records=[], rejections=list(planned_rejections))
     produced: dict[str, list[Record]] = {}
-    for task, result in zip(tasks, _results(tasks, workers, engine, address), strict=True):
+    for task, result in zip(
+        tasks, _results(tasks, workers, engine, address, executor), strict=True
+    ):
         summary.records += result.records
         summary.rejections += result.rejections
         if result.records:
@@ -386,20 +392,22 @@ def run(
 
 
 def _results(
-    tasks: list[SourceTask], workers: int, engine: str = "local", address: str | None = None
+    tasks: list[SourceTask],
+    workers: int,
+    engine: str = "local",
+    address: str | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[SourceResult]:
     """Results of ``tasks``, in task order."""
-    if engine == "ray":
-        from weldsynth.engines.ray import generate_results
-
-        yield from generate_results(tasks, address=address, num_cpus=None if address else workers)
+    if executor is None:
+        with get_executor(engine, workers=workers, address=address) as own:
+            yield from _results(tasks, workers, executor=own)
         return
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield run_task(task)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(run_task, tasks, chunksize=max(1, min(8, len(tasks) // (4 * workers))))
+    if executor.remote:  # workers elsewhere find the files at the same absolute paths
+        tasks = [
+            replace(t, file=Path(t.file).absolute(), out=Path(t.out).absolute()) for t in tasks
+        ]
+    yield from executor.map(run_task, tasks)
 
 
 def _update_manifest(out: Path, produced: dict[str, list[Record]]) -> None:

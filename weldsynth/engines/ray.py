@@ -1,11 +1,10 @@
-"""The Ray engine: generate's work units and per-topology training as Ray tasks.
+"""The Ray engine: work units as Ray tasks, on a local Ray or a cluster.
 
-Only descriptions travel: a generate task is a :class:`~weldsynth.dataset.generate.SourceTask`
-(file paths, the recipe, options), a training task a topology's listing (file paths) and
-the configuration. Workers read the images and write the outputs themselves, so every node
-must see the data and output folders at the same absolute paths (a shared filesystem) and
-have weldsynth installed. Results that come back are small: a generate task returns the
-rows of its done record, a training task its ``report.json`` content.
+Only the units travel (descriptions: file paths, options), and the function to run on
+them, by reference: every node must have weldsynth installed, and see the files the units
+name at the same absolute paths (a shared filesystem). Units go in chunks (one Ray task
+per chunk), at most a window of tasks in flight; results come back in unit order. A task
+whose worker died (killed, out of memory, node lost) is rerun by Ray, whole.
 
 Ray is imported lazily: without the ``ray`` extra only ``--engine ray`` fails, with a
 message naming it.
@@ -14,22 +13,25 @@ message naming it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
-import os
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.engines.base import (
+    Executor,
+    chunked,
+    default_chunk,
+    in_order,
+    register_engine,
+    run_chunk,
+)
 
-ENGINES = ("local", "ray")
+U = TypeVar("U")
+R = TypeVar("R")
 RAY_MISSING = '--engine ray needs Ray, which is not installed: pip install "weldsynth[ray]"'
 MAX_RETRIES = 3
-"""Times Ray reruns a task whose worker died (killed, out of memory, node lost)."""
-FAULT_ENV = "WELDSYNTH_FAULT_DIR"
-"""Test hook: a folder of kill requests (see :func:`_fault_injection`)."""
+"""Times Ray reruns, by default, a task whose worker died (killed, out of memory, node lost)."""
 
 
 def require_ray():
@@ -126,191 +128,98 @@ def _window(ray, cpus_per_task: float = 1.0) -> int:
     return max(8, int(4 * cpus / max(cpus_per_task, 0.01)))
 
 
-# --------------------------------------------------------------------------- generate
-def generate_results(
-    tasks: Sequence[Any],
-    *,
-    address: str | None = None,
-    num_cpus: int | None = None,
-    max_retries: int = MAX_RETRIES,
-    chunk: int = 0,
-) -> Iterator[Any]:
-    """Run :func:`weldsynth.dataset.generate.run_task` over ``tasks`` as Ray tasks.
+@register_engine("ray")
+class RayExecutor(Executor):
+    """Ray tasks, each on ``ray_cpus_per_task`` CPUs (and ``ray_resource`` resources).
 
-    Yields the :class:`~weldsynth.dataset.generate.SourceResult` of every task in task order (as
-    the local engine; results that finish early wait in memory, they are small). Paths are
-    made absolute first, so workers started elsewhere find them.
+    The Ray session starts with the first :meth:`map` and ends with :meth:`close`; a Ray
+    already initialised in this process is used as it is and left running.
 
     Args:
-        tasks: The work units (``SourceTask``).
-        address: A running cluster; None starts a local instance.
-        num_cpus: CPUs of that local instance (None: all).
-        max_retries: Reruns of a task whose worker died.
-        chunk: Work units per Ray task (0: as the local engine, up to 8, at least 4
-            Ray tasks per CPU). A retried chunk skips the units it had finished (their
-            done records exist).
+        workers: CPUs of the local Ray started when there is no ``address`` (None: all).
+        address: A running cluster (``host:port`` or ``auto``).
+        ray_cpus_per_task: CPUs Ray reserves per task.
+        ray_resource: Other Ray resources per task: ``NAME=AMOUNT`` strings or a dict
+            (``GPU`` asks for GPUs).
+
+    Raises:
+        WeldsynthError: Ray is not installed, or a resource is not ``NAME=AMOUNT``.
     """
-    if not tasks:
-        return
-    with session(address, num_cpus) as ray:
-        remote = ray.remote(_run_sources).options(num_cpus=1, max_retries=max_retries)
-        absolute = [
-            dataclasses.replace(t, file=Path(t.file).absolute(), out=Path(t.out).absolute())
-            for t in tasks
-        ]
+
+    options = ("workers", "address", "ray_cpus_per_task", "ray_resource")
+    remote = True
+
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        address: str | None = None,
+        ray_cpus_per_task: float = 1.0,
+        ray_resource: Sequence[str] | Mapping[str, float] = (),
+    ) -> None:
+        require_ray()  # before the caller writes anything
+        self.address = address
+        self.num_cpus = None if address else workers
+        self.cpus_per_task = float(ray_cpus_per_task)
+        extra = (
+            dict(ray_resource)
+            if isinstance(ray_resource, Mapping)
+            else parse_resources(ray_resource)
+        )
+        self.gpus = extra.pop("GPU", 0)
+        self.resources = extra
+        self._stack: contextlib.ExitStack | None = None
+
+    @property
+    def cpus_per_unit(self) -> float | None:
+        """The CPUs Ray reserves per task."""
+        return self.cpus_per_task
+
+    def _ray(self):
+        if self._stack is None:
+            self._stack = contextlib.ExitStack()
+            self._ray_module = self._stack.enter_context(session(self.address, self.num_cpus))
+        return self._ray_module
+
+    def describe(self) -> str:
+        """``Ray tasks, N CPU each, on M CPUs`` (connects to Ray)."""
+        cpus = self._ray().cluster_resources().get("CPU", 0)
+        return f"Ray tasks, {self.cpus_per_task:g} CPU each, on {cpus:g} CPUs"
+
+    def map(
+        self,
+        fn: Callable[[U], R],
+        units: Sequence[U],
+        *,
+        retries: int | None = None,
+        chunk: int = 0,
+    ) -> Iterator[R]:
+        """Yield ``fn(unit)`` for every unit, in unit order (see :meth:`Executor.map`).
+
+        ``retries`` defaults to :data:`MAX_RETRIES`; a retried chunk runs all its units
+        again (a unit that skips work already on disk makes that cheap).
+        """
+        units = list(units)
+        if not units:
+            return
+        retries = MAX_RETRIES if retries is None else retries
+        ray = self._ray()
+        remote = ray.remote(run_chunk).options(
+            num_cpus=self.cpus_per_task,
+            num_gpus=self.gpus,
+            resources=self.resources or None,
+            max_retries=retries,
+        )
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        size = chunk if chunk else max(1, min(8, len(tasks) // (4 * cpus)))
-        chunks = [absolute[k : k + size] for k in range(0, len(absolute), size)]
-        calls = [(lambda c=c: remote.remote(c)) for c in chunks]
-        waiting: dict[int, list[Any]] = {}
-        next_out = 0
-        for index, results in run_remote(ray, calls, _window(ray), max_retries):
-            waiting[index] = results
-            while next_out in waiting:
-                yield from waiting.pop(next_out)
-                next_out += 1
+        chunks = chunked(units, chunk or default_chunk(len(units), cpus))
+        calls = [(lambda c=c: remote.remote(fn, c)) for c in chunks]
+        yield from in_order(run_remote(ray, calls, _window(ray, self.cpus_per_task), retries))
 
-
-def _run_sources(tasks: list) -> list:  # -> list[SourceResult] (runs in a Ray worker)
-    from weldsynth.dataset import generate
-
-    results = []
-    for task in tasks:
-        with _fault_injection(task):
-            results.append(generate.run_task(task))
-    return results
-
-
-@contextlib.contextmanager
-def _fault_injection(task) -> Iterator[None]:
-    """Test hook: when ``$WELDSYNTH_FAULT_DIR/<topology>_<name>`` exists, it is removed and
-    the worker process dies (``os._exit``) after N image writes, N being the file's
-    content, leaving ``<topology>_<name>.killed``: a crash in the middle of a task, once.
-    Without the variable, nothing."""
-    folder = os.environ.get(FAULT_ENV)
-    request = Path(folder) / f"{task.topology}_{task.name}" if folder else None
-    try:
-        after = int(request.read_text(encoding="utf-8").strip() or 0) if request else -1
-        if request is not None:
-            request.unlink()
-    except (OSError, ValueError):
-        after = -1
-    if after < 0:
-        yield
-        return
-    from weldsynth.dataset import generate
-
-    real = generate.write_png
-    written = 0
-
-    def dying(path, pixels):
-        nonlocal written
-        if written >= after:
-            request.with_name(request.name + ".killed").write_text(str(os.getpid()))
-            os._exit(17)
-        written += 1
-        return real(path, pixels)
-
-    generate.write_png = dying
-    try:
-        yield
-    finally:
-        generate.write_png = real
-
-
-# --------------------------------------------------------------------------- train
-def train_topologies(
-    data: Path,
-    topologies: list[str],
-    out: Path,
-    cfg,
-    *,
-    weights: Path | None,
-    weights_note: str,
-    say: Callable[[str], None],
-    address: str | None = None,
-    num_cpus: int | None = None,
-    cpus_per_task: float = 1.0,
-    resources: dict[str, float] | None = None,
-    quiet: bool = False,
-    max_retries: int = 1,
-    progress_factory=None,
-    tracker_factory=None,
-) -> list[dict[str, Any]]:
-    """One Ray task per topology; ``summary.csv`` / ``summary.md`` as the local engine.
-
-    Same contract as :func:`weldsynth.train.run.train_topologies` (whose
-    ``progress_factory`` / ``tracker_factory`` are accepted and unused: workers draw no
-    progress bars and make their tracker from ``cfg``). Every topology is listed and
-    checked here before any task starts. Torch in a task uses ``cfg.threads`` threads, or
-    ``cpus_per_task`` (at least one).
-
-    Args:
-        cpus_per_task: CPUs Ray reserves per topology.
-        resources: Other Ray resources per topology (``{"GPU": 1}``, custom ones).
-        quiet: Workers print warnings only.
-
-    Returns:
-        The summary rows, in the order of ``topologies``.
-    """
-    from weldsynth.train import reports
-    from weldsynth.train.run import prepare
-
-    data, out = Path(data).absolute(), Path(out).absolute()
-    listings = [prepare(data, t, cfg) for t in topologies]
-    threads = cfg.threads or max(1, int(cpus_per_task))
-    weights = Path(weights).absolute() if weights is not None else None
-    extra = dict(resources or {})
-    gpus = extra.pop("GPU", 0)
-    rows: dict[str, dict[str, Any]] = {}
-    with session(address, num_cpus) as ray:
-        remote = ray.remote(_train_one).options(
-            num_cpus=cpus_per_task, num_gpus=gpus, resources=extra or None, max_retries=max_retries
-        )
-        calls = [
-            (
-                lambda lst=lst: remote.remote(
-                    lst, out / lst.topology, cfg, weights, weights_note, threads, quiet
-                )
-            )
-            for lst in listings
-        ]
-        say(
-            f"ray: {len(calls)} topologies as Ray tasks, {cpus_per_task:g} CPU each, on "
-            f"{ray.cluster_resources().get('CPU', 0):g} CPUs"
-        )
-        for index, report in run_remote(ray, calls, _window(ray, cpus_per_task), max_retries):
-            rows[listings[index].topology] = reports.summary_row(report)
-            done = [rows[t.topology] for t in listings if t.topology in rows]
-            reports.write_summary(out, done)
-    return [rows[t.topology] for t in listings]
-
-
-def _train_one(
-    listing, out: Path, cfg, weights: Path | None, weights_note: str, threads: int, quiet: bool
-) -> dict[str, Any]:
-    """Train one topology in a Ray worker; returns its report."""
-    import torch
-
-    from weldsynth.train.run import train_topology
-    from weldsynth.train.tracking import make_tracker
-
-    torch.set_num_threads(threads)
-
-    def say(line: str) -> None:
-        warning = line.startswith("warning:")
-        if warning or not quiet:
-            print(line, file=sys.stderr if warning else sys.stdout, flush=True)
-
-    return train_topology(
-        listing,
-        out,
-        cfg,
-        weights=weights,
-        weights_note=weights_note,
-        say=say,
-        tracker=make_tracker(cfg.track, cfg.tracking_uri),
-    )
+    def close(self) -> None:
+        """End the Ray session started here, if any."""
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            stack.close()
 
 
 def parse_resources(pairs: Sequence[str]) -> dict[str, float]:

@@ -25,8 +25,6 @@ import torch
 
 from weldsynth.train.images import Batches
 
-_CURRENT: Distributed | None = None
-
 
 @dataclass
 class Distributed:
@@ -148,14 +146,11 @@ class Distributed:
         """Leave the process group and delete the scratch folder."""
         import torch.distributed as dist
 
-        global _CURRENT
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
         if self.scratch_dir is not None:
             shutil.rmtree(self.scratch_dir, ignore_errors=True)
             self.scratch_dir = None
-        if _CURRENT is self:
-            _CURRENT = None
 
 
 def launched() -> bool:
@@ -166,10 +161,10 @@ def launched() -> bool:
 def from_env() -> Distributed | None:
     """Join the torchrun job this process belongs to, or None when not under torchrun.
 
-    The backend is nccl when CUDA is available (each process on GPU ``LOCAL_RANK``), gloo
-    otherwise; ``CUDA_VISIBLE_DEVICES=""`` forces CPU.
+    Call it once (the ``train`` command does) and pass the result down to the trainer;
+    nothing here remembers it. The backend is nccl when CUDA is available (each process on
+    GPU ``LOCAL_RANK``), gloo otherwise; ``CUDA_VISIBLE_DEVICES=""`` forces CPU.
     """
-    global _CURRENT
     if not launched():
         return None
     import torch.distributed as dist
@@ -183,15 +178,9 @@ def from_env() -> Distributed | None:
         backend, device = "gloo", torch.device("cpu")
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
-    _CURRENT = Distributed(
+    return Distributed(
         rank=rank, world_size=world, local_rank=local, backend=backend, device=device
     )
-    return _CURRENT
-
-
-def current() -> Distributed | None:
-    """The job joined by :func:`from_env` in this process, if any."""
-    return _CURRENT
 
 
 class ShardedBatches(Batches):

@@ -74,6 +74,7 @@ def train_topology(
     say: Say,
     progress_factory=None,
     tracker: NullTracker | None = None,
+    ddp: distributed.Distributed | None = None,
 ) -> dict[str, Any]:
     """Train one topology and write its run folder.
 
@@ -86,13 +87,14 @@ def train_topology(
         say: Prints one line to the user.
         progress_factory: Returns a ``rich.progress.Progress`` (a context manager), or None.
         tracker: Experiment tracker.
+        ddp: The torchrun job this process belongs to (shard, DDP, mean loss; rank 0
+            writes), or None.
 
     Returns:
         The content of ``report.json``.
     """
     started = time.perf_counter()
     tracker = tracker or NullTracker()
-    ddp = distributed.current()  # under torchrun: shard, DDP, mean loss (rank 0 writes)
     topo, where = listing.topology, f"{listing.root} topology {listing.topology}"
     for warning in listing.warnings:
         say(f"warning: {warning}")

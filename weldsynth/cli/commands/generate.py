@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,9 +20,11 @@ from rich.progress import (
 from rich.table import Table
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.engines.base import list_engines
 
 if TYPE_CHECKING:
     from weldsynth.dataset.generate import RunSummary
+    from weldsynth.synth.recipe import Recipe
 
 
 @click.command("generate")
@@ -58,7 +62,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--engine",
-    type=click.Choice(("local", "ray")),
+    type=click.Choice(list_engines()),
     default="local",
     show_default=True,
     help="Where sources run: local processes, or Ray tasks (pip install "
@@ -113,62 +117,20 @@ def command(
       weldsynth generate good/ --all --out data --engine ray --address auto
     """
     from weldsynth.dataset import generate as gen
-    from weldsynth.synth.recipe import load_recipe, recipe_for_topology
-    from weldsynth.synth.samples import TOPOLOGIES
+    from weldsynth.engines.base import get_executor
 
     if all_topologies == (recipe_file is not None):
         raise click.UsageError("give either --recipe FILE (one topology) or --all")
-    if address and engine != "ray":
-        raise click.UsageError("--address is for --engine ray")
-    if engine == "ray":
-        from weldsynth.engines.ray import require_ray
-
-        require_ray()  # before anything is written
-    if all_topologies:
-        present = [
-            int(p.name)
-            for p in good_dir.iterdir()
-            if p.is_dir() and p.name.isdigit() and int(p.name) in TOPOLOGIES
-        ]
-        if not present:
-            raise WeldsynthError(
-                f"{good_dir}: no topology sub-folders ({', '.join(map(str, sorted(TOPOLOGIES)))})"
-            )
-        recipes = {t: recipe_for_topology(t, recipes_dir) for t in sorted(present)}
-    else:
-        recipe = load_recipe(recipe_file)
-        recipes = {recipe.topology: recipe}
-    if seed is not None:
-        recipes = {t: r.model_copy(update={"seed": seed}) for t, r in recipes.items()}
-
-    gen.prepare_out(out, recipes, by_defect, force)
-    if all_topologies:
-        tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
-    else:
-        tasks, rejected = gen.plan_topology(good_dir, next(iter(recipes.values())), out, by_defect)
     n_workers = workers or gen.default_workers()
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        TextColumn("generate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-    ) as bar:
-        job = bar.add_task("sources", total=len(tasks), rate="")
-
-        def tick(n: int) -> None:
-            bar.advance(job, n)
-            speed = bar.tasks[0].speed
-            bar.update(job, rate=f"{speed:.1f} welds/s" if speed else "")
-
-        summary = gen.run(
-            tasks, out, rejected, workers=n_workers, progress=tick, engine=engine, address=address
-        )
+    with get_executor(engine, workers=n_workers, address=address) as executor:
+        recipes = _recipes(good_dir, recipe_file, recipes_dir, seed)
+        gen.prepare_out(out, recipes, by_defect, force)  # the engine is checked: Ray is there
+        if all_topologies:
+            tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
+        else:
+            tasks, rejected = gen.plan_topology(good_dir, recipes[min(recipes)], out, by_defect)
+        with _progress(len(tasks), quiet) as tick:
+            summary = gen.run(tasks, out, rejected, progress=tick, executor=executor)
     if not quiet:
         Console().print(_summary_table(summary, gen.counts_by_topology(summary)))
     n_rej = len(summary.rejections)
@@ -179,6 +141,57 @@ def command(
         )
         if strict:
             raise SystemExit(1)
+
+
+def _recipes(
+    good_dir: Path, recipe_file: Path | None, recipes_dir: Path | None, seed: int | None
+) -> dict[int, Recipe]:
+    """topology -> recipe: the one of ``recipe_file``, else (``--all``) the recipe of every
+    topology sub-folder of ``good_dir``; ``seed`` overrides their seeds."""
+    from weldsynth.synth.recipe import load_recipe, recipe_for_topology
+    from weldsynth.synth.samples import TOPOLOGIES
+
+    if recipe_file is not None:
+        recipe = load_recipe(recipe_file)
+        recipes = {recipe.topology: recipe}
+    else:
+        present = [
+            int(p.name)
+            for p in good_dir.iterdir()
+            if p.is_dir() and p.name.isdigit() and int(p.name) in TOPOLOGIES
+        ]
+        if not present:
+            raise WeldsynthError(
+                f"{good_dir}: no topology sub-folders ({', '.join(map(str, sorted(TOPOLOGIES)))})"
+            )
+        recipes = {t: recipe_for_topology(t, recipes_dir) for t in sorted(present)}
+    if seed is not None:
+        recipes = {t: r.model_copy(update={"seed": seed}) for t, r in recipes.items()}
+    return recipes
+
+
+@contextmanager
+def _progress(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar of ``total`` sources on stderr; yields the function that advances it."""
+    with Progress(
+        TextColumn("generate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True, quiet=quiet),
+        disable=quiet,
+    ) as bar:
+        job = bar.add_task("sources", total=total, rate="")
+
+        def tick(n: int) -> None:
+            bar.advance(job, n)
+            speed = bar.tasks[0].speed
+            bar.update(job, rate=f"{speed:.1f} welds/s" if speed else "")
+
+        yield tick
 
 
 def _summary_table(summary: RunSummary, counts: dict[str, dict[str, int]]) -> Table:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.engines.base import list_engines
 
 ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 
@@ -128,7 +130,7 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 @click.option("--tracking-uri", default="", help="MLflow store (default ./mlruns).")
 @click.option(
     "--engine",
-    type=click.Choice(("local", "ray")),
+    type=click.Choice(list_engines()),
     default="local",
     show_default=True,
     help='ray: one Ray task per topology (pip install "weldsynth[ray]"); the summary is the same.',
@@ -143,9 +145,9 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 @click.option(
     "--ray-cpus-per-task",
     type=click.FloatRange(0.01),
-    default=1.0,
-    show_default=True,
-    help="CPUs Ray reserves per topology (torch uses as many threads unless --threads).",
+    default=None,
+    help="CPUs Ray reserves per topology (default: 1; torch uses as many threads unless "
+    "--threads).",
 )
 @click.option(
     "--ray-resource",
@@ -160,32 +162,14 @@ def command(
     data: Path,
     topologies: tuple[str, ...],
     all_topologies: bool,
-    arch: str,
-    epochs: int,
-    freeze_epochs: int,
-    batch_size: int,
-    lr: float,
-    seed: int,
-    split_seed: int,
-    val_pct: float,
     out: Path,
-    weights: str,
-    size: str,
-    augment: str,
-    balance: str,
-    patience: int,
-    by_defect: bool,
-    precision: str,
-    channels_last: bool,
-    threads: int,
-    track: str | None,
-    tracking_uri: str,
     engine: str,
     address: str | None,
     ray_cpus_per_task: float,
     ray_resources: tuple[str, ...],
     force: bool,
     quiet: bool,
+    **settings: Any,
 ) -> None:
     """Train a ResNet classifier per topology of DATA, with reports.
 
@@ -208,32 +192,12 @@ def command(
     """
     from rich.console import Console
 
-    from weldsynth.train.config import TrainConfig, parse_size
+    from weldsynth.engines.base import get_executor
+    from weldsynth.train.batch import join_torchrun
     from weldsynth.train.data import list_topologies
 
-    cfg = TrainConfig(
-        arch=arch,
-        epochs=epochs,
-        freeze_epochs=freeze_epochs,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        split_seed=split_seed,
-        val_pct=val_pct,
-        weights=weights,
-        size=parse_size(size),
-        augment=augment,
-        balance=balance,
-        patience=patience,
-        by_defect=by_defect,
-        precision=precision,
-        channels_last=channels_last,
-        threads=threads,
-        track=track or "",
-        tracking_uri=tracking_uri,
-    )
-    found = list_topologies(data)
-    chosen = pick_topologies(found, topologies, all_topologies, data)
+    cfg = _config(settings)
+    chosen = pick_topologies(list_topologies(data), topologies, all_topologies, data)
     if not force:
         taken = [t for t in chosen if (out / t / "model.pt").exists()]
         if taken:
@@ -241,43 +205,26 @@ def command(
                 f"{out}: already holds a model for topology "
                 f"{', '.join(taken)}; use --force or another --out"
             )
-    train_fn, ddp = _engine(engine, address, ray_cpus_per_task, ray_resources, quiet)
-    if ddp is not None and not ddp.is_writer:  # torchrun rank > 0: rank 0 writes OUT
-        out, quiet, cfg = ddp.scratch(), True, cfg.with_(track="")
-    console = Console(quiet=quiet)
-    err = Console(stderr=True, quiet=ddp is not None and not ddp.is_writer)
-    try:
-        _run(data, chosen, out, cfg, console, err, quiet, train_fn=train_fn)
-    finally:
-        if ddp is not None:
-            ddp.close()
+    options = {"ray_cpus_per_task": ray_cpus_per_task, "ray_resource": ray_resources or None}
+    with get_executor(engine, address=address, **options) as executor:
+        ddp = join_torchrun(executor)
+        if ddp is not None and not ddp.is_writer:  # torchrun rank > 0: rank 0 writes OUT
+            out, quiet, cfg = ddp.scratch(), True, cfg.with_(track="")
+        console = Console(quiet=quiet)
+        err = Console(stderr=True, quiet=ddp is not None and not ddp.is_writer)
+        try:
+            _run(data, chosen, out, cfg, console, err, quiet, executor, ddp)
+        finally:
+            if ddp is not None:
+                ddp.close()
 
 
-def _engine(
-    engine: str, address: str | None, cpus_per_task: float, resources: tuple[str, ...], quiet: bool
-):
-    """The function that trains the topologies (None: the local one) and the torchrun job
-    this process belongs to (None when not started by torchrun)."""
-    import functools
+def _config(settings: dict[str, Any]):  # -> TrainConfig
+    """The configuration from the command's options (named as its fields)."""
+    from weldsynth.train.config import TrainConfig, parse_size
 
-    from weldsynth.train import distributed
-
-    if address and engine != "ray":
-        raise click.UsageError("--address is for --engine ray")
-    if engine != "ray":
-        return None, distributed.from_env()
-    if distributed.launched():
-        raise click.UsageError("--engine ray does not run under torchrun; use one or the other")
-    from weldsynth.engines import ray as ray_engine
-
-    ray_engine.require_ray()
-    return functools.partial(
-        ray_engine.train_topologies,
-        address=address,
-        cpus_per_task=cpus_per_task,
-        resources=ray_engine.parse_resources(resources),
-        quiet=quiet,
-    ), None
+    size, track = parse_size(settings["size"]), settings["track"] or ""
+    return TrainConfig(**{**settings, "size": size, "track": track})
 
 
 def pick_topologies(
@@ -299,27 +246,17 @@ def pick_topologies(
 
 
 def _run(
-    data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: bool, train_fn=None
+    data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: bool, executor, ddp
 ) -> None:
-    import torch
+    """Train ``chosen`` on ``executor`` with progress bars, then print the summary table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from weldsynth.train import reports
-    from weldsynth.train.model import resolve_weights
-    from weldsynth.train.run import train_topologies
-    from weldsynth.train.tracking import make_tracker
-
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if cfg.track:
-        make_tracker(cfg.track, cfg.tracking_uri)  # fail now, not after the first topology
-    weights, note = resolve_weights(cfg.weights, cfg.arch)
+    from weldsynth.train.batch import train_all
 
     def say(line: str) -> None:
         target = err if line.startswith("warning:") else console
         target.print(line, markup=False, highlight=False, soft_wrap=True)
-
-    say(note if weights is not None else f"warning: {note}")
 
     def progress() -> Progress:
         return Progress(
@@ -333,16 +270,16 @@ def _run(
         )
 
     try:
-        rows = (train_fn or train_topologies)(
+        rows = train_all(
             data,
             chosen,
             out,
             cfg,
-            weights=weights,
-            weights_note=note,
+            executor,
             say=say,
             progress_factory=progress,
-            tracker_factory=lambda: make_tracker(cfg.track, cfg.tracking_uri),
+            quiet=quiet,
+            ddp=ddp,
         )
     except KeyboardInterrupt:
         err.print(
