@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import cv2
 import numpy as np
 import pytest
@@ -33,9 +34,18 @@ def test_version_via_checkout_shim() -> None:
     assert __version__ in res.stdout
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[str]:
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        paths.append(" ".join((*prefix, name)))
+        if isinstance(command, click.Group):
+            paths.extend(_command_paths(command, (*prefix, name)))
+    return paths
+
+
+@pytest.mark.parametrize("name", _command_paths(cli))
 def test_every_command_has_help_with_an_example(name: str) -> None:
-    res = CliRunner().invoke(cli, [name, "--help"])
+    res = CliRunner().invoke(cli, [*name.split(), "--help"])
     assert res.exit_code == 0, res.output
     assert "Example" in res.output
     assert f"weldsynth {name}" in res.output
