@@ -1,4 +1,4 @@
-"""ResNet builder, pretrained-weight loading, fine-tune schedule, checkpoint checks."""
+"""Model builders, pretrained-weight loading, fine-tune schedule, checkpoint checks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import train_fixtures as fx
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.checkpoint import load_checkpoint, save_checkpoint
-from weldsynth.train.config import ARCHS, TrainConfig
+from weldsynth.train.config import TrainConfig
 from weldsynth.train.fit import schedule
 from weldsynth.train.model import (
     bf16_supported,
@@ -24,6 +24,7 @@ from weldsynth.train.model import (
     resolve_precision,
     resolve_weights,
 )
+from weldsynth.train.models import list_models
 from weldsynth.train.run import prepare, train_topology
 
 
@@ -44,10 +45,10 @@ def hub(tmp_path: Path, monkeypatch) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_every_resnet_takes_one_channel_and_has_one_output_per_class(arch: str) -> None:
+@pytest.mark.parametrize("arch", list_models())
+def test_every_arch_takes_one_channel_and_has_one_output_per_class(arch: str) -> None:
     model = build_model(arch, 3).eval()
-    assert model.conv1.in_channels == 1
+    assert model.input_conv.in_channels == 1
     with torch.no_grad():
         out = model(torch.zeros(1, 1, 32, 32))
     assert out.shape == (1, 3)
@@ -68,7 +69,7 @@ def test_weldnet_learns_the_hole_from_scratch_and_reloads(tmp_path: Path, hub: P
     )
     assert report["val"]["error_rate"] == 0.0  # the hole is easy to see
     ckpt = load_checkpoint(tmp_path / "run")
-    assert ckpt.meta["arch"] == "weldnet" and ckpt.model.conv1.in_channels == 1
+    assert ckpt.meta["arch"] == "weldnet" and ckpt.model.input_conv.in_channels == 1
     assert sum(p.numel() for p in ckpt.model.parameters()) < 400_000  # small on purpose
 
 

@@ -1,9 +1,11 @@
-"""Grad-CAM on a ResNet's last stage, mapped back to the height map, and CAM-in-mask.
+"""Grad-CAM on a model's last stage, mapped back to the height map, and CAM-in-mask.
 
-Grad-CAM (Selvaraju et al. 2017): the activations ``A`` of ``layer4`` (stride 32) are
-weighted per channel by the mean gradient of the target logit over the feature map, summed
-and clipped at zero: ``relu(sum_c mean(dY/dA_c) * A_c)``. Hooks only, no extra dependency.
-Each CAM is scaled to a maximum of 1 (all zeros when the model sees no evidence).
+Grad-CAM (Selvaraju et al. 2017): the activations ``A`` of the model's
+:attr:`~weldsynth.train.models.base.WeldModel.cam_target_layer` (the last stage: stride 32
+in a ResNet, 16 in WeldNet) are weighted per channel by the mean gradient of the target
+logit over the feature map, summed and clipped at zero: ``relu(sum_c mean(dY/dA_c) * A_c)``.
+Hooks only, no extra dependency. Each CAM is scaled to a maximum of 1 (all zeros when the
+model sees no evidence).
 
 The network sees a letterboxed copy of the map (aspect kept, zero padding, see
 :func:`weldsynth.train.images.letterbox`); :func:`cam_to_map` upsamples the CAM to the input
@@ -25,9 +27,11 @@ import cv2
 import numpy as np
 import torch
 
+from weldsynth.train.models.base import unwrap
+
 DILATE_PX = 5
 """Pixels the defect mask is grown by before measuring the CAM's share inside it (the CAM
-is coarse: one layer4 cell covers 32 input pixels)."""
+is coarse: one cell of a ResNet's last stage covers 32 input pixels)."""
 LOW_LIFT = 1.5
 """CAM-in-mask below this multiple of the mask's area share flags a possible shortcut."""
 
@@ -40,10 +44,10 @@ def gradcam(
     std: float,
     batch_size: int = 32,
 ) -> np.ndarray:
-    """Grad-CAMs of ``layer4`` for cached images, at feature-map resolution.
+    """Grad-CAMs of the model's ``cam_target_layer`` for cached images, at its resolution.
 
     Args:
-        model: A torchvision ResNet (has ``layer4``), in eval mode.
+        model: A :class:`~weldsynth.train.models.base.WeldModel` (or one wrapped by DDP).
         images: uint16 (N, H, W) letterboxed cache.
         targets: Class index per image whose logit is explained.
         mean: Normalisation mean.
@@ -51,11 +55,12 @@ def gradcam(
         batch_size: Images per backward pass.
 
     Returns:
-        float32 (N, h, w) in [0, 1], ``h, w`` = input size / 32 (rounded up).
+        float32 (N, h, w) in [0, 1], ``h, w`` = input size / the layer's stride.
     """
     model.eval()
     store: dict[str, torch.Tensor] = {}
-    hook = model.layer4.register_forward_hook(lambda _m, _i, out: store.__setitem__("a", out))
+    layer = unwrap(model).cam_target_layer
+    hook = layer.register_forward_hook(lambda _m, _i, out: store.__setitem__("a", out))
     outs = []
     try:
         for start in range(0, len(images), batch_size):

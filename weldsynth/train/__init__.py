@@ -5,7 +5,9 @@ Modules, one job each:
 * :mod:`~weldsynth.train.config` — the resolved training configuration;
 * :mod:`~weldsynth.train.data` — listing a data set (manifest or plain ImageFolder) and splits;
 * :mod:`~weldsynth.train.images` — decoding once into a RAM cache, letterboxing, batches;
-* :mod:`~weldsynth.train.model` — ResNet builder (1-channel conv1), weight loading;
+* :mod:`~weldsynth.train.models` — architecture registry (``@register_model``; ResNets,
+  WeldNet) and the model interface;
+* :mod:`~weldsynth.train.model` — pretrained-weight loading, parameter groups, precision;
 * :mod:`~weldsynth.train.fit` — fine-tune schedule and training loop;
 * :mod:`~weldsynth.train.metrics` — error, F1, confusion matrices;
 * :mod:`~weldsynth.train.reports` — metrics.csv, plots, report.json, summary tables;

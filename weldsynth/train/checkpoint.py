@@ -10,12 +10,15 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from weldsynth.core.errors import WeldsynthError
+
+if TYPE_CHECKING:
+    from weldsynth.train.models.base import WeldModel
 
 FORMAT = "weldsynth-model/1"
 MODEL_NAME = "model.pt"
@@ -49,10 +52,15 @@ class Checkpoint:
 
 
 def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> Path:
-    """Write ``{"state_dict", "meta"}`` to ``path`` atomically (never a half-written file)."""
+    """Write ``{"state_dict", "meta"}`` to ``path`` atomically (never a half-written file).
+
+    The keys are the model's own module names (a DDP wrapper's ``module.`` prefix is not
+    saved): they are the checkpoint format, the same for every weldsynth version.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    net = getattr(model, "module", model)  # the network inside a DDP wrapper
+    state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -77,7 +85,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         WeldsynthError: Missing file, not a weldsynth model, or weights that do not match
             the recorded architecture, channels or classes.
     """
-    from weldsynth.train.model import build_model
+    from weldsynth.train.models import build_model
 
     file = model_file(path)
     if not file.is_file():
@@ -99,7 +107,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "shape mismatch"
-        hint = _mismatch_hint(state, meta)
+        hint = _mismatch_hint(model, state, meta)
         raise WeldsynthError(
             f"{file}: weights do not match {meta['arch']} with "
             f"{meta['in_channels']} channel(s) and {len(meta['classes'])} "
@@ -109,11 +117,15 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(model=model, meta=dict(meta), path=file)
 
 
-def _mismatch_hint(state: dict[str, Any], meta: dict[str, Any]) -> str:
-    conv1, fc = state.get("conv1.weight"), state.get("fc.weight")
+def _mismatch_hint(model: WeldModel, state: dict[str, Any], meta: dict[str, Any]) -> str:
+    """What differs between saved weights and the model their metadata describes."""
+    stem = model.state_name(model.input_conv)
+    first = state.get(f"{stem}.weight")
+    linears = [m for m in model.classifier.modules() if isinstance(m, nn.Linear)]
+    out = state.get(f"{model.state_name(linears[-1])}.weight") if linears else None
     notes = []
-    if conv1 is not None and conv1.shape[1] != int(meta["in_channels"]):
-        notes.append(f"conv1 has {conv1.shape[1]} channel(s)")
-    if fc is not None and fc.shape[0] != len(meta["classes"]):
-        notes.append(f"the head has {fc.shape[0]} outputs")
+    if first is not None and first.ndim == 4 and first.shape[1] != int(meta["in_channels"]):
+        notes.append(f"{stem} has {first.shape[1]} channel(s)")
+    if out is not None and out.ndim == 2 and out.shape[0] != len(meta["classes"]):
+        notes.append(f"the head has {out.shape[0]} outputs")
     return ": " + ", ".join(notes) if notes else ""

@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.train.models import list_models
 
-RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
-ARCHS = (*RESNETS, "weldnet")
-"""torchvision ResNets, and :mod:`weldsynth.train.weldnet` for training from scratch."""
 PRECISIONS = ("auto", "bf16", "fp32")
 BALANCES = ("none", "weights", "sampler")
 DEFAULT_SIZE = (128, 352)
@@ -29,7 +27,7 @@ class TrainConfig:
     """Everything that decides a training run.
 
     Attributes:
-        arch: One of :data:`ARCHS`.
+        arch: A registered architecture (:func:`weldsynth.train.models.list_models`).
         epochs: Epochs with every layer trainable (after ``freeze_epochs`` head-only epochs).
         freeze_epochs: Epochs training only the new head (body frozen, BatchNorm trainable).
             Forced to 0 when the body is not pretrained: freezing random layers helps nothing.
@@ -79,8 +77,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
         problems = []
-        if self.arch not in ARCHS:
-            problems.append(f"arch={self.arch!r} (choose {', '.join(ARCHS)})")
+        if self.arch not in list_models():
+            problems.append(f"arch={self.arch!r} (choose {', '.join(list_models())})")
         if self.epochs < 1:
             problems.append(f"epochs={self.epochs} (at least 1)")
         if self.freeze_epochs < 0:

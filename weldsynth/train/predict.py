@@ -17,6 +17,7 @@ from weldsynth.core.errors import HeightMapError
 from weldsynth.train.checkpoint import Checkpoint
 from weldsynth.train.images import Batches, read_height, to_cache
 from weldsynth.train.metrics import softmax
+from weldsynth.train.models.base import unwrap
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def probabilities_from_cache(
         for x, _ in batches:
             outs.append(model(x).float().numpy())
     if not outs:
-        n_out = model.fc.out_features if hasattr(model, "fc") else 0
+        n_out = unwrap(model).num_classes
         return np.zeros((0, n_out), np.float32)
     return softmax(np.concatenate(outs).astype(np.float64)).astype(np.float32)
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
+from weldsynth.cli.commands.train import ArchChoice
 from weldsynth.core.errors import WeldsynthError
-
-ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 
 
 def model_options(func: Callable) -> Callable:
@@ -17,7 +16,7 @@ def model_options(func: Callable) -> Callable:
     options = [
         click.option(
             "--arch",
-            type=click.Choice(ARCH_CHOICES),
+            type=ArchChoice(),
             default="resnet18",
             show_default=True,
             help="ResNets need pretrained weights (--weights) to learn these defects "

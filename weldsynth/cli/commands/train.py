@@ -10,8 +10,27 @@ import click
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.engines.base import list_engines
+from weldsynth.train.models import list_models
 
-ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
+
+class ArchChoice(click.Choice):
+    """``--arch``: the registered architectures (:func:`weldsynth.train.models.list_models`).
+
+    Read from the registry when click first shows or checks them, so that loading the
+    command line does not import torch.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The registry's names (lazy)."""
+        return tuple(list_models())
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        """Ignored: the registry is the list."""
 
 
 @click.command("train")
@@ -26,11 +45,11 @@ ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "resnet101", "weldnet")
 @click.option("--all", "all_topologies", is_flag=True, help="Train every topology in DATA.")
 @click.option(
     "--arch",
-    type=click.Choice(ARCH_CHOICES),
+    type=ArchChoice(),
     default="resnet18",
     show_default=True,
-    help="torchvision ResNet (best with ImageNet weights), or weldnet: a small CNN "
-    "that learns from scratch.",
+    help="Registered architecture: a torchvision ResNet (best with ImageNet weights), or "
+    "weldnet: a small CNN that learns from scratch.",
 )
 @click.option(
     "--epochs",

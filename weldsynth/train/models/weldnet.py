@@ -11,15 +11,19 @@ first two convolutions, halves it after each of four stages and takes the global
 WeldNet reaches 0–10.4 % validation error per topology where ResNet18 stays at 25 % on
 topology 7 (WeldNet 8.3 %).
 
-The layout follows torchvision's ResNet names where other code relies on them:
-``conv1`` (the first convolution, one input channel; an alias of ``layer1[0]``),
-``layer4`` (the last stage, used by Grad-CAM) and ``fc`` (the head, replaced by
-fine-tuning and kept out of the freeze).
+Callers use the :class:`~weldsynth.train.models.base.WeldModel` interface: ``layer4`` (the
+last stage) is the Grad-CAM layer, ``fc`` the head, ``layer1``–``layer2`` the early group.
+The attribute names are the state-dict keys of saved models and must not change. ``conv1``
+stays as an alias of ``layer1[0]`` for code that still says ``model.conv1``.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+
+from weldsynth.train.models import IN_CHANNELS, register_model
+from weldsynth.train.models.base import WeldModel
 
 WIDTHS = (16, 32, 64, 128)
 """Channels of the four stages."""
@@ -38,7 +42,7 @@ def _stage(cin: int, cout: int) -> nn.Sequential:
     )
 
 
-class WeldNet(nn.Module):
+class WeldNet(WeldModel):
     """Four stages of two 3×3 convolutions (16–128 channels), global max pooling, linear head.
 
     Args:
@@ -46,7 +50,11 @@ class WeldNet(nn.Module):
         in_channels: Input channels (1 for height maps).
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 1) -> None:
+    head_attr = "fc"
+    cam_attr = "layer4"
+    early_attrs = ("layer1", "layer2")
+
+    def __init__(self, num_classes: int, in_channels: int = IN_CHANNELS) -> None:
         super().__init__()
         self.layer1 = _stage(in_channels, WIDTHS[0])
         self.layer2 = _stage(WIDTHS[0], WIDTHS[1])
@@ -63,6 +71,16 @@ class WeldNet(nn.Module):
         """The first convolution (named like torchvision's ResNet)."""
         return self.layer1[0]
 
-    def forward(self, x):
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(self.pool(x).flatten(1))
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The output of ``layer4`` (stride 16)."""
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward_head(self, feats: torch.Tensor) -> torch.Tensor:
+        """Global max pooling, then the linear head."""
+        return self.fc(self.pool(feats).flatten(1))
+
+
+@register_model("weldnet", summary="a small CNN that learns from scratch")
+def weldnet(num_classes: int, in_channels: int = IN_CHANNELS) -> WeldNet:
+    """WeldNet (:data:`WIDTHS` channels); no ImageNet weights exist for it."""
+    return WeldNet(num_classes, in_channels)
