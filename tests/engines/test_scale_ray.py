@@ -234,6 +234,11 @@ def test_address_needs_engine_ray(good: Path, tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 2 and "--engine ray" in res.output
+    data = fx.image_folder(tmp_path / "data", ("7",), n_per_class=3)
+    for option in (["--ray-cpus-per-task", "2"], ["--ray-resource", "GPU=1"]):
+        res = CliRunner().invoke(cli, ["train", str(data), "--out", str(tmp_path / "r"), *option])
+        assert res.exit_code == 2 and f"{option[0]} is for --engine ray" in res.output
+    assert not (tmp_path / "r").exists()
 
 
 def test_parse_resources() -> None:
