@@ -358,7 +358,7 @@ def test_run_killed_before_the_manifest_resumes_to_a_clean_run(
     def killed(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("weldsynth.dataset.balance.write_manifest", killed)
+    monkeypatch.setattr("weldsynth.dataset.balance.apply.write_manifest", killed)
     with pytest.raises(KeyboardInterrupt):
         balance(b, "1:1", "both", seed=8, extras=2, max_variants=1)
     assert len(snapshot(b)) == len(snapshot(a)), "files written, manifest not"

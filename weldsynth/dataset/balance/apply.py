@@ -1,4 +1,4 @@
-"""Variants per good image allowed by ``--method both`` (the seed multiplied good by six)."""
+"""Apply a balance plan: write the new files and the manifest (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -11,38 +11,18 @@ import numpy as np
 
 from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.dataset import augment
-from weldsynth.dataset.balance_plan import plan_balance
-from weldsynth.dataset.balance_types import (
+from weldsynth.dataset.balance.plan import plan_balance
+from weldsynth.dataset.balance.types import (
     DEFAULT_MAX_VARIANTS,
-    EXCLUDED,
-    METHODS,
     BalanceError,
     BalancePlan,
     NewItem,
-    TopologyPlan,
     item_rng,
-    item_seed,
     parse_ratio,
     parse_variant_kinds,
 )
 from weldsynth.io.heightmap import HeightMap, encode_png, read_heightmap
 from weldsynth.io.manifest import Record, read_manifest, safe_join, write_manifest
-
-__all__ = [
-    "DEFAULT_MAX_VARIANTS",
-    "EXCLUDED",
-    "METHODS",
-    "BalanceError",
-    "BalancePlan",
-    "NewItem",
-    "TopologyPlan",
-    "apply_plan",
-    "balance",
-    "item_seed",
-    "parse_ratio",
-    "parse_variant_kinds",
-    "plan_balance",
-]
 
 
 def apply_plan(

@@ -12,8 +12,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from weldsynth.dataset import augment
-from weldsynth.dataset.balance_items import plan_extras, plan_variants
-from weldsynth.dataset.balance_types import (
+from weldsynth.dataset.balance.items import plan_extras, plan_variants
+from weldsynth.dataset.balance.types import (
     DEFAULT_MAX_VARIANTS,
     EXCLUDED,
     METHODS,

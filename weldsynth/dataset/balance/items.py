@@ -1,7 +1,7 @@
 """The new files of a balance plan: label-preserving variants of good images, bad extras.
 
 Names are ``<base stem>__<kind>_<k>.png`` with the first free ``k``; each item's seed is
-:func:`weldsynth.dataset.balance_types.item_seed` of its path and ``k``.
+:func:`weldsynth.dataset.balance.types.item_seed` of its path and ``k``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from weldsynth.dataset import augment
-from weldsynth.dataset.balance_types import (
+from weldsynth.dataset.balance.types import (
     BalanceError,
     NewItem,
     is_augmented,

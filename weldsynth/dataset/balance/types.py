@@ -1,7 +1,7 @@
 """Balance's vocabulary: the plan types, option parsing, row predicates and item seeds.
 
-Shared by :mod:`weldsynth.dataset.balance_plan` (what to do), :mod:`weldsynth.dataset.balance_items`
-(which files to add) and :mod:`weldsynth.dataset.balance` (doing it). Every draw of a new file
+Shared by :mod:`weldsynth.dataset.balance.plan` (what to do), :mod:`weldsynth.dataset.balance.items`
+(which files to add) and :mod:`weldsynth.dataset.balance.apply` (doing it). Every draw of a new file
 is seeded by :func:`weldsynth.core.seeding.derive_seed` of ``(seed, new_row_path, k)``.
 """
 
