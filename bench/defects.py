@@ -28,7 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from weldsynth.io.heightmap import atomic_write_bytes, to_uint
+from weldsynth.core.atomic import atomic_write_bytes
+from weldsynth.io.heightmap import to_uint
 from weldsynth.synth.defects import create_defect, list_defects
 from weldsynth.synth.samples import (
     TOPOLOGIES,

@@ -40,9 +40,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.geometry import locate
 from weldsynth.geometry.path import BeadPath, angle_difference
-from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.synth.defects import create_defect
 from weldsynth.synth.defects.bead_deviation import BeadDeviationParams, offset_profile
 from weldsynth.synth.samples import TOPOLOGIES, generate_weld, sample_seed, truth_geometry

@@ -21,8 +21,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from weldsynth.core.atomic import atomic_write_bytes  # noqa: E402
 from weldsynth.core.topology import topology_ids  # noqa: E402
-from weldsynth.io.heightmap import atomic_write_bytes  # noqa: E402
 from weldsynth.synth.samples import (  # noqa: E402
     generate_weld,
     sample_seed,

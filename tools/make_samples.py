@@ -23,8 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.topology import get_topology, topology_ids
-from weldsynth.io.heightmap import atomic_write_bytes, write_heightmap
+from weldsynth.io.heightmap import write_heightmap
 from weldsynth.synth.samples import read_sample, sample_name, write_samples
 
 SEED = 7

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.data import samples_dir as shipped_samples_dir
 from weldsynth.dataset.inventory import natural_key
-from weldsynth.io.heightmap import atomic_write_bytes
 
 MARKER = ".weldsynth-demo"
 SAMPLES_SEED = 7
@@ -84,9 +84,10 @@ def _good_welds(good: Path, samples_dir: Path | None) -> StepResult:
     if source is not None:
         shutil.copytree(source, good, ignore=shutil.ignore_patterns("*.md", "*.py"))
         return StepResult(f"copied from {source}")
-    from weldsynth.synth.samples import TOPOLOGIES, write_samples
+    from weldsynth.core.topology import topology_ids
+    from weldsynth.synth.samples import write_samples
 
-    write_samples(good, sorted(TOPOLOGIES), n=4, seed=SAMPLES_SEED)
+    write_samples(good, sorted(topology_ids()), n=4, seed=SAMPLES_SEED)
     return StepResult(f"no bundled samples: generated (seed {SAMPLES_SEED})")
 
 

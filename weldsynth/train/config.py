@@ -131,7 +131,7 @@ class TrainConfig:
 
     def write(self, path: Path, extra: dict[str, Any] | None = None) -> Path:
         """Write the resolved configuration as JSON, atomically."""
-        from weldsynth.io.heightmap import atomic_write_bytes
+        from weldsynth.core.atomic import atomic_write_bytes
 
         payload = {**self.to_dict(), **(extra or {})}
         return atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode())

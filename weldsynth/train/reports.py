@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from weldsynth.io.heightmap import atomic_write_bytes
+from weldsynth.core.atomic import atomic_write_bytes
 
 METRIC_COLUMNS = (
     "epoch",

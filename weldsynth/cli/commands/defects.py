@@ -144,7 +144,8 @@ def show_command(
     a row per defect, before and N "after" panels with the changed pixels outlined in red.
     Rejected draws (no-op, e.g. on shadow) say why.
     """
-    from weldsynth.io.heightmap import atomic_write_bytes, read_heightmap
+    from weldsynth.core.atomic import atomic_write_bytes
+    from weldsynth.io.heightmap import read_heightmap
     from weldsynth.synth.defects.gallery import render, shoot
     from weldsynth.synth.defects.registry import create_defect, list_defects
 

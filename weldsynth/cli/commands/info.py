@@ -96,7 +96,7 @@ def _plot(inv: Inventory, out: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from weldsynth.io.heightmap import atomic_write_bytes
+    from weldsynth.core.atomic import atomic_write_bytes
 
     topos = inv.topologies
     x = np.arange(len(topos))
