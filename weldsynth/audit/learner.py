@@ -1,9 +1,10 @@
 """Train one model on arrays already in RAM and predict others: the unit of out-of-fold work.
 
-The same recipe as ``weldsynth train`` (:func:`weldsynth.train.run.train_topology`): the
-fine-tune schedule of :func:`weldsynth.train.fit.fit`, class balancing, augmentation,
-BatchNorm re-estimation and the (model, shuffle, augment, calibrate) seeds drawn from one
-seed, but without files: no checkpoint, no reports. The model of the *last* epoch is kept
+The same recipe as ``weldsynth train``: both build on
+:func:`weldsynth.train.setup.prepare_training` (the fine-tune schedule, class balancing,
+augmentation, BatchNorm re-estimation and the (model, shuffle, augment, calibrate) seeds
+drawn from one seed), but without files: no checkpoint, no reports; tiny folds train with
+smaller batches (:func:`small_batch`). The model of the *last* epoch is kept
 (choosing the best epoch on the held-out fold would leak it into its own predictions).
 """
 
@@ -18,11 +19,10 @@ import torch
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.config import TrainConfig
-from weldsynth.train.fit import EpochRecord, fit
-from weldsynth.train.images import Batches, build_augment, pixel_stats
-from weldsynth.train.model import build_model, load_pretrained
+from weldsynth.train.fit import EpochRecord
+from weldsynth.train.images import Batches
 from weldsynth.train.predict import probabilities_from_cache
-from weldsynth.train.run import calibration_batches, seeds_for
+from weldsynth.train.setup import prepare_training
 
 MIN_STEPS = 6
 
@@ -93,56 +93,20 @@ def train_arrays(
         y_val: Their labels.
         on_epoch: Called after every epoch.
     """
-    mean, std = pixel_stats(x)
-    seeds = seeds_for(seed)
-    pretrained = weights is not None
-    run_cfg = cfg if pretrained else cfg.with_(freeze_epochs=0)
-    run_cfg = run_cfg.with_(batch_size=small_batch(len(x), run_cfg))
-    with torch.random.fork_rng():
-        torch.manual_seed(seeds["model"])
-        model = build_model(cfg.arch, n_classes)
-    if weights is not None:
-        load_pretrained(model, weights)
-    if cfg.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    class_w = counts.sum() / (n_classes * np.maximum(counts, 1))
-    loss_weights = torch.tensor(class_w, dtype=torch.float32) if cfg.balance == "weights" else None
-    sample_w = class_w[y] if cfg.balance == "sampler" else None
-    train_b = Batches(
-        x,
-        y,
-        run_cfg.batch_size,
-        mean,
-        std,
-        shuffle_seed=seeds["shuffle"],
-        augment=build_augment(cfg.augment, seeds["augment"]),
-        sample_weights=sample_w,
-        channels_last=cfg.channels_last,
+    setup = prepare_training(
+        x, y, n_classes, cfg, seed=seed, weights=weights, batch_size=small_batch
     )
     if x_val is None or y_val is None or not len(x_val):
         x_val, y_val = x[:2], y[:2]
     val_b = Batches(
-        x_val, y_val, max(cfg.batch_size, 64), mean, std, channels_last=cfg.channels_last
+        x_val,
+        y_val,
+        max(cfg.batch_size, 64),
+        setup.mean,
+        setup.std,
+        channels_last=cfg.channels_last,
     )
-    calib_b = calibration_batches(x, y, run_cfg, mean, std, seeds["calibrate"])
     classes = [str(c) for c in range(n_classes)]
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        fit(
-            model,
-            train_b,
-            val_b,
-            run_cfg,
-            classes=classes,
-            pretrained=pretrained,
-            precision=precision,
-            loss_weights=loss_weights,
-            on_epoch=on_epoch,
-            calibration=calib_b,
-        )
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-    model.eval()
-    return Fitted(model=model, mean=mean, std=std)
+    setup.fit(val_b, classes=classes, precision=precision, on_epoch=on_epoch)
+    setup.model.eval()
+    return Fitted(model=setup.model, mean=setup.mean, std=setup.std)

@@ -20,7 +20,8 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -176,65 +177,35 @@ def fit(
         progress: A ``rich.progress.Progress`` to draw one bar per epoch on, or None.
         label: Prefix of the progress bar descriptions (the topology).
     """
-    train_loss_fn = nn.CrossEntropyLoss(weight=loss_weights)
-    val_loss_fn = nn.CrossEntropyLoss()
-    y_val = val.labels
+    loop = _EpochLoop(
+        model,
+        train,
+        val,
+        classes,
+        precision,
+        nn.CrossEntropyLoss(weight=loss_weights),
+        calibration,
+        progress,
+        label,
+    )
     result = FitResult(history=[])
     best_key = (math.inf, math.inf)
     stale = 0
     epoch = 0
     phases = schedule(cfg, pretrained)
-    total_epochs = sum(p.epochs for p in phases)
+    loop.total_epochs = sum(p.epochs for p in phases)
     for phase in phases:
-        freeze_body(model, phase.frozen)
-        groups = [
-            {"params": g, "lr": lr} for g, lr in zip(param_groups(model), phase.lrs, strict=True)
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=phase.lrs[-1], weight_decay=cfg.weight_decay)
-        steps = len(train) * phase.epochs
-        scheduler = one_cycle(optimizer, list(phase.lrs), steps, phase.pct_start, phase.div)
+        optimizer, scheduler = _phase_optimizer(model, phase, cfg.weight_decay, len(train))
         for _ in range(phase.epochs):
             epoch += 1
-            started = time.perf_counter()
-            task = None
-            if progress is not None:
-                task = progress.add_task(
-                    f"{label} epoch {epoch}/{total_epochs} ({phase.name})",
-                    total=len(train) + len(val),
-                    info="",
-                )
-            train_loss, last_lr = _train_epoch(
-                model, train, optimizer, scheduler, train_loss_fn, precision, progress, task
-            )
-            if calibration is not None:
-                recalibrate_batchnorm(model, calibration, precision)
-            val_loss, logits = evaluate_batches(model, val, precision, val_loss_fn)
-            pred = logits.argmax(axis=1)
-            err = error_rate(y_val, pred)
-            rec = EpochRecord(
-                epoch=epoch,
-                phase=phase.name,
-                train_loss=train_loss,
-                val_loss=val_loss,
-                error_rate=err,
-                accuracy=1.0 - err,
-                f1=f1_score(y_val, pred, classes),
-                lr=last_lr,
-                seconds=time.perf_counter() - started,
-            )
+            rec = loop.run(epoch, phase, optimizer, scheduler)
             result.history.append(rec)
-            if progress is not None:
-                progress.update(
-                    task,
-                    completed=len(train) + len(val),
-                    info=f"loss {train_loss:.4f} val {val_loss:.4f} err {100 * err:.2f}%",
-                )
             if on_epoch is not None:
                 on_epoch(rec)
-            key = (err, val_loss)
+            key = (rec.error_rate, rec.val_loss)
             if key < best_key:
                 best_key, stale = key, 0
-                result.best_epoch, result.best_error = epoch, err
+                result.best_epoch, result.best_error = epoch, rec.error_rate
                 if on_best is not None:
                     on_best(rec)
             elif phase.name == "all":
@@ -243,6 +214,78 @@ def fit(
                 result.stopped_early = True
                 return result
     return result
+
+
+def _phase_optimizer(
+    model: nn.Module, phase: Phase, weight_decay: float, steps_per_epoch: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """Freeze or unfreeze the body for ``phase``; a fresh AdamW over the three parameter
+    groups at the phase's rates and its one-cycle schedule."""
+    freeze_body(model, phase.frozen)
+    groups = [{"params": g, "lr": lr} for g, lr in zip(param_groups(model), phase.lrs, strict=True)]
+    optimizer = torch.optim.AdamW(groups, lr=phase.lrs[-1], weight_decay=weight_decay)
+    steps = steps_per_epoch * phase.epochs
+    scheduler = one_cycle(optimizer, list(phase.lrs), steps, phase.pct_start, phase.div)
+    return optimizer, scheduler
+
+
+@dataclass
+class _EpochLoop:
+    """What every epoch of one :func:`fit` shares; :meth:`run` trains and scores one."""
+
+    model: nn.Module
+    train: Batches
+    val: Batches
+    classes: list[str]
+    precision: str
+    train_loss_fn: nn.Module
+    calibration: Batches | None
+    progress: Any
+    label: str
+    total_epochs: int = 0
+    val_loss_fn: nn.Module = field(default_factory=nn.CrossEntropyLoss)
+
+    def run(self, epoch: int, phase: Phase, optimizer, scheduler) -> EpochRecord:
+        """Train one epoch, re-estimate BatchNorm, score on validation."""
+        started = time.perf_counter()
+        task = None
+        steps = len(self.train) + len(self.val)
+        if self.progress is not None:
+            task = self.progress.add_task(
+                f"{self.label} epoch {epoch}/{self.total_epochs} ({phase.name})",
+                total=steps,
+                info="",
+            )
+        train_loss, last_lr = _train_epoch(
+            self.model,
+            self.train,
+            optimizer,
+            scheduler,
+            self.train_loss_fn,
+            self.precision,
+            self.progress,
+            task,
+        )
+        if self.calibration is not None:
+            recalibrate_batchnorm(self.model, self.calibration, self.precision)
+        val_loss, logits = evaluate_batches(self.model, self.val, self.precision, self.val_loss_fn)
+        pred = logits.argmax(axis=1)
+        err = error_rate(self.val.labels, pred)
+        rec = EpochRecord(
+            epoch=epoch,
+            phase=phase.name,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            error_rate=err,
+            accuracy=1.0 - err,
+            f1=f1_score(self.val.labels, pred, self.classes),
+            lr=last_lr,
+            seconds=time.perf_counter() - started,
+        )
+        if self.progress is not None:
+            info = f"loss {train_loss:.4f} val {val_loss:.4f} err {100 * err:.2f}%"
+            self.progress.update(task, completed=steps, info=info)
+        return rec
 
 
 def recalibrate_batchnorm(model: nn.Module, batches: Batches, precision: str) -> None:
