@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from weldsynth.audit.oof import score
-from weldsynth.audit.run import write_decisions
+from weldsynth.audit.outputs import write_decisions
 from weldsynth.audit.suspects import (
     DROP_P,
     RELABEL_P,

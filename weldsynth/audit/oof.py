@@ -25,7 +25,7 @@ import numpy as np
 
 from weldsynth.audit.folds import grouped_folds
 from weldsynth.audit.gradcam import gradcam
-from weldsynth.audit.learner import train_arrays
+from weldsynth.audit.learner import Fitted, train_arrays
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.fit import EpochRecord
@@ -110,18 +110,10 @@ def out_of_fold(
         on_epoch: Called after every epoch of every fold model (progress).
     """
     labels = np.asarray(labels, np.int64)
-    n = len(labels)
-    probs = np.zeros((len(seeds), n, n_classes), np.float32)
-    fold_of = np.zeros((len(seeds), n), np.int64)
-    cam_out: np.ndarray | None = None
-    targets: np.ndarray | None = None
-    seconds = {"train": 0.0, "cam": 0.0}
-    errors: list[float] = []
+    got = _Collected.empty(len(seeds), len(labels), n_classes)
     for s, seed in enumerate(seeds):
-        ss = np.random.SeedSequence([seed, n])
-        fold_rng, train_seeds = np.random.default_rng(ss.spawn(1)[0]), ss.generate_state(folds)
-        assign = grouped_folds(list(groups), labels, folds, fold_rng)
-        fold_of[s] = assign
+        assign, train_seeds = draw_folds(seed, groups, labels, folds)
+        got.folds[s] = assign
         for f in range(int(assign.max()) + 1):
             held = np.flatnonzero(assign == f)
             train = np.flatnonzero(assign != f)
@@ -139,27 +131,71 @@ def out_of_fold(
                 on_epoch=on_epoch,
             )
             p = fitted.probabilities(images[held])
-            probs[s, held] = p
-            errors.append(float((p.argmax(axis=1) != labels[held]).mean()))
-            seconds["train"] += time.perf_counter() - t0
+            got.add(s, held, p, labels[held], time.perf_counter() - t0)
             if cams and s == 0:
-                t0 = time.perf_counter()
-                tgt = cam_targets(labels[held], p, good)
-                c = gradcam(fitted.model, images[held], tgt, fitted.mean, fitted.std)
-                if cam_out is None:
-                    cam_out = np.zeros((n, *c.shape[1:]), np.float32)
-                    targets = np.zeros(n, np.int64)
-                cam_out[held] = c
-                targets[held] = tgt  # type: ignore[index]
-                seconds["cam"] += time.perf_counter() - t0
-    return OOF(
-        probs=probs,
-        folds=fold_of,
-        cams=cam_out,
-        cam_targets=targets,
-        seconds={k: round(v, 3) for k, v in seconds.items()},
-        fold_errors=errors,
-    )
+                got.add_cams(fitted, images[held], held, cam_targets(labels[held], p, good))
+    return got.result()
+
+
+def draw_folds(
+    seed: int, groups: Sequence[str], labels: np.ndarray, folds: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One audit seed's fold of every sample and the training seed of every fold model."""
+    ss = np.random.SeedSequence([seed, len(labels)])
+    fold_rng, train_seeds = np.random.default_rng(ss.spawn(1)[0]), ss.generate_state(folds)
+    return grouped_folds(list(groups), labels, folds, fold_rng), train_seeds
+
+
+@dataclass
+class _Collected:
+    """The out-of-fold results as fold models add them (see :class:`OOF`)."""
+
+    probs: np.ndarray
+    folds: np.ndarray
+    cams: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    seconds: dict[str, float] = field(default_factory=lambda: {"train": 0.0, "cam": 0.0})
+    errors: list[float] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, n_seeds: int, n: int, n_classes: int) -> _Collected:
+        """Zero probabilities and folds for ``n`` samples and ``n_seeds`` seeds."""
+        return cls(
+            probs=np.zeros((n_seeds, n, n_classes), np.float32),
+            folds=np.zeros((n_seeds, n), np.int64),
+        )
+
+    def add(
+        self, seed: int, held: np.ndarray, p: np.ndarray, labels: np.ndarray, seconds: float
+    ) -> None:
+        """A fold model's probabilities of its held-out samples, error and training time."""
+        self.probs[seed, held] = p
+        self.errors.append(float((p.argmax(axis=1) != labels).mean()))
+        self.seconds["train"] += seconds
+
+    def add_cams(
+        self, fitted: Fitted, images: np.ndarray, held: np.ndarray, targets: np.ndarray
+    ) -> None:
+        """Grad-CAMs of the held-out ``images`` (samples ``held``) explaining ``targets``."""
+        t0 = time.perf_counter()
+        c = gradcam(fitted.model, images, targets, fitted.mean, fitted.std)
+        if self.cams is None or self.targets is None:
+            self.cams = np.zeros((len(self.probs[0]), *c.shape[1:]), np.float32)
+            self.targets = np.zeros(len(self.probs[0]), np.int64)
+        self.cams[held] = c
+        self.targets[held] = targets
+        self.seconds["cam"] += time.perf_counter() - t0
+
+    def result(self) -> OOF:
+        """The :class:`OOF` (timings rounded to milliseconds)."""
+        return OOF(
+            probs=self.probs,
+            folds=self.folds,
+            cams=self.cams,
+            cam_targets=self.targets,
+            seconds={k: round(v, 3) for k, v in self.seconds.items()},
+            fold_errors=self.errors,
+        )
 
 
 @dataclass

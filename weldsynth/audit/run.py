@@ -30,14 +30,22 @@ import numpy as np
 
 from weldsynth import __version__
 from weldsynth.audit import suspects as sus
-from weldsynth.audit.gradcam import LOW_LIFT, cam_in_mask, cam_to_map, png_shape, read_mask
-from weldsynth.audit.oof import OOF, audit_seeds, finite, out_of_fold, read_probs, score
-from weldsynth.audit.report import render_report
+from weldsynth.audit.gradcam import cam_in_mask, cam_to_map, read_mask
+from weldsynth.audit.oof import OOF, Scores, audit_seeds, out_of_fold, read_probs, score
+from weldsynth.audit.outputs import (
+    cam_line,
+    cam_summary,
+    count,
+    suspect_rows,
+    write_report_html,
+    write_tables,
+)
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Item, check_classes, list_images
+from weldsynth.train.setup import decode_items, run_config
 
 Say = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -76,6 +84,25 @@ class AuditSettings:
             "cams": self.cams,
             "weights": self.weights,
         }
+
+
+@dataclass
+class _Predictions:
+    """Probabilities of the audited items and where they came from.
+
+    Attributes:
+        oof: Per-seed out-of-fold probabilities (and CAMs).
+        items: The items they belong to (unreadable or unlisted ones left out).
+        weights_note: What the fold models started from, or the ``--probs`` file.
+        epochs: Epochs per fold model (0 with ``--probs``).
+        n_seeds: Seeds averaged.
+    """
+
+    oof: OOF
+    items: list[Item]
+    weights_note: str
+    epochs: int
+    n_seeds: int
 
 
 @dataclass
@@ -121,86 +148,34 @@ def audit_topology(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if settings.probs is not None:
-        probs, kept, unknown = read_probs(settings.probs, [i.rel for i in items], classes)
-        if unknown:
-            say(
-                f"warning: {len(unknown)} path(s) of {settings.probs} are not audited samples "
-                f"(e.g. {unknown[0]}); ignored"
-            )
-        if len(kept) < len(items):
-            say(
-                f"warning: {len(items) - len(kept)} audited sample(s) have no row in "
-                f"{settings.probs}; left out"
-            )
-        items = [items[k] for k in kept]
-        oof = OOF(probs=probs[None], folds=np.full((1, len(items)), -1, np.int64))
-        weights_note, epochs = f"probabilities from {settings.probs}", 0
-        n_seeds = 1
+        pred = _given_probs(items, classes, settings.probs, say)
     else:
-        oof, items, weights_note, epochs = _train_oof(
-            items, classes, cfg, settings, say, progress, timings
-        )
-        n_seeds = settings.seeds
+        pred = _train_oof(items, classes, cfg, settings, say, progress, timings)
     timings["out_of_fold"] = round(time.perf_counter() - t0, 3)
-    labels = np.array([classes.index(i.label) for i in items], np.int64)
+    labels = np.array([classes.index(i.label) for i in pred.items], np.int64)
     t0 = time.perf_counter()
-    samples = [_sample(i, listing.topology, extra, data) for i in items]
-    scores = score(oof.probs, labels)
+    samples = [_sample(i, listing.topology, extra, data) for i in pred.items]
+    scores = score(pred.oof.probs, labels)
     folders = sus.class_folders([i.rel for i in listing.items])
-    folder_of = {
-        s.path: sus.move_folder(s.path, classes[int(p)], s.defect, folders)
-        for s, p in zip(samples, scores.predicted, strict=True)
-    }
-    suggestions = sus.suggest(scores, samples, classes, n_seeds, folder_of)
-    cim = _cam_scores(oof, samples, labels, classes, data, cfg.size)
-    rows = _rows(samples, scores, suggestions, classes, oof, cim)
+    suggestions = _suggest(scores, samples, classes, pred.n_seeds, folders)
+    cim = _cam_scores(pred.oof, samples, labels, classes, data, cfg.size)
+    rows = suspect_rows(samples, scores, suggestions, classes, pred.oof, cim)
     timings["suspects"] = round(time.perf_counter() - t0, 3)
     confusion = sus.confusion_by_defect(scores, samples, classes)
-    cam_summary = _cam_summary(samples, labels, classes, cim)
+    cams = cam_summary(samples, labels, classes, cim)
     out.mkdir(parents=True, exist_ok=True)
-    sus.write_csv(out / "suspects.csv", rows, sus.SUSPECT_COLUMNS)
-    write_decisions(out / "decisions_suggested.csv", rows)
-    sus.write_csv(out / "confusion_by_defect.csv", confusion)
-    sus.plot_confusion_by_defect(
-        out / "confusion_by_defect.png",
-        confusion,
-        classes,
-        f"topology {listing.topology}: out-of-fold predictions",
-    )
-    sus.write_csv(
-        out / "cam_in_mask.csv",
-        cam_summary,
-        (
-            "defect",
-            "n",
-            "mean_cam_in_mask",
-            "mean_mask_share",
-            "median_lift",
-            "low_lift_share",
-            "flag",
-        ),
-    )
+    write_tables(out, rows, confusion, cams, classes, listing.topology)
     t0 = time.perf_counter()
-    top = rows[: max(settings.top, 0)]
-    report_rows = [{**r, "cam": _cam_map(oof, r["_index"], data, r["path"], cfg.size)} for r in top]
-    flagged = sum(1 for r in rows if r["suggestion"] != "keep")
-    subtitle = (
-        f"topology {listing.topology} · {len(rows)} samples audited, {flagged} flagged · "
-        + (
-            f"{settings.folds} grouped folds × {n_seeds} seed(s), {cfg.arch} "
-            f"{cfg.size[0]}x{cfg.size[1]}, {epochs} epoch(s)"
-            if settings.probs is None
-            else f"probabilities from {settings.probs.name}"
-        )
-        + _cam_line(cam_summary)
-    )
-    render_report(
-        report_rows,
-        out / "report.html",
-        images_root=data,
-        title=f"weldsynth audit: topology {listing.topology}",
-        subtitle=subtitle,
-        classes=sorted(folders, key=lambda c: (c != "good", c)),
+    write_report_html(
+        out,
+        rows,
+        pred.oof,
+        data,
+        cfg.size,
+        top=settings.top,
+        topology=listing.topology,
+        subtitle=_subtitle(listing.topology, rows, pred, cfg, settings) + cam_line(cams),
+        folders=folders,
     )
     timings["report"] = round(time.perf_counter() - t0, 3)
     timings["total"] = round(time.perf_counter() - started, 3)
@@ -210,24 +185,85 @@ def audit_topology(
         "classes": classes,
         "settings": settings.to_dict(),
         "train": cfg.to_dict(),
-        "weights": weights_note,
+        "weights": pred.weights_note,
         "split": listing.split_note,
         "manifest_sha256": listing.manifest_sha,
-        "epochs_per_model": epochs,
-        "audited": len(rows),
-        "flagged": flagged,
-        "suggestions": _count(r["suggestion"].split(":")[0] for r in rows),
-        "oof_error": round(float(np.mean(scores.predicted != labels)), 4) if len(rows) else None,
-        "fold_errors": [round(e, 4) for e in oof.fold_errors],
+        "epochs_per_model": pred.epochs,
+        **_findings(rows, scores, labels, pred.oof),
         "confusion_by_defect": confusion,
-        "cam_in_mask": cam_summary,
-        "seconds": {**timings, **{f"oof_{k}": v for k, v in oof.seconds.items()}},
+        "cam_in_mask": cams,
+        "seconds": {**timings, **{f"oof_{k}": v for k, v in pred.oof.seconds.items()}},
         "weldsynth_version": __version__,
     }
     atomic_write_bytes(out / "audit.json", (json.dumps(summary, indent=2) + "\n").encode())
     for row in rows:
         row.pop("_index", None)
     return AuditResult(rows=rows, summary=summary, out=out)
+
+
+def _given_probs(items: list[Item], classes: list[str], probs_file: Path, say: Say) -> _Predictions:
+    """The user's own out-of-fold probabilities (``--probs``); items without a row are left
+    out."""
+    probs, kept, unknown = read_probs(probs_file, [i.rel for i in items], classes)
+    if unknown:
+        say(
+            f"warning: {len(unknown)} path(s) of {probs_file} are not audited samples "
+            f"(e.g. {unknown[0]}); ignored"
+        )
+    if len(kept) < len(items):
+        say(
+            f"warning: {len(items) - len(kept)} audited sample(s) have no row in "
+            f"{probs_file}; left out"
+        )
+    items = [items[k] for k in kept]
+    oof = OOF(probs=probs[None], folds=np.full((1, len(items)), -1, np.int64))
+    return _Predictions(oof, items, f"probabilities from {probs_file}", epochs=0, n_seeds=1)
+
+
+def _suggest(
+    scores: Scores,
+    samples: list[sus.Sample],
+    classes: list[str],
+    n_seeds: int,
+    folders: set[str],
+) -> list[sus.Suggestion]:
+    """The suggestion of every sample, relabels pointing at the class folder they move to."""
+    folder_of = {
+        s.path: sus.move_folder(s.path, classes[int(p)], s.defect, folders)
+        for s, p in zip(samples, scores.predicted, strict=True)
+    }
+    return sus.suggest(scores, samples, classes, n_seeds, folder_of)
+
+
+def _subtitle(
+    topology: str,
+    rows: list[dict[str, Any]],
+    pred: _Predictions,
+    cfg: TrainConfig,
+    settings: AuditSettings,
+) -> str:
+    """report.html's line under the title: what was audited, and how."""
+    flagged = sum(1 for r in rows if r["suggestion"] != "keep")
+    how = (
+        f"{settings.folds} grouped folds × {pred.n_seeds} seed(s), {cfg.arch} "
+        f"{cfg.size[0]}x{cfg.size[1]}, {pred.epochs} epoch(s)"
+        if settings.probs is None
+        else f"probabilities from {settings.probs.name}"
+    )
+    return f"topology {topology} · {len(rows)} samples audited, {flagged} flagged · " + how
+
+
+def _findings(
+    rows: list[dict[str, Any]], scores: Scores, labels: np.ndarray, oof: OOF
+) -> dict[str, Any]:
+    """audit.json's counts: audited, flagged, suggestions, out-of-fold and fold errors."""
+    return {
+        "audited": len(rows),
+        "flagged": sum(1 for r in rows if r["suggestion"] != "keep"),
+        "suggestions": count(r["suggestion"].split(":")[0] for r in rows),
+        "oof_error": round(float(np.mean(scores.predicted != labels)), 4) if len(rows) else None,
+        "fold_errors": [round(e, 4) for e in oof.fold_errors],
+    }
 
 
 def _train_oof(
@@ -238,8 +274,8 @@ def _train_oof(
     say: Say,
     progress: Progress | None,
     timings: dict[str, float],
-) -> tuple[OOF, list[Item], str, int]:
-    from weldsynth.train.images import decode_all
+) -> _Predictions:
+    """Decode the items and train the fold models (``settings.seeds`` × folds)."""
     from weldsynth.train.model import resolve_precision, resolve_weights
 
     if settings.seeds < 1:
@@ -247,17 +283,12 @@ def _train_oof(
     weights, note = resolve_weights(settings.weights, cfg.arch)
     say(note if weights is not None else f"warning: {note}")
     t0 = time.perf_counter()
-    decoded = decode_all([i.path for i in items], cfg.size, threads=max(cfg.threads, 2))
-    if decoded.failures:
-        say(
-            f"warning: {len(decoded.failures)} unreadable image(s) left out, e.g. "
-            f"{decoded.failures[0][0]}: {decoded.failures[0][1]}"
-        )
-    items = [items[k] for k in decoded.kept]
+    decoded = decode_items(items, cfg, say, left="left out")
+    items = decoded.items
     check_classes(items, "audited images")
     timings["decode"] = round(time.perf_counter() - t0, 3)
     labels = np.array([classes.index(i.label) for i in items], np.int64)
-    run_cfg = cfg if weights is not None else cfg.with_(freeze_epochs=0)
+    run_cfg = run_config(cfg, weights is not None)
     groups = [i.source or i.rel for i in items]
     n_groups = len(set(groups))
     folds = min(settings.folds, n_groups)
@@ -287,7 +318,7 @@ def _train_oof(
         cams=settings.cams,
         on_epoch=on_epoch,
     )
-    return oof, items, note, run_cfg.total_epochs
+    return _Predictions(oof, items, note, run_cfg.total_epochs, settings.seeds)
 
 
 def _manifest_rows(data: Path) -> dict[str, Any]:
@@ -333,134 +364,3 @@ def _cam_scores(
             continue
         out[k] = cam_in_mask(cam_to_map(oof.cams[k], size, mask.shape[:2]), mask)
     return out
-
-
-def _cam_map(
-    oof: OOF, index: int, data: Path, path: str, size: tuple[int, int]
-) -> np.ndarray | None:
-    if oof.cams is None:
-        return None
-    shape = png_shape(safe_join(data, path))
-    return cam_to_map(oof.cams[index], size, shape) if shape else None
-
-
-def _cam_summary(
-    samples: list[sus.Sample],
-    labels: np.ndarray,
-    classes: list[str],
-    cim: dict[int, tuple[float, float]],
-) -> list[dict[str, Any]]:
-    per: dict[str, list[tuple[float, float]]] = {}
-    for k, (inside, share) in cim.items():
-        if not np.isnan(inside):
-            per.setdefault(samples[k].defect or "(none)", []).append((inside, share))
-    rows = []
-    for defect in sorted(per):
-        vals = np.array(per[defect], np.float64)
-        lift = vals[:, 0] / np.maximum(vals[:, 1], 1e-9)
-        low = float(np.mean(lift < LOW_LIFT))
-        rows.append(
-            {
-                "defect": defect,
-                "n": len(vals),
-                "mean_cam_in_mask": round(float(vals[:, 0].mean()), 4),
-                "mean_mask_share": round(float(vals[:, 1].mean()), 4),
-                "median_lift": round(float(np.median(lift)), 3),
-                "low_lift_share": round(low, 3),
-                "flag": "possible shortcut" if float(np.median(lift)) < LOW_LIFT else "",
-            }
-        )
-    return rows
-
-
-def _cam_line(cam_summary: list[dict[str, Any]]) -> str:
-    if not cam_summary:
-        return ""
-    parts = [
-        f"{r['defect']} {r['mean_cam_in_mask']:.2f} (×{r['median_lift']:.1f}"
-        f"{', shortcut?' if r['flag'] else ''})"
-        for r in cam_summary
-    ]
-    return " · CAM in mask: " + ", ".join(parts)
-
-
-def _rows(
-    samples: list[sus.Sample],
-    scores,
-    suggestions: list[sus.Suggestion],
-    classes: list[str],
-    oof: OOF,
-    cim: dict[int, tuple[float, float]],
-) -> list[dict[str, Any]]:
-    rows = []
-    for k, smp in enumerate(samples):
-        sug = suggestions[k]
-        inside, share = cim.get(k, (float("nan"), float("nan")))
-        rows.append(
-            {
-                "_index": k,
-                "rank": 0,
-                "loss_rank": int(scores.rank[k]),
-                "path": smp.path,
-                "topology": smp.topology,
-                "given": classes[int(scores.given[k])],
-                "predicted": classes[int(scores.predicted[k])],
-                "p_given": round(float(scores.p_given[k]), 5),
-                "loss": round(float(scores.loss[k]), 5),
-                "margin": round(float(scores.margin[k]), 5),
-                "agree": round(float(scores.agree[k]), 3),
-                "p_given_min": round(float(scores.p_given_min[k]), 5),
-                "p_given_max": round(float(scores.p_given_max[k]), 5),
-                "suggestion": sug.action,
-                "confidence": round(sug.confidence, 5),
-                "why": sug.why,
-                "_tier": sug.tier,
-                "defect": smp.defect,
-                "source": smp.source,
-                "split": smp.split,
-                "fold": int(oof.folds[0, k]),
-                "mask": smp.mask,
-                "cam_in_mask": "" if finite(inside) is None else round(inside, 4),
-                "mask_share": "" if finite(share) is None else round(share, 4),
-                "params": smp.params,
-                "sha256": smp.sha256,
-            }
-        )
-    rows.sort(key=lambda r: (r["_tier"], r["loss_rank"]))
-    for rank, row in enumerate(rows, start=1):
-        row["rank"] = rank
-        del row["_tier"]
-    return rows
-
-
-def write_decisions(path: Path, rows: list[dict[str, Any]], min_confidence: float = 0.0) -> int:
-    """Write the flagged suggestions (confidence ≥ ``min_confidence``) as a decisions CSV.
-
-    Returns:
-        The number of decisions written.
-    """
-    out = []
-    for r in rows:
-        action = str(r["suggestion"])
-        if action == "keep" or float(r["confidence"]) < min_confidence:
-            continue
-        if action.startswith("relabel:"):
-            out.append(
-                {
-                    "path": r["path"],
-                    "decision": "move",
-                    "to": action.split(":", 1)[1],
-                    "sha256": r["sha256"],
-                }
-            )
-        elif action == "drop":
-            out.append({"path": r["path"], "decision": "drop", "to": "", "sha256": r["sha256"]})
-    sus.write_csv(path, out, ("path", "decision", "to", "sha256"))
-    return len(out)
-
-
-def _count(values) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return dict(sorted(out.items()))

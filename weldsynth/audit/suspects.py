@@ -140,63 +140,77 @@ def suggest(
     group_error = {
         key: v for key, v in _group_errors(scores, samples).items() if v[0] >= AMBIGUOUS_DEFECT
     }
-    by_source = _source_disagreement(scores, samples, set(group_error))
-    out = []
-    for k, smp in enumerate(samples):
+    rules = _Rules(
+        scores,
+        classes,
+        f"over {seeds} seed{'s' if seeds != 1 else ''}",
+        group_error,
+        _source_disagreement(scores, samples, set(group_error)),
+        folder_of or {},
+    )
+    return [rules.apply(k, smp) for k, smp in enumerate(samples)]
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The module's rules with what they need to know about all samples."""
+
+    scores: Scores
+    classes: Sequence[str]
+    over: str
+    """The "over N seeds" of the wording."""
+    group_error: dict[tuple[int, str], tuple[float, int]]
+    """Rule 2's groups: (given class, defect) -> (share predicted otherwise, samples)."""
+    by_source: dict[tuple[str, int], tuple[int, int]]
+    """Rule 3: (source, given class) -> (images predicted otherwise, images)."""
+    folder_of: dict[str, str]
+
+    def apply(self, k: int, smp: Sample) -> Suggestion:
+        """The suggestion for sample ``k``."""
+        scores, classes = self.scores, self.classes
         g, c = int(scores.given[k]), int(scores.predicted[k])
         p, conf = float(scores.p_predicted[k]), float(1.0 - scores.p_given[k])
-        over = f"over {seeds} seed{'s' if seeds != 1 else ''}"
-        agree = float(scores.agree[k])
         if c == g:
-            out.append(
-                Suggestion(
-                    "keep",
-                    conf,
-                    f"model agrees: p({classes[g]})={scores.p_given[k]:.2f} {over}",
-                    agrees=True,
-                )
-            )
-            continue
-        err = group_error.get((g, smp.defect))
+            why = f"model agrees: p({classes[g]})={scores.p_given[k]:.2f} {self.over}"
+            return Suggestion("keep", conf, why, agrees=True)
+        excuse = self._excuse(smp, g, c, p)
+        if excuse:
+            return Suggestion("keep", conf, excuse, excused=True)
+        return self._judge(k, smp, g, c, p, conf)
+
+    def _excuse(self, smp: Sample, g: int, c: int, p: float) -> str:
+        """Rule 2 or 3's reason to keep a disagreement ("" if neither applies)."""
+        classes = self.classes
+        err = self.group_error.get((g, smp.defect))
         if err is not None:
             group = f"{classes[g]}/{smp.defect or '(none)'}"
-            out.append(
-                Suggestion(
-                    "keep",
-                    conf,
-                    (
-                        f"p({classes[c]})={p:.2f}, but {group} is predicted otherwise in "
-                        f"{100 * err[0]:.0f}% of its {err[1]} samples: the model cannot see this "
-                        "defect or learnt a shortcut that fails on it, not a label error; review "
-                        "the group (confusion_by_defect)"
-                    ),
-                    excused=True,
-                )
+            return (
+                f"p({classes[c]})={p:.2f}, but {group} is predicted otherwise in "
+                f"{100 * err[0]:.0f}% of its {err[1]} samples: the model cannot see this "
+                "defect or learnt a shortcut that fails on it, not a label error; review "
+                "the group (confusion_by_defect)"
             )
-            continue
-        wrong, n_source = by_source[smp.source, g]
+        wrong, n_source = self.by_source[smp.source, g]
         if n_source >= MIN_SOURCE_N and wrong / n_source >= SOURCE_SHARE:
-            out.append(
-                Suggestion(
-                    "keep",
-                    conf,
-                    (
-                        f"p({classes[c]})={p:.2f}, but {wrong} of the {n_source} "
-                        f"{classes[g]} images of source weld {smp.source} are predicted otherwise: "
-                        "the weld is unlike "
-                        "the training welds (or itself defective); review the weld, not each image"
-                    ),
-                    excused=True,
-                )
+            return (
+                f"p({classes[c]})={p:.2f}, but {wrong} of the {n_source} "
+                f"{classes[g]} images of source weld {smp.source} are predicted otherwise: "
+                "the weld is unlike "
+                "the training welds (or itself defective); review the weld, not each image"
             )
-            continue
-        target = (folder_of or {}).get(smp.path, classes[c])
+        return ""
+
+    def _judge(self, k: int, smp: Sample, g: int, c: int, p: float, conf: float) -> Suggestion:
+        """Rules 4 to 6: relabel, drop or keep an unexplained disagreement."""
+        classes, over = self.classes, self.over
+        agree = float(self.scores.agree[k])
+        target = self.folder_of.get(smp.path, classes[c])
         agreeing = "all agree" if agree >= 1.0 else f"{100 * agree:.0f}% agree"
         if p >= RELABEL_P and agree >= 1.0 and target:
-            out.append(
-                Suggestion(f"relabel:{target}", conf, f"p({classes[c]})={p:.2f} {over}, {agreeing}")
+            return Suggestion(
+                f"relabel:{target}", conf, f"p({classes[c]})={p:.2f} {over}, {agreeing}"
             )
-        elif p >= DROP_P:
+        if p >= DROP_P:
             reason = (
                 f"only {agreeing}"
                 if agree < 1.0
@@ -204,23 +218,17 @@ def suggest(
                 if p < RELABEL_P
                 else "no class folder to move to"
             )
-            out.append(
-                Suggestion(
-                    "drop",
-                    conf,
-                    f"confidently wrong, p({classes[c]})={p:.2f} {over}, but {reason}: ambiguous",
-                )
+            return Suggestion(
+                "drop",
+                conf,
+                f"confidently wrong, p({classes[c]})={p:.2f} {over}, but {reason}: ambiguous",
             )
-        else:
-            out.append(
-                Suggestion(
-                    "keep",
-                    conf,
-                    f"unsure: p({classes[c]})={p:.2f} {over}, "
-                    f"p({classes[g]})={scores.p_given[k]:.2f}; worth a look",
-                )
-            )
-    return out
+        return Suggestion(
+            "keep",
+            conf,
+            f"unsure: p({classes[c]})={p:.2f} {over}, "
+            f"p({classes[g]})={self.scores.p_given[k]:.2f}; worth a look",
+        )
 
 
 def _group_errors(

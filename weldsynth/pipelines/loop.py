@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weldsynth.audit.run import AuditSettings, audit_topology, write_decisions
+from weldsynth.audit.outputs import write_decisions
+from weldsynth.audit.run import AuditSettings, audit_topology
 from weldsynth.audit.suspects import write_csv
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.dataset.relabel.journal import open_journal, read_journal
