@@ -1,0 +1,123 @@
+"""Generate's work units: one :class:`SourceTask` per good weld, planned per topology."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.seeding import derive_seed
+from weldsynth.io.manifest import (
+    Record,
+)
+from weldsynth.synth.recipe import (
+    Recipe,
+)
+
+STATE_DIR = ".weldsynth"
+REJECTED_NAME = "rejected.csv"
+REJECTED_COLUMNS = ("source", "variant", "defect", "reason")
+MASKS_DIR = "_masks"
+VERDICTS = {"bad": "reject", "good": "accept"}
+"""Kind of variant -> the verdict its plugin draws (bad variants are all rejectable draws,
+acceptable variants, written to ``good``, all acceptable ones)."""
+
+
+class OutputFolderError(WeldsynthError):
+    """The output folder cannot be used (foreign content, or made with another recipe)."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One line of ``rejected.csv``."""
+
+    source: str
+    variant: str
+    defect: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceTask:
+    """All the work derived from one good weld."""
+
+    topology: int
+    file: Path
+    name: str
+    recipe: Recipe
+    out: Path
+    by_defect: bool
+
+
+@dataclass
+class SourceResult:
+    """What a task produced (also the content of its done record)."""
+
+    records: list[Record] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    skipped: bool = False
+
+
+@dataclass
+class RunSummary:
+    """Totals of a generate run, for the summary table."""
+
+    out: Path
+    records: list[Record]
+    rejections: list[Rejection]
+    sources_done_before: int = 0
+    sources_run: int = 0
+
+
+def item_seed(seed: int, topology: int, name: str, variant: int) -> int:
+    """The integer seed of one variant (what the manifest's ``seed`` column holds)."""
+    return derive_seed(seed, topology, name, variant)
+
+
+# --------------------------------------------------------------------------- planning
+def plan_topology(
+    good_dir: Path, recipe: Recipe, out: Path, by_defect: bool
+) -> tuple[list[SourceTask], list[Rejection]]:
+    """Tasks for every file in ``good_dir`` (one topology).
+
+    Hidden files and the JSON truth sidecars of procedural samples are ignored; any other
+    file that is not a PNG is listed as rejected.
+    """
+    if not good_dir.is_dir():
+        raise WeldsynthError(f"{good_dir}: not a folder of good welds")
+    tasks: list[SourceTask] = []
+    rejections: list[Rejection] = []
+    for file in sorted(good_dir.iterdir()):
+        if file.name.startswith(".") or file.is_dir():
+            continue
+        if file.suffix.lower() == ".json" and file.with_suffix(".png").exists():
+            continue  # truth sidecar of a procedural sample
+        if file.suffix.lower() != ".png":
+            rejections.append(
+                Rejection(source_id(recipe.topology, file.name), "", "", "not a PNG file")
+            )
+            continue
+        tasks.append(SourceTask(recipe.topology, file, file.name, recipe, out, by_defect))
+    return tasks, rejections
+
+
+def plan_all(
+    good_root: Path, recipes: dict[int, Recipe], out: Path, by_defect: bool
+) -> tuple[list[SourceTask], list[Rejection]]:
+    """Tasks for ``good_root/<topology>/`` for every topology that has a recipe."""
+    tasks: list[SourceTask] = []
+    rejections: list[Rejection] = []
+    for sub in sorted(p for p in good_root.iterdir() if p.is_dir() and p.name[:1] != "."):
+        if not sub.name.isdigit() or int(sub.name) not in recipes:
+            rejections.append(
+                Rejection(sub.name + "/", "", "", "folder is not a topology with a recipe")
+            )
+            continue
+        t, r = plan_topology(sub, recipes[int(sub.name)], out, by_defect)
+        tasks += t
+        rejections += r
+    return tasks, rejections
+
+
+def source_id(topology: int, name: str) -> str:
+    return f"{topology}/{name}"

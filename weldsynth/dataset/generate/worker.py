@@ -1,0 +1,185 @@
+"""One work unit of generate: a good weld and all its variants, written and recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from weldsynth.core.errors import HeightMapError
+from weldsynth.dataset.generate.plan import (
+    MASKS_DIR,
+    STATE_DIR,
+    VERDICTS,
+    Rejection,
+    SourceResult,
+    SourceTask,
+    item_seed,
+    source_id,
+)
+from weldsynth.engines import faults
+from weldsynth.io.heightmap import atomic_write_bytes, encode_png, read_heightmap, write_png
+from weldsynth.io.manifest import (
+    Record,
+    safe_join,
+)
+from weldsynth.synth.recipe import (
+    Recipe,
+    acceptable_defects,
+    variant_defect,
+)
+
+
+def run_task(task: SourceTask) -> SourceResult:
+    """Do (or skip, when its record exists) all the work of one good weld."""
+    record_file = _record_file(task)
+    if record_file.exists():
+        result = _read_record(record_file)
+        result.skipped = True
+        return result
+    source = source_id(task.topology, task.name)
+    try:
+        hm = read_heightmap(task.file)
+    except HeightMapError as exc:
+        return SourceResult(rejections=[Rejection(source, "", "", exc.reason)])
+
+    from weldsynth.geometry import locate
+
+    result = SourceResult()
+    pixels = hm.to_uint()
+    stem = Path(task.name).stem
+    good_rel = f"{task.topology}/good/{stem}.png"
+    result.records.append(
+        _write_image(
+            task, good_rel, pixels, source=good_rel, label="good", defect="", params={}, seed=""
+        )
+    )
+    geometry = locate(hm.height)
+    recipe = task.recipe
+    plans = _variant_plan(recipe)
+    if not geometry.found and plans:
+        result.rejections.append(
+            Rejection(source, "*", "", f"no bead located: {geometry.reason}; no variants drawn")
+        )
+        _write_record(record_file, result)
+        return result
+    plugins: dict[tuple[str, str], Any] = {}
+    for variant, kind in plans:
+        seed = item_seed(recipe.seed, task.topology, task.name, variant)
+        rng = np.random.default_rng(seed)
+        name = _pick_defect(recipe, kind, rng)
+        key = (name, kind)
+        if key not in plugins:
+            plugins[key] = variant_defect(recipe, name, VERDICTS[kind])
+        out = plugins[key](pixels, rng, geometry)
+        tag = _acceptable_name(name) if kind == "good" else name
+        if not out.ok:
+            result.rejections.append(Rejection(source, str(variant), tag, out.reason))
+            continue
+        label = out.label
+        folder = "good" if label == "good" else (f"bad-{name}" if task.by_defect else "bad")
+        fname = f"{stem}__{tag}_{variant:02d}.png"
+        rel = f"{task.topology}/{folder}/{fname}"
+        mask_rel = f"{task.topology}/{MASKS_DIR}/{fname}"
+        write_png(safe_join(task.out, mask_rel), out.mask.astype(np.uint8) * 255)
+        result.records.append(
+            _write_image(
+                task,
+                rel,
+                out.height,
+                source=good_rel,
+                label=label,
+                defect=tag if label == "good" else name,
+                params=out.params.to_dict(),
+                seed=str(seed),
+                mask=mask_rel,
+            )
+        )
+    _write_record(record_file, result)
+    return result
+
+
+def _variant_plan(recipe: Recipe) -> list[tuple[int, str]]:
+    """(variant index, kind) of every variant: ``variants`` bad ones, then ``acceptable``
+    good ones when a defect of the recipe draws acceptable variants (none otherwise)."""
+    bad = [(v, "bad") for v in range(recipe.variants)] if recipe.defects else []
+    good = (
+        [(recipe.variants + a, "good") for a in range(recipe.acceptable)]
+        if acceptable_defects(recipe)
+        else []
+    )
+    return bad + good
+
+
+def _pick_defect(recipe: Recipe, kind: str, rng: np.random.Generator) -> str:
+    """The defect of one variant, drawn by weight among those that can make its kind (a
+    single candidate of an acceptable variant is taken without a draw)."""
+    if kind == "bad":
+        names = sorted(n for n, e in recipe.defects.items() if e.weight > 0)
+    else:
+        names = acceptable_defects(recipe)
+        if len(names) == 1:
+            return names[0]
+    weights = np.array([recipe.defects[n].weight for n in names], float)
+    if weights.sum() <= 0:
+        weights = np.ones(len(names))
+    return str(rng.choice(names, p=weights / weights.sum()))
+
+
+def _acceptable_name(name: str) -> str:
+    from weldsynth.synth.defects.rule import acceptable_name
+
+    return acceptable_name(name)
+
+
+def _write_image(
+    task: SourceTask,
+    rel: str,
+    pixels: np.ndarray,
+    *,
+    source: str,
+    label: str,
+    defect: str,
+    params: dict[str, Any],
+    seed: str,
+    mask: str = "",
+) -> Record:
+    data = encode_png(pixels, rel)
+    faults.before_write(f"{task.topology}_{task.name}")  # test hook: nothing in a normal run
+    atomic_write_bytes(safe_join(task.out, rel), data)
+    digest = hashlib.sha256(data).hexdigest()  # of the bytes written: no read-back
+    return Record(
+        path=rel,
+        topology=str(task.topology),
+        label=label,
+        defect=defect,
+        source=source,
+        params=json.dumps(params, sort_keys=True),
+        seed=seed,
+        mask=mask,
+        sha256=digest,
+    )
+
+
+def _record_file(task: SourceTask) -> Path:
+    return task.out / STATE_DIR / "done" / str(task.topology) / f"{task.name}.json"
+
+
+def _write_record(path: Path, result: SourceResult) -> None:
+    data = {
+        "records": [asdict(r) for r in result.records],
+        "rejections": [asdict(r) for r in result.rejections],
+    }
+    atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"))
+
+
+def _read_record(path: Path) -> SourceResult:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return SourceResult(
+        records=[Record(**r) for r in data["records"]],
+        rejections=[Rejection(**r) for r in data["rejections"]],
+    )
