@@ -11,6 +11,7 @@
   probabilities (:mod:`~weldsynth.audit.oof` over grouped folds from
   :mod:`~weldsynth.audit.folds`, fold models from :mod:`~weldsynth.audit.learner`),
   suggestions and per-defect confusion (:mod:`~weldsynth.audit.suspects`), Grad-CAM and
-  CAM-in-mask (:mod:`~weldsynth.audit.gradcam`).
+  CAM-in-mask (:mod:`~weldsynth.audit.gradcam`); the audit folder's files are written by
+  :mod:`~weldsynth.audit.outputs`.
 * :mod:`weldsynth.pipelines.loop` iterates train → audit → apply → retrain (``weldsynth loop``).
 """

@@ -9,12 +9,15 @@ Modules, one job each:
   WeldNet) and the model interface;
 * :mod:`~weldsynth.train.model` — pretrained-weight loading, parameter groups, precision;
 * :mod:`~weldsynth.train.fit` — fine-tune schedule and training loop;
+* :mod:`~weldsynth.train.setup` — the training setup shared with the audit's fold models
+  (seeds, model, class balancing, batches, deterministic fit);
 * :mod:`~weldsynth.train.metrics` — error, F1, confusion matrices;
 * :mod:`~weldsynth.train.reports` — metrics.csv, plots, report.json, summary tables;
 * :mod:`~weldsynth.train.checkpoint` — atomic ``model.pt`` save and checked load;
 * :mod:`~weldsynth.train.predict` — inference on files and data sets;
 * :mod:`~weldsynth.train.ensemble` — committees of models;
 * :mod:`~weldsynth.train.tracking` — optional MLflow tracking;
+* :mod:`~weldsynth.train.outcome` — a run's best checkpoint scored per split, plots;
 * :mod:`~weldsynth.train.run` — one topology end to end, and ``--all``.
 
 Importing this package does not import torch; the modules that need it do.
