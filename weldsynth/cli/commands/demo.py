@@ -90,26 +90,11 @@ def _table(key: str, result: Any) -> Table | None:
 
         return suspects_table(result, "top suspects")
     if key == "loop":
-        return _loop_table(result)
+        from weldsynth.cli.commands.loop import loop_table
+        from weldsynth.pipelines.demo import DEMO_TOPOLOGY
+
+        return loop_table(result.rows, DEMO_TOPOLOGY)
     return None
-
-
-def _loop_table(state: Any) -> Table:
-    from weldsynth.pipelines.demo import DEMO_TOPOLOGY
-
-    table = Table(title=f"loop, topology {DEMO_TOPOLOGY}")
-    for col in ("iteration", "samples", "moved", "dropped", "val error", "test error"):
-        table.add_column(col, justify="right")
-    for r in state.rows:
-        table.add_row(
-            str(r["iteration"]),
-            str(r["samples"]),
-            str(r["moved"]),
-            str(r["dropped"]),
-            f"{100 * r['val_error']:.1f}%",
-            f"{100 * r['test_error']:.1f}%",
-        )
-    return table
 
 
 def _geometry_table(rows: list[dict]) -> Table:

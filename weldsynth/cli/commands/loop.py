@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.table import Table
 
 from weldsynth.cli.commands.audit import make_config, model_options, pick_topology, progress_bar
 
@@ -105,7 +106,6 @@ def command(
       weldsynth loop dataset/ -t 7 --manual --resume --out runs/loop7
     """
     from rich.console import Console
-    from rich.table import Table
 
     from weldsynth.audit.run import AuditSettings
     from weldsynth.pipelines.loop import LoopSettings, run_loop
@@ -131,10 +131,16 @@ def command(
     bar, update = progress_bar(quiet, f"topology {topo}: audit fold models (epochs)")
     with bar:
         state = run_loop(data, topo, out, cfg, settings, resume=resume, say=say, progress=update)
-    table = Table(title=f"loop, topology {topo}")
+    console.print(loop_table(state.rows, topo))
+    say(f"table: {out / 'loop.csv'}")
+
+
+def loop_table(rows: list[dict], topology: str) -> Table:
+    """One row per loop iteration: samples, moved, dropped, validation and test error."""
+    table = Table(title=f"loop, topology {topology}")
     for name in ("iteration", "samples", "moved", "dropped", "val error", "test error", "note"):
         table.add_column(name, justify="left" if name == "note" else "right")
-    for r in state.rows:
+    for r in rows:
         table.add_row(
             str(r["iteration"]),
             str(r["samples"]),
@@ -144,5 +150,4 @@ def command(
             f"{100 * r['test_error']:.2f}%",
             r["note"],
         )
-    console.print(table)
-    say(f"table: {out / 'loop.csv'}")
+    return table
