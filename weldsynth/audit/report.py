@@ -32,8 +32,9 @@ import numpy as np
 
 from weldsynth import __version__
 from weldsynth.audit.report_assets import CSP, CSS, JS
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
-from weldsynth.io.heightmap import atomic_write_bytes, read_heightmap
+from weldsynth.io.heightmap import read_heightmap
 from weldsynth.io.manifest import safe_join, sha256_file
 
 MASK_RGB = (255, 0, 255)

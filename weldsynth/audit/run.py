@@ -40,8 +40,8 @@ from weldsynth.audit.outputs import (
     write_report_html,
     write_tables,
 )
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
-from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Item, check_classes, list_images

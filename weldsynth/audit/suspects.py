@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from weldsynth.audit.oof import Scores
-from weldsynth.io.heightmap import atomic_write_bytes
+from weldsynth.core.atomic import atomic_write_bytes
 
 RELABEL_P = 0.90
 """Mean probability of another class needed to suggest relabelling to it."""

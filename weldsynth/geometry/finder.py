@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from weldsynth.core.units import is_pixel_dtype, to_unit
 from weldsynth.geometry.closed import fit_closed, ring_hole
 from weldsynth.geometry.line import fit_line
 from weldsynth.geometry.path import BeadPath, axis_angle
@@ -263,10 +264,8 @@ def _to_float(height: np.ndarray) -> np.ndarray:
     a = np.asarray(height)
     if a.ndim != 2:
         raise ValueError(f"a height map must be 2-D, got shape {a.shape}")
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / np.float32(255.0)
-    if a.dtype == np.uint16:
-        return a.astype(np.float32) / np.float32(65535.0)
+    if is_pixel_dtype(a.dtype):
+        return to_unit(a)
     if not np.issubdtype(a.dtype, np.floating):
         raise TypeError(f"expected float, uint8 or uint16 heights, got {a.dtype}")
     out = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)

@@ -35,7 +35,6 @@ __all__ = [
     "PNG_SIGNATURE",
     "SUPPORTED_BIT_DEPTHS",
     "HeightMap",
-    "atomic_write_bytes",
     "decode_png",
     "encode_png",
     "heightmap_from_pixels",

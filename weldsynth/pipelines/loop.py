@@ -33,10 +33,10 @@ from typing import Any
 from weldsynth.audit.outputs import write_decisions
 from weldsynth.audit.run import AuditSettings, audit_topology
 from weldsynth.audit.suspects import write_csv
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.dataset.relabel.journal import open_journal, read_journal
 from weldsynth.dataset.split import assign_splits
-from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 from weldsynth.io.manifest import write_manifest as _write_manifest
 from weldsynth.train.config import TrainConfig

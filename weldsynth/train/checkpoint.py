@@ -6,8 +6,7 @@ checkpoint intact; loaded with ``weights_only=True`` and checked against its met
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
 
 if TYPE_CHECKING:
@@ -61,15 +61,9 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     net = getattr(model, "module", model)  # the network inside a DDP wrapper
     state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save({"format": FORMAT, "state_dict": state, "meta": meta}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "state_dict": state, "meta": meta}, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def model_file(path: str | Path) -> Path:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from weldsynth import __version__
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.dataset.generate.plan import (
     REJECTED_COLUMNS,
     REJECTED_NAME,
@@ -24,7 +25,6 @@ from weldsynth.dataset.generate.plan import (
 )
 from weldsynth.dataset.generate.worker import run_task
 from weldsynth.engines.base import Executor, get_executor
-from weldsynth.io.heightmap import atomic_write_bytes
 from weldsynth.io.manifest import (
     MANIFEST_NAME,
     Record,

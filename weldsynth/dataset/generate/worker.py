@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import HeightMapError
 from weldsynth.dataset.generate.plan import (
     MASKS_DIR,
@@ -22,7 +23,7 @@ from weldsynth.dataset.generate.plan import (
     source_id,
 )
 from weldsynth.engines import faults
-from weldsynth.io.heightmap import atomic_write_bytes, encode_png, read_heightmap, write_png
+from weldsynth.io.heightmap import encode_png, read_heightmap, write_png
 from weldsynth.io.manifest import (
     Record,
     safe_join,

@@ -84,6 +84,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.units import full_scale
 from weldsynth.geometry import WeldGeometry
 from weldsynth.synth.defects.config import (
     DefectConfig,
@@ -298,7 +299,7 @@ class Defect(ABC):
         """Why a change is too small to count as a defect (None when it is big enough)."""
         if not mask.any():
             return "no pixel changed (drawn on no-data or outside the map)"
-        scale = 1.0 if before.dtype.kind == "f" else float(np.iinfo(before.dtype).max)
+        scale = full_scale(before.dtype)
         delta = np.abs(after[mask].astype(np.float64) - before[mask].astype(np.float64)) / scale
         strong = int(np.count_nonzero(delta >= self.min_delta))
         if strong < self.min_changed_pixels:

@@ -12,12 +12,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from weldsynth.io.heightmap import (
-    SUPPORTED_BIT_DEPTHS,
-    atomic_write_bytes,
-    read_heightmap,
-    write_heightmap,
-)
+from weldsynth.core.atomic import atomic_write_bytes
+from weldsynth.io.heightmap import SUPPORTED_BIT_DEPTHS, read_heightmap, write_heightmap
 from weldsynth.synth.samples.knobs import topology_spec
 from weldsynth.synth.samples.weld import SyntheticWeld, generate_weld, sample_seed
 
