@@ -47,5 +47,9 @@ class NoDataError(HeightMapError):
     """Every pixel is 0 (no data): nothing to work on."""
 
 
+class TooLargeImageError(HeightMapError):
+    """The image's header claims more pixels than the limit (checked before decoding)."""
+
+
 class GeometryNotFoundError(WeldsynthError):
     """The bead could not be located in a height map."""

@@ -27,10 +27,14 @@ from weldsynth.core.errors import (
     NoDataError,
     NotAnImageError,
     TinyImageError,
+    TooLargeImageError,
+    WeldsynthError,
 )
 from weldsynth.core.units import BIT_DEPTHS, from_unit_depth, is_pixel_dtype, to_unit
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
     "MIN_SIDE",
     "PNG_SIGNATURE",
     "SUPPORTED_BIT_DEPTHS",
@@ -38,6 +42,7 @@ __all__ = [
     "decode_png",
     "encode_png",
     "heightmap_from_pixels",
+    "max_pixels",
     "read_heightmap",
     "to_float",
     "to_uint",
@@ -50,6 +55,11 @@ MIN_SIDE = 16
 """Smallest accepted width and height in pixels; smaller maps carry no usable bead."""
 
 SUPPORTED_BIT_DEPTHS = BIT_DEPTHS
+
+MAX_PIXELS_ENV = "WELDSYNTH_MAX_PIXELS"
+"""Environment variable that sets the largest accepted image, in pixels (width x height)."""
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Largest accepted image when :data:`MAX_PIXELS_ENV` is not set (100 megapixels)."""
 
 
 @dataclass(frozen=True)
@@ -143,13 +153,35 @@ def decode_png(data: bytes, file: str | os.PathLike[str] = "<bytes>") -> np.ndar
     width, height, depth, colour_type = _read_ihdr(data, file)
     if width == 0 or height == 0:
         raise TinyImageError(file, f"empty image ({width}x{height} px)")
+    limit = max_pixels()
+    if width * height > limit:
+        raise TooLargeImageError(
+            file,
+            f"header claims {width}x{height} = {width * height} pixels, more than the limit "
+            f"of {limit} (set {MAX_PIXELS_ENV} to change it)",
+        )
     if data.rfind(b"IEND") < 0:
         raise CorruptImageError(file, "truncated PNG (no IEND end marker)")
-    if depth == 16 and colour_type in (2, 6):
-        pixels = _decode_with_cv2(data, file)  # PIL would reduce 16-bit colour to 8 bits
+    if depth == 16 and colour_type in (2, 4, 6):
+        pixels = _decode_with_cv2(data, file)  # PIL would reduce 16-bit colour/alpha to 8
     else:
         pixels = _decode_with_pil(data, file, depth)
     return _to_single_channel(pixels, file)
+
+
+def max_pixels() -> int:
+    """The largest accepted image in pixels: :data:`MAX_PIXELS_ENV`, else
+    :data:`DEFAULT_MAX_PIXELS`. Checked on the PNG header, before anything is decoded.
+
+    Raises:
+        WeldsynthError: the variable is set but not a positive whole number.
+    """
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    if not text.isdigit() or int(text) < 1:
+        raise WeldsynthError(f"{MAX_PIXELS_ENV}={text!r}: expected a positive whole number")
+    return int(text)
 
 
 def heightmap_from_pixels(pixels: np.ndarray, file: Path | None = None) -> HeightMap:
@@ -220,6 +252,8 @@ def _decode_with_pil(data: bytes, file: str | os.PathLike[str], depth: int) -> n
                 elif mode == "1":
                     im = im.convert("L")
                 arr = np.asarray(im)
+    except Image.DecompressionBombError:  # PIL's own limit; ours (checked) allowed it
+        return _decode_with_cv2(data, file)
     except UnidentifiedImageError as exc:
         raise NotAnImageError(file, "not a readable PNG image") from exc
     except (OSError, SyntaxError, ValueError) as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
@@ -112,14 +113,26 @@ def read_manifest(root_or_file: str | Path) -> list[Record]:
 
 
 def write_manifest(root_or_file: str | Path, records: Iterable[Record]) -> Path:
-    """Write a manifest atomically, rows sorted by path (stable, diff-friendly)."""
+    """Write a manifest atomically, rows sorted by path (stable, diff-friendly).
+
+    Raises:
+        ManifestError: two rows have one path (nothing is written).
+    """
     file = Path(root_or_file)
     if file.suffix != ".csv":
         file = manifest_path(file)
+    rows = sorted(records, key=lambda r: r.path)
+    twice = sorted({a.path for a, b in itertools.pairwise(rows) if a.path == b.path})
+    if twice:
+        raise ManifestError(
+            f"{file}: not written, {len(twice)} path(s) would appear twice: "
+            + ", ".join(twice[:5])
+            + (" ..." if len(twice) > 5 else "")
+        )
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
-    for rec in sorted(records, key=lambda r: r.path):
+    for rec in rows:
         writer.writerow(asdict(rec))
     return atomic_write_bytes(file, buf.getvalue().encode("utf-8"))
 

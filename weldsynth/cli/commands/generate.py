@@ -124,11 +124,11 @@ def command(
     n_workers = workers or gen.default_workers()
     with get_executor(engine, workers=n_workers, address=address) as executor:
         recipes = _recipes(good_dir, recipe_file, recipes_dir, seed)
-        gen.prepare_out(out, recipes, by_defect, force)  # the engine is checked: Ray is there
-        if all_topologies:
+        if all_topologies:  # planned first: clashing inputs are refused before any write
             tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
         else:
             tasks, rejected = gen.plan_topology(good_dir, recipes[min(recipes)], out, by_defect)
+        gen.prepare_out(out, recipes, by_defect, force)  # the engine is checked: Ray is there
         with _progress(len(tasks), quiet) as tick:
             summary = gen.run(tasks, out, rejected, progress=tick, executor=executor)
     if not quiet:

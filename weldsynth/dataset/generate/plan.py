@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,10 @@ acceptable variants, written to ``good``, all acceptable ones)."""
 
 class OutputFolderError(WeldsynthError):
     """The output folder cannot be used (foreign content, or made with another recipe)."""
+
+
+class InputClashError(WeldsynthError):
+    """Two good welds would be written to the same output path (refused before writing)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ def plan_topology(
             )
             continue
         tasks.append(SourceTask(recipe.topology, file, file.name, recipe, out, by_defect))
+    refuse_output_clashes(tasks)
     return tasks, rejections
 
 
@@ -116,7 +122,51 @@ def plan_all(
         t, r = plan_topology(sub, recipes[int(sub.name)], out, by_defect)
         tasks += t
         rejections += r
+    refuse_output_clashes(tasks)
     return tasks, rejections
+
+
+def output_key(name: str) -> str:
+    """What a good weld's output names are made of, as a file system may compare it: the
+    stem, Unicode NFC-normalised and case-folded (``Dup.PNG``, ``dup.png`` and an NFD
+    ``dup.png`` give one key)."""
+    return unicodedata.normalize("NFC", Path(name).stem).casefold()
+
+
+def refuse_output_clashes(tasks: list[SourceTask]) -> None:
+    """Refuse, before anything is written, two good welds of one topology whose outputs
+    would share a path: the same :func:`output_key` (extension or name case, Unicode form,
+    the same name in two folders of the topology), or a weld named like a variant of
+    another (``w__hole_00.png`` beside ``w.png``).
+
+    Raises:
+        InputClashError: naming both source files.
+    """
+    seen: dict[tuple[int, str], SourceTask] = {}
+    for task in tasks:
+        key = (task.topology, output_key(task.name))
+        if key in seen:
+            raise InputClashError(
+                f"{seen[key].file} and {task.file} would both be written as "
+                f"{task.topology}/good/{Path(task.name).stem}.png (names differ only in case, "
+                "extension or Unicode form, or sit in two folders of one topology); rename "
+                "one of them (nothing was written)"
+            )
+        seen[key] = task
+    for (topology, key), task in seen.items():
+        for cut in range(1, len(key)):
+            base = seen.get((topology, key[:cut]))
+            if base is not None and key.startswith("__", cut) and _variant_tail(key[cut + 2 :]):
+                raise InputClashError(
+                    f"{task.file} has the name of a variant of {base.file} "
+                    f"({Path(task.name).stem}.png); rename it (nothing was written)"
+                )
+
+
+def _variant_tail(tail: str) -> bool:
+    """True when ``tail`` ends like a variant name's ``<defect>_<two or more digits>``."""
+    tag, _, index = tail.rpartition("_")
+    return bool(tag) and len(index) >= 2 and index.isdigit()
 
 
 def source_id(topology: int, name: str) -> str:
