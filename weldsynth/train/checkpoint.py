@@ -7,6 +7,7 @@ checkpoint intact; loaded with ``weights_only=True`` and checked against its met
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     missing = [k for k in REQUIRED if k not in meta]
     if missing:
         raise WeldsynthError(f"{file}: model metadata lacks {', '.join(missing)}")
+    _check_meta(file, meta)
     model = build_model(meta["arch"], len(meta["classes"]), int(meta["in_channels"]))
     try:
         model.load_state_dict(state, strict=True)
@@ -109,6 +111,45 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         ) from exc
     model.eval()
     return Checkpoint(model=model, meta=dict(meta), path=file)
+
+
+def _check_meta(file: Path, meta: dict[str, Any]) -> None:
+    """Refuse metadata that would give nan or wrong predictions, in one line.
+
+    Raises:
+        WeldsynthError: ``mean`` not a finite number, ``std`` not a finite number > 0,
+            ``input_size`` not two positive integers, ``in_channels`` not a positive
+            integer, or ``classes`` not two or more distinct names.
+    """
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    def positive_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+    mean, std, size, classes = meta["mean"], meta["std"], meta["input_size"], meta["classes"]
+    problems = {
+        "mean": not (number(mean) and math.isfinite(mean)),
+        "std": not (number(std) and math.isfinite(std) and std > 0),
+        "input_size": not (
+            isinstance(size, list | tuple) and len(size) == 2 and all(map(positive_int, size))
+        ),
+        "in_channels": not positive_int(meta["in_channels"]),
+        "classes": not (
+            isinstance(classes, list | tuple)
+            and len(classes) >= 2
+            and all(isinstance(c, str) and c for c in classes)
+            and len(set(classes)) == len(classes)
+        ),
+    }
+    bad = [k for k, wrong in problems.items() if wrong]
+    if bad:
+        shown = ", ".join(f"{k}={meta[k]!r}" for k in bad)
+        raise WeldsynthError(
+            f"{file}: model metadata is not usable ({shown}); "
+            "std must be > 0 and every value finite: retrain or use another model"
+        )
 
 
 def _mismatch_hint(model: WeldModel, state: dict[str, Any], meta: dict[str, Any]) -> str:
