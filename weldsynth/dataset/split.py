@@ -130,6 +130,51 @@ def split_dataset(
     return before, after
 
 
+FRACTION_TOLERANCE = 0.05
+"""How far (as a fraction of the rows) a split may land from its request before split says so."""
+
+
+def fraction_notes(
+    records: list[Record],
+    val: float,
+    test: float,
+    keep_test: bool = False,
+    tolerance: float = FRACTION_TOLERANCE,
+) -> list[str]:
+    """One line per topology whose split fractions (rows in use) differ from the request by
+    more than ``tolerance``: grouping by source weld can only move whole welds.
+
+    With ``keep_test`` the test share asked is the one kept.
+    """
+    notes = []
+    by_topo: dict[str, list[Record]] = defaultdict(list)
+    for rec in records:
+        by_topo[rec.topology].append(rec)
+    for topo in sorted(by_topo, key=natural_key):
+        active = [r for r in by_topo[topo] if r.active]
+        if not active:
+            continue
+        counts = Counter(r.split for r in active)
+        got = {s: counts.get(s, 0) / len(active) for s in SPLITS}
+        test_asked = got["test"] if keep_test else test
+        asked = {"train": 1.0 - val - test_asked, "val": val, "test": test_asked}
+        if max(abs(got[s] - asked[s]) for s in SPLITS) <= tolerance:
+            continue
+        sources = len({r.source or r.path for r in by_topo[topo]})
+        diffs = [
+            f"{s} {round(100 * (got[s] - asked[s])):+d}"
+            for s in SPLITS
+            if round(100 * (got[s] - asked[s]))
+        ]
+        notes.append(
+            f"topology {topo}: {sources} source welds, whole welds per split give "
+            f"{'/'.join(f'{100 * got[s]:.0f}' for s in SPLITS)} % (train/val/test), "
+            f"asked {'/'.join(f'{100 * asked[s]:.0f}' for s in SPLITS)} %: "
+            f"{', '.join(diffs)} points"
+        )
+    return notes
+
+
 def split_counts(records: list[Record]) -> dict[tuple[str, str, str], int]:
     """(topology, split, label) -> rows in use."""
     out: Counter = Counter()

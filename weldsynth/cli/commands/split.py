@@ -9,7 +9,13 @@ from rich.console import Console
 from rich.table import Table
 
 from weldsynth.dataset.inventory import natural_key
-from weldsynth.dataset.split import SplitError, check_fractions, split_counts, split_dataset
+from weldsynth.dataset.split import (
+    SplitError,
+    check_fractions,
+    fraction_notes,
+    split_counts,
+    split_dataset,
+)
 from weldsynth.io.manifest import LABELS, SPLITS, Record
 
 
@@ -64,6 +70,8 @@ def command(out: Path, val: float, test: float, seed: int, keep_test: bool) -> N
     console = Console()
     console.print(split_table(after))
     console.print(f"{changed} row(s) changed split" if changed else "split unchanged")
+    for note in fraction_notes(after, val, test, keep_test):
+        click.echo(f"note: {note}", err=True)
 
 
 def split_table(records: list[Record]) -> Table:
