@@ -3,12 +3,18 @@
 ``workers=1`` (the default) runs every unit here, in turn. With more workers, units go in
 chunks to a :class:`~concurrent.futures.ProcessPoolExecutor`; a worker that dies (killed,
 out of memory) breaks the pool: the chunks not finished then run again in a new pool, up
-to ``retries`` times, after which the run stops with a one-line error.
+to ``retries`` times, after which the run stops with a one-line error. Workers exit when
+the process that started them dies, even by ``kill -9`` (:func:`die_with_parent`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -84,7 +90,9 @@ class LocalExecutor(Executor):
         left = dict(enumerate(chunks))
         deaths = 0
         while left:
-            pool = ProcessPoolExecutor(max_workers=self.workers)
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers, initializer=die_with_parent, initargs=(os.getpid(),)
+            )
             broken: BrokenProcessPool | None = None
             try:
                 futures = {pool.submit(run_chunk, fn, c): k for k, c in left.items()}
@@ -104,3 +112,33 @@ class LocalExecutor(Executor):
                     raise WeldsynthError(
                         f"a worker process died {deaths} time(s) ({broken}); run again to resume"
                     ) from broken
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl option (linux/prctl.h): the signal this process gets when its parent dies."""
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when process ``parent`` is gone.
+
+    On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``);
+    elsewhere, or when that call fails, a daemon thread checks the parent every second.
+    A parent already gone before this runs ends the worker at once.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
