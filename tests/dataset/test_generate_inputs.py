@@ -135,3 +135,32 @@ def test_a_huge_header_is_a_rejected_row_and_the_run_goes_on(
     assert {r.source for r in read_manifest(out)} == {
         f"7/good/{p.stem}.png" for p in _welds(samples)
     }
+
+
+def test_a_good_weld_without_a_bead_is_rejected_not_kept(
+    samples: Path, recipe: Path, tmp_path: Path
+) -> None:
+    import cv2
+    import numpy as np
+
+    good = tmp_path / "good"
+    shutil.copytree(samples, good)
+    cv2.imwrite(str(good / "flat.png"), np.full((64, 96), 100, np.uint8))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli, ["generate", str(good), "--recipe", str(recipe), "--out", str(out), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    assert not (out / "7" / "good" / "flat.png").exists()
+    assert not any("flat" in r.path for r in read_manifest(out))
+    rejected = (out / "rejected.csv").read_text()
+    assert "7/flat.png,,,no bead located: flat map" in rejected and "--keep-unlocated" in rejected
+    kept = tmp_path / "kept"
+    res = CliRunner().invoke(
+        cli,
+        ["generate", str(good), "--recipe", str(recipe), "--out", str(kept), "-q"]
+        + ["--keep-unlocated"],
+    )
+    assert res.exit_code == 0, res.output
+    assert (kept / "7" / "good" / "flat.png").exists()
+    assert "7/good/flat.png" in {r.path for r in read_manifest(kept)}

@@ -52,6 +52,8 @@ class SourceTask:
     recipe: Recipe
     out: Path
     by_defect: bool
+    keep_unlocated: bool = False
+    """Keep the weld as good when no bead is located in it (else it is a rejected input)."""
 
 
 @dataclass

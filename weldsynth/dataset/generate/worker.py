@@ -51,6 +51,12 @@ def run_task(task: SourceTask) -> SourceResult:
     from weldsynth.geometry import locate
 
     result = SourceResult()
+    geometry = locate(hm.height)
+    if not geometry.found and not task.keep_unlocated:  # not a weld to learn as good
+        reason = f"no bead located: {geometry.reason}; not kept as a good weld"
+        result.rejections.append(Rejection(source, "", "", f"{reason} (--keep-unlocated)"))
+        _write_record(record_file, result)
+        return result
     pixels = hm.to_uint()
     stem = Path(task.name).stem
     good_rel = f"{task.topology}/good/{stem}.png"
@@ -59,7 +65,6 @@ def run_task(task: SourceTask) -> SourceResult:
             task, good_rel, pixels, source=good_rel, label="good", defect="", params={}, seed=""
         )
     )
-    geometry = locate(hm.height)
     recipe = task.recipe
     plans = _variant_plan(recipe)
     if not geometry.found and plans:
