@@ -94,7 +94,7 @@ def test_cli_check_and_show(tmp_path: Path) -> None:
     ok = runner.invoke(cli, ["recipe", "check", str(_write(tmp_path, GOOD))])
     assert ok.exit_code == 0 and "ok (topology 7; hole)" in ok.output
     bad = runner.invoke(cli, ["recipe", "check", str(tmp_path / "missing.yaml")])
-    assert bad.exit_code == 2 and "recipe file not found" in bad.output
+    assert bad.exit_code == 1 and "recipe file not found" in bad.output  # a failed check
     shown = runner.invoke(cli, ["recipe", "show", "7"])
     assert shown.exit_code == 0
     assert yaml.safe_load(shown.output)["topology"] == 7
@@ -156,7 +156,7 @@ def test_hole_only_recipe_has_no_acceptable_variants(tmp_path: Path) -> None:
 def test_explicit_acceptable_without_a_plugin_that_draws_them_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, {**GOOD, "acceptable": 2})
     res = CliRunner().invoke(cli, ["recipe", "check", str(path)])
-    assert res.exit_code == 2
+    assert res.exit_code == 1
     assert "acceptable: 2 acceptable variants per good weld" in res.output
     assert "no defect under defects draws them (those that do: cut)" in res.output
     assert load_recipe(_write(tmp_path, {**GOOD, "acceptable": 0})).acceptable == 0

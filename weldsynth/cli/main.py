@@ -1,7 +1,8 @@
 """The ``weldsynth`` command line. Each sub-command lives in ``weldsynth/cli/commands/``.
 
-User errors (:class:`weldsynth.core.errors.WeldsynthError`) are printed in one line and exit 2,
-without a traceback.
+Every command runs inside one error boundary (:mod:`weldsynth.cli.boundary`): user and file
+system errors are one line and exit 2, Ctrl-C exits 130, anything else is one line naming a
+crash report and exits 3; ``--debug`` or ``WELDSYNTH_DEBUG=1`` shows the traceback too.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import sys
 import click
 
 from weldsynth import __version__
+from weldsynth.cli.boundary import debug_from_env, handle
 from weldsynth.cli.commands import COMMANDS
-from weldsynth.core.errors import WeldsynthError
 
 EPILOG = """\b
 Typical session:
@@ -25,19 +26,26 @@ Run `weldsynth COMMAND --help` for each command's options and examples.
 
 
 class _Group(click.Group):
-    """Click group that turns user errors into one line and exit status 2."""
+    """Click group whose commands run inside the error boundary (see the module docstring)."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except WeldsynthError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors exit 2 with their message
+        except (Exception, KeyboardInterrupt) as exc:
+            debug = bool(ctx.params.get("debug")) or debug_from_env()
+            ctx.exit(handle(exc, [ctx.info_name or "weldsynth", *sys.argv[1:]], debug))
 
 
 @click.group(cls=_Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="weldsynth")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the full traceback of an error (also: WELDSYNTH_DEBUG=1).",
+)
+def cli(debug: bool) -> None:
     """weldsynth: turn good weld height maps into a labelled, balanced, audited data set.
 
     A height map is a grayscale PNG (8- or 16-bit) where white is high and 0 means no data.

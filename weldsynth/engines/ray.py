@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -45,6 +46,28 @@ def require_ray():
     except ImportError as exc:
         raise WeldsynthError(RAY_MISSING) from exc
     return ray
+
+
+_ADDRESS = re.compile(
+    r"(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(?P<port>\d+)"
+)
+
+
+def check_address(address: str | None) -> None:
+    """Check the form of ``--address`` before any work (it is not contacted here).
+
+    Raises:
+        WeldsynthError: Not ``auto``, ``local``, ``HOST:PORT`` or ``ray://HOST:PORT`` with a
+            port in [1, 65535].
+    """
+    if not address or address in ("auto", "local"):
+        return
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise WeldsynthError(
+            f"--address {address!r}: expected auto, HOST:PORT or ray://HOST:PORT "
+            "(port in [1, 65535]), e.g. 10.0.0.5:6379"
+        )
 
 
 @contextlib.contextmanager
@@ -157,6 +180,7 @@ class RayExecutor(Executor):
         ray_cpus_per_task: float = 1.0,
         ray_resource: Sequence[str] | Mapping[str, float] = (),
     ) -> None:
+        check_address(address)
         require_ray()  # before the caller writes anything
         self.address = address
         self.num_cpus = None if address else workers

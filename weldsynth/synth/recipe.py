@@ -180,6 +180,10 @@ def load_recipe(path: str | Path) -> Recipe:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RecipeError(f"{file}: not valid YAML ({_one_line(exc)})") from exc
+    except UnicodeDecodeError as exc:
+        raise RecipeError(
+            f"{file}: not a text file (byte {exc.start} is not UTF-8); a recipe is YAML"
+        ) from exc
     if not isinstance(data, dict):
         raise RecipeError(f"{file}: a recipe is a mapping of keys (topology, defects, ...)")
     return recipe_from_dict(data, source=str(file))

@@ -64,7 +64,22 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> Path:
     state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "state_dict": state, "meta": meta}, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
+    try:
+        return atomic_write_bytes(path, buffer.getvalue())
+    except OSError as exc:  # disk full, read-only: say what is left
+        raise WeldsynthError(f"{path}: {exc.strerror or exc}; {_kept(path)}") from exc
+
+
+def _kept(path: Path) -> str:
+    """What a failed save leaves: the checkpoint already at ``path`` (its epoch), or none."""
+    if not path.is_file():
+        return "no checkpoint was kept (none had been saved yet)"
+    try:
+        meta = torch.load(path, map_location="cpu", weights_only=True)["meta"]
+        epoch = f" (epoch {int(meta['epoch'])})" if "epoch" in meta else ""
+    except Exception:  # only for the message
+        epoch = ""
+    return f"the last good checkpoint{epoch} is kept"
 
 
 def model_file(path: str | Path) -> Path:

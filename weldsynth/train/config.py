@@ -20,6 +20,13 @@ BALANCES = ("none", "weights", "sampler")
 DEFAULT_SIZE = (128, 352)
 """Input (height, width): the seed's native scan size, so nothing is lost by resizing."""
 DEFAULT_AUGMENT = "hflip,vflip,rotate=5"
+AUGMENT_FLAGS = ("hflip", "vflip")
+"""``--augment`` terms without a value."""
+AUGMENT_VALUES = {"dropout": (0.0, 1.0, 0.02), "rotate": (0.0, 180.0, 5.0)}
+"""``--augment`` terms with a value: name -> (lowest, highest, default)."""
+AUGMENT_FILES = (".json", ".yaml", ".yml")
+MAX_THREADS = 1024
+"""Most torch threads ``--threads`` accepts."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,9 @@ class TrainConfig:
             problems.append("patience and threads must be 0 or more")
         if problems:
             raise WeldsynthError("invalid training setting: " + "; ".join(problems))
+        parse_augment(self.augment)  # its own message: --augment: dropout must be in ...
+        if self.track:
+            check_tracking_uri(self.tracking_uri)
 
     @property
     def total_epochs(self) -> int:
@@ -135,6 +145,93 @@ class TrainConfig:
 
         payload = {**self.to_dict(), **(extra or {})}
         return atomic_write_bytes(path, (json.dumps(payload, indent=2) + "\n").encode())
+
+
+def parse_augment(spec: str) -> Path | list[tuple[str, float | None]] | None:
+    """Check and parse an ``--augment`` spec before any work (no albumentations import).
+
+    Returns:
+        None for "none"; the pipeline file for a ``.json``/``.yaml`` spec; else the terms in
+        order as (name, value), value None for a flip.
+
+    Raises:
+        WeldsynthError: An unknown term, a value out of its range (the message gives the
+            range), a flip with a value, or a pipeline file that does not exist.
+    """
+    text = spec.strip()
+    if text.lower() in ("", "none"):
+        return None
+    if text.lower().endswith(AUGMENT_FILES):
+        if not Path(text).is_file():
+            raise WeldsynthError(f"--augment {text}: pipeline file not found")
+        return Path(text)
+    terms: list[tuple[str, float | None]] = []
+    for term in (t.strip() for t in text.split(",") if t.strip()):
+        name, has_value, value = term.partition("=")
+        if name in AUGMENT_FLAGS and not has_value:
+            terms.append((name, None))
+        elif name in AUGMENT_FLAGS:
+            raise WeldsynthError(f"--augment: {name} takes no value (got {term!r})")
+        elif name in AUGMENT_VALUES:
+            terms.append((name, _augment_value(name, value)))
+        else:
+            raise WeldsynthError(
+                f"--augment: unknown term {term!r} (use hflip, vflip, "
+                "rotate=DEG, dropout=P, none, or an albumentations "
+                ".json/.yaml file)"
+            )
+    return terms
+
+
+def _augment_value(name: str, text: str) -> float:
+    """The value of ``name=text``, checked against :data:`AUGMENT_VALUES`."""
+    low, high, default = AUGMENT_VALUES[name]
+    span = f"[{low:g}, {high:g}]"
+    if not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise WeldsynthError(
+            f"--augment: {name} must be a number in {span} (got {text!r})"
+        ) from None
+    if not low <= value <= high:  # also nan
+        raise WeldsynthError(f"--augment: {name} must be in {span} (got {value:g})")
+    return value
+
+
+def check_tracking_uri(uri: str) -> None:
+    """Check an MLflow ``--tracking-uri`` before any work: a folder, or a URI of a store
+    MLflow knows.
+
+    Raises:
+        WeldsynthError: A URI with a scheme MLflow has no store for, or without a location.
+    """
+    if uri.lower() == "databricks" or uri.lower().startswith("databricks://"):
+        return
+    if "://" not in uri and not uri.startswith(TRACKING_SCHEMES):
+        return  # a folder (created when the first run is tracked)
+    scheme, _, rest = uri.partition(":")
+    if scheme.lower().split("+")[0] not in TRACKING_STORES or not rest.strip("/"):
+        raise WeldsynthError(
+            f"--tracking-uri {uri}: not an MLflow store (use a folder, sqlite:///FILE.db, "
+            "file:///FOLDER, http(s)://HOST[:PORT], postgresql://..., mysql://... or "
+            "databricks)"
+        )
+
+
+TRACKING_STORES = (
+    "file",
+    "sqlite",
+    "http",
+    "https",
+    "databricks",
+    "postgresql",
+    "mysql",
+    "mssql",
+)
+"""URI schemes of MLflow tracking stores (a ``+driver`` suffix is allowed)."""
+TRACKING_SCHEMES = tuple(f"{s}:" for s in ("sqlite", "file", "http", "https"))
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -19,6 +19,7 @@ import numpy as np
 from weldsynth.core.errors import HeightMapError, WeldsynthError
 from weldsynth.core.units import to_unit
 from weldsynth.io.heightmap import read_heightmap
+from weldsynth.train.config import parse_augment
 
 
 @dataclass
@@ -121,41 +122,26 @@ def build_augment(spec: str, seed: int):
     """
     import albumentations as A
 
-    text = spec.strip()
-    if text.lower() in ("", "none"):
+    parsed = parse_augment(spec)  # checked (ranges) before albumentations sees a value
+    if parsed is None:
         return None
-    if text.endswith((".json", ".yaml", ".yml")):
-        fmt = "json" if text.endswith(".json") else "yaml"
+    if isinstance(parsed, Path):
+        fmt = "json" if parsed.suffix.lower() == ".json" else "yaml"
         try:
-            loaded = A.load(text, data_format=fmt)
-        except (OSError, ValueError, KeyError) as exc:
-            raise WeldsynthError(f"--augment {text}: cannot load the pipeline ({exc})") from exc
+            loaded = A.load(str(parsed), data_format=fmt)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WeldsynthError(f"--augment {parsed}: cannot load the pipeline ({exc})") from exc
         return A.Compose([loaded], seed=seed)
     transforms = []
-    for term in (t.strip() for t in text.split(",") if t.strip()):
-        name, _, value = term.partition("=")
+    for name, value in parsed:
         if name == "hflip":
             transforms.append(A.HorizontalFlip(p=0.5))
         elif name == "vflip":
             transforms.append(A.VerticalFlip(p=0.5))
         elif name == "dropout":
-            try:
-                prob = float(value or 0.02)
-            except ValueError as exc:
-                raise WeldsynthError(f"--augment: bad dropout {term!r}") from exc
-            transforms.append(A.PixelDropout(dropout_prob=prob, drop_value=0, p=0.5))
-        elif name == "rotate":
-            try:
-                limit = float(value or 5)
-            except ValueError as exc:
-                raise WeldsynthError(f"--augment: bad rotation {term!r}") from exc
-            transforms.append(A.Rotate(limit=limit, border_mode=cv2.BORDER_CONSTANT, fill=0, p=0.5))
-        else:
-            raise WeldsynthError(
-                f"--augment: unknown term {term!r} (use hflip, vflip, "
-                "rotate=DEG, dropout=P, none, or an albumentations "
-                ".json/.yaml file)"
-            )
+            transforms.append(A.PixelDropout(dropout_prob=value, drop_value=0, p=0.5))
+        else:  # rotate
+            transforms.append(A.Rotate(limit=value, border_mode=cv2.BORDER_CONSTANT, fill=0, p=0.5))
     return A.Compose(transforms, seed=seed)
 
 

@@ -9,6 +9,7 @@ import click
 
 from weldsynth.cli.commands.train import ArchChoice
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.lock import output_lock
 
 
 def model_options(func: Callable) -> Callable:
@@ -269,7 +270,7 @@ def command(
         )
 
     bar, update = progress_bar(quiet, f"topology {topo}: fold models (epochs)")
-    with bar:
+    with output_lock(out, "the files of an earlier audit in OUT are kept"), bar:
         result = audit_topology(data, topo, out, cfg, settings, say=say, progress=update)
     if not quiet:
         console.print(suspects_table(result.rows[: min(top, 10)], f"top suspects, topology {topo}"))

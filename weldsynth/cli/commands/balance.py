@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.core.lock import output_lock
 from weldsynth.dataset.balance import (
     DEFAULT_MAX_VARIANTS,
     METHODS,
@@ -102,23 +104,25 @@ def command(
     """
     good_bad = parse_ratio(ratio)
     kinds = parse_variant_kinds(augments)
-    records = read_manifest(out)
-    plan = plan_balance(out, records, good_bad, method, seed, extras, max_variants, kinds)
-    console = Console()
-    if not dry_run and plan.changes:
-        if quiet:
-            apply_plan(out, records, plan)
-        else:
-            from rich.progress import track
+    kept = "manifest.csv is unchanged; run the same command again to finish"
+    with nullcontext() if dry_run else output_lock(out, kept):
+        records = read_manifest(out)
+        plan = plan_balance(out, records, good_bad, method, seed, extras, max_variants, kinds)
+        console = Console()
+        if not dry_run and plan.changes:
+            if quiet:
+                apply_plan(out, records, plan)
+            else:
+                from rich.progress import track
 
-            apply_plan(
-                out,
-                records,
-                plan,
-                progress=lambda items: track(
-                    items, description="writing variants", console=console, transient=True
-                ),
-            )
+                apply_plan(
+                    out,
+                    records,
+                    plan,
+                    progress=lambda items: track(
+                        items, description="writing variants", console=console, transient=True
+                    ),
+                )
     console.print(balance_table(plan, ratio, dry_run))
     for t in plan.topologies:
         if t.note:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.lock import output_lock
 from weldsynth.engines.base import list_engines
 
 if TYPE_CHECKING:
@@ -79,12 +79,6 @@ if TYPE_CHECKING:
 )
 @click.option("--by-defect", is_flag=True, help="Split bad into bad-<defect> class folders.")
 @click.option(
-    "--keep-unlocated",
-    is_flag=True,
-    help="Keep a good weld in which no bead is located as a good image (default: it is "
-    "listed in rejected.csv and left out).",
-)
-@click.option(
     "--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Override the recipe's seed."
 )
 @click.option(
@@ -104,7 +98,6 @@ def command(
     engine: str,
     address: str | None,
     by_defect: bool,
-    keep_unlocated: bool,
     seed: int | None,
     force: bool,
     strict: bool,
@@ -130,14 +123,16 @@ def command(
     if all_topologies == (recipe_file is not None):
         raise click.UsageError("give either --recipe FILE (one topology) or --all")
     n_workers = workers or gen.default_workers()
-    with get_executor(engine, workers=n_workers, address=address) as executor:
+    kept = "the sources finished are kept; run the same command again to resume"
+    with (
+        output_lock(out, kept),
+        get_executor(engine, workers=n_workers, address=address) as executor,
+    ):
         recipes = _recipes(good_dir, recipe_file, recipes_dir, seed)
         if all_topologies:  # planned first: clashing inputs are refused before any write
             tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
         else:
             tasks, rejected = gen.plan_topology(good_dir, recipes[min(recipes)], out, by_defect)
-        if keep_unlocated:
-            tasks = [replace(t, keep_unlocated=True) for t in tasks]
         gen.prepare_out(out, recipes, by_defect, force)  # the engine is checked: Ray is there
         with _progress(len(tasks), quiet) as tick:
             summary = gen.run(tasks, out, rejected, progress=tick, executor=executor)

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from weldsynth.cli.commands.audit import make_config, model_options, pick_topology, progress_bar
+from weldsynth.core.lock import output_lock
 
 
 @click.command("loop")
@@ -129,7 +130,7 @@ def command(
         )
 
     bar, update = progress_bar(quiet, f"topology {topo}: audit fold models (epochs)")
-    with bar:
+    with output_lock(out), output_lock(data), bar:  # the loop relabels DATA
         state = run_loop(data, topo, out, cfg, settings, resume=resume, say=say, progress=update)
     console.print(loop_table(state.rows, topo))
     say(f"table: {out / 'loop.csv'}")

@@ -24,18 +24,29 @@ def command() -> None:
 @command.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
-    """Validate recipe FILES; the first error names the file, the field and what is allowed.
+    """Validate recipe FILES: one line per file, `ok` or the error naming the field and
+    what is allowed. Exit status 0 when every file is valid, 1 when any is not (so a CI
+    script that checks recipes fails on a broken one).
 
     \b
     Example:
       weldsynth recipe check recipes/*.yaml
     """
+    from weldsynth.core.errors import WeldsynthError
     from weldsynth.synth.recipe import load_recipe
 
+    failed = 0
     for file in files:
-        recipe = load_recipe(file)
+        try:
+            recipe = load_recipe(file)
+        except WeldsynthError as exc:
+            failed += 1
+            click.echo(f"error: {exc}", err=True)
+            continue
         names = ", ".join(sorted(recipe.defects))
         click.echo(f"{file}: ok (topology {recipe.topology}; {names})")
+    if failed:
+        raise SystemExit(1)
 
 
 @command.command("show")

@@ -8,9 +8,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.core.lock import output_lock
 from weldsynth.dataset.relabel.journal import Journal, Outcome, Step, open_journal
 
 _DATA = click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
+_KEPT = "an unfinished step is rolled back by the next relabel command"
 
 
 @click.group("relabel")
@@ -49,7 +51,7 @@ def apply_cmd(data: Path, decisions: Path) -> None:
     Example:
       weldsynth relabel apply dataset/ audit/decisions.csv
     """
-    with open_journal(data) as journal:
+    with output_lock(data, _KEPT), open_journal(data) as journal:
         _print_recovered(journal)
         outcome = journal.apply(decisions)
     click.echo(_apply_line(outcome))
@@ -78,7 +80,7 @@ def undo_cmd(data: Path, to: int | None) -> None:
       weldsynth relabel undo dataset/
       weldsynth relabel undo dataset/ --to 2
     """
-    with open_journal(data) as journal:
+    with output_lock(data, _KEPT), open_journal(data) as journal:
         _print_recovered(journal)
         outcome = journal.undo(to)
     step = outcome.step
@@ -103,7 +105,7 @@ def log_cmd(data: Path) -> None:
     Example:
       weldsynth relabel log dataset/
     """
-    with open_journal(data) as journal:
+    with output_lock(data, _KEPT), open_journal(data) as journal:
         _print_recovered(journal)
         steps = journal.steps()
     if not steps:

@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.core.lock import output_lock
 from weldsynth.dataset.inventory import natural_key
 from weldsynth.dataset.split import (
     SplitError,
@@ -65,7 +66,8 @@ def command(out: Path, val: float, test: float, seed: int, keep_test: bool) -> N
         check_fractions(val, test)
     except SplitError as exc:
         raise click.BadParameter(str(exc)) from exc
-    before, after = split_dataset(out, val, test, seed, keep_test)
+    with output_lock(out, "manifest.csv is unchanged"):
+        before, after = split_dataset(out, val, test, seed, keep_test)
     changed = sum(1 for a, b in zip(before, after, strict=True) if a.split != b.split)
     console = Console()
     console.print(split_table(after))

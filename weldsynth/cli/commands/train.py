@@ -9,8 +9,11 @@ from typing import Any
 import click
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.lock import output_lock
 from weldsynth.engines.base import list_engines
 from weldsynth.train.models import list_models
+
+KEPT = "the last good checkpoint of each topology is kept in OUT/<topology>/model.pt"
 
 
 class ArchChoice(click.Choice):
@@ -232,7 +235,8 @@ def command(
         console = Console(quiet=quiet)
         err = Console(stderr=True, quiet=ddp is not None and not ddp.is_writer)
         try:
-            _run(data, chosen, out, cfg, console, err, quiet, executor, ddp)
+            with output_lock(out, KEPT):  # the writer's OUT (other ranks: their scratch)
+                _run(data, chosen, out, cfg, console, err, quiet, executor, ddp)
         finally:
             if ddp is not None:
                 ddp.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from weldsynth import __version__
 from weldsynth.core.atomic import atomic_write_bytes
+from weldsynth.core.lock import is_bare
 from weldsynth.dataset.generate.plan import (
     REJECTED_COLUMNS,
     REJECTED_NAME,
@@ -60,7 +61,7 @@ def prepare_out(out: Path, recipes: dict[int, Recipe], by_defect: bool, force: b
                 f"{out}: was generated with other recipes or options; use a new --out "
                 "folder (nothing was changed)"
             )
-    elif out.exists() and any(out.iterdir()) and not force:
+    elif out.exists() and not is_bare(out) and not force:  # its lock alone: empty
         raise OutputFolderError(
             f"{out}: folder is not empty and is not a weldsynth output; use an empty folder "
             "or --force to write into it"

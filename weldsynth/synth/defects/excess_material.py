@@ -136,7 +136,8 @@ def apply_excess_material(
         change = old * (p.strength * along * across)
         # raises approach the ceiling softly (a clipped plateau would erase the texture)
         room = np.maximum(HEADROOM * (CEILING - old), 1e-6)
-        change = np.where(change > 0, room * -np.expm1(-change / room), change)
+        rise = change > 0  # only there: a lowered pixel's exponent would overflow, unused
+        change[rise] = room[rise] * -np.expm1(-change[rise] / room[rise])
         return f.iy, f.ix, np.where(old > 0, np.clip(old + change, floor, 1.0), 0.0)
 
     return edit_pixels(height, box, edit)
