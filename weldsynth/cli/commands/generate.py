@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,12 @@ if TYPE_CHECKING:
 )
 @click.option("--by-defect", is_flag=True, help="Split bad into bad-<defect> class folders.")
 @click.option(
+    "--keep-unlocated",
+    is_flag=True,
+    help="Keep a good weld in which no bead is located as a good image (default: it is "
+    "listed in rejected.csv and left out).",
+)
+@click.option(
     "--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Override the recipe's seed."
 )
 @click.option(
@@ -98,6 +105,7 @@ def command(
     engine: str,
     address: str | None,
     by_defect: bool,
+    keep_unlocated: bool,
     seed: int | None,
     force: bool,
     strict: bool,
@@ -133,6 +141,8 @@ def command(
             tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
         else:
             tasks, rejected = gen.plan_topology(good_dir, recipes[min(recipes)], out, by_defect)
+        if keep_unlocated:
+            tasks = [replace(t, keep_unlocated=True) for t in tasks]
         gen.prepare_out(out, recipes, by_defect, force)  # the engine is checked: Ray is there
         with _progress(len(tasks), quiet) as tick:
             summary = gen.run(tasks, out, rejected, progress=tick, executor=executor)
