@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,20 +32,63 @@ def bundled_samples_dir() -> Path | None:
     return None
 
 
-def prepare_output(out: Path) -> None:
-    """Create ``out`` fresh: refuse a non-empty folder that is not an earlier demo."""
+MARKER_TEXT = "made by `weldsynth demo`; safe to delete\n"
+DEMO_ENTRIES = frozenset(
+    {MARKER, ".weldsynth", "good", "inspect", "geometry.csv", "data", "audit", "loop"}
+)
+"""What the demo (and weldsynth's own state: locks, crash reports) writes at the top of its
+folder; an earlier demo holding anything else is not deleted."""
+
+
+def prepare_output(out: Path, inputs: Sequence[Path] = ()) -> None:
+    """Create ``out`` fresh: refuse a folder that holds or sits inside one of ``inputs``,
+    and a non-empty folder that is not an earlier demo (its marker file, with the demo's
+    text, and nothing but what the demo writes); only such a folder is deleted.
+
+    Raises:
+        WeldsynthError: naming the folder and what stops it being used.
+    """
+    here = out.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if source == here or here in source.parents or source in here.parents:
+            where = "inside" if here in source.parents or source == here else "holding"
+            raise WeldsynthError(
+                f"--out {out}: the --samples folder {given} is {where} it; the demo replaces "
+                "its output folder, so choose an --out apart from the samples (nothing was "
+                "deleted)"
+            )
     if out.exists():
         if not out.is_dir():
             raise WeldsynthError(f"{out}: exists and is not a folder")
         if any(out.iterdir()):
-            if not (out / MARKER).exists():
-                raise WeldsynthError(
-                    f"{out}: folder is not empty and is not a weldsynth demo output; "
-                    "choose another --out"
-                )
+            _check_earlier_demo(out)
             shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by `weldsynth demo`; safe to delete\n")
+    (out / MARKER).write_text(MARKER_TEXT)
+
+
+def _check_earlier_demo(out: Path) -> None:
+    """Raise unless ``out`` is an earlier demo: the demo's marker and only demo entries."""
+    marker = out / MARKER
+    if not (marker.is_file() and not marker.is_symlink() and _text(marker) == MARKER_TEXT):
+        raise WeldsynthError(
+            f"{out}: folder is not empty and is not a weldsynth demo output; choose another --out"
+        )
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in DEMO_ENTRIES)
+    if foreign:
+        raise WeldsynthError(
+            f"{out}: an earlier demo output, but it also holds {', '.join(foreign[:5])}"
+            f"{' ...' if len(foreign) > 5 else ''}, which the demo did not make; move "
+            "them or choose another --out (nothing was deleted)"
+        )
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,12 @@ def command(out: Path, samples_dir: Path | None) -> None:
     Example:
       weldsynth demo --out weldsynth-demo
     """
-    from weldsynth.pipelines.demo import demo_steps, prepare_output
+    from weldsynth.pipelines.demo import bundled_samples_dir, demo_steps, prepare_output
 
     console = Console()
     started = time.perf_counter()
-    prepare_output(out)
+    source = samples_dir or bundled_samples_dir()
+    prepare_output(out, [source] if source is not None else [])
     steps = demo_steps(out, samples_dir)
     for number, (key, title, step) in enumerate(steps, start=1):
         t0 = time.perf_counter()
