@@ -94,6 +94,7 @@ class Sample:
     mask: str = ""
     params: str = "{}"
     sha256: str = ""
+    verdict: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,22 +286,28 @@ def class_folders(paths: Sequence[str]) -> set[str]:
 
 
 def confusion_by_defect(
-    scores: Scores, samples: Sequence[Sample], classes: Sequence[str]
+    scores: Scores, samples: Sequence[Sample], classes: Sequence[str], by_verdict: bool = False
 ) -> list[dict]:
-    """Per (given class, defect): how many, how they are predicted, mean ``p_given``.
+    """Per (given class, defect), or per (given class, defect, verdict) with ``by_verdict``:
+    how many, how they are predicted, mean ``p_given``.
 
-    Rows: ``given, defect, n, error, mean_p_given`` and one ``pred_<class>`` share per class,
-    sorted by error (highest first).
+    Rows: ``given, defect, [verdict,] n, error, mean_p_given`` and one ``pred_<class>``
+    share per class, sorted by error (highest first). The verdict is the norm's (accept,
+    reject; ``(none)`` for samples without one), so acceptable imperfections taken for bad
+    are one row.
     """
-    keys: dict[tuple[str, str], list[int]] = {}
+    keys: dict[tuple[str, ...], list[int]] = {}
     for k, smp in enumerate(samples):
-        keys.setdefault((classes[int(scores.given[k])], smp.defect), []).append(k)
+        key = (classes[int(scores.given[k])], smp.defect)
+        keys.setdefault(key + ((smp.verdict,) if by_verdict else ()), []).append(k)
     rows = []
-    for (given, defect), idx in keys.items():
+    for key, idx in keys.items():
+        given, defect = key[:2]
         pred = scores.predicted[idx]
         row = {
             "given": given,
             "defect": defect or "(none)",
+            **({"verdict": key[2] or "(none)"} if by_verdict else {}),
             "n": len(idx),
             "error": round(float(np.mean(pred != scores.given[idx])), 4),
             "mean_p_given": round(float(np.mean(scores.p_given[idx])), 4),
@@ -308,7 +315,7 @@ def confusion_by_defect(
         for c, name in enumerate(classes):
             row[f"pred_{name}"] = round(float(np.mean(pred == c)), 4)
         rows.append(row)
-    rows.sort(key=lambda r: (-r["error"], r["given"], r["defect"]))
+    rows.sort(key=lambda r: (-r["error"], r["given"], r["defect"], r.get("verdict", "")))
     return rows
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
 
 SCAN_FILE = "scan.yaml"
@@ -239,6 +240,13 @@ def read_sidecar(png: Path, bit_depth: int = 16) -> Calibration | None:
         found = {k: v for k, v in data.items() if k in KEYS}
         return calibration_from_mapping(found, str(sidecar), bit_depth).with_source("sidecar")
     return None
+
+
+def write_sidecar(png: Path, calibration: Calibration) -> Path:
+    """Write ``NAME.json`` beside ``png`` with a ``calibration`` object (atomically), the
+    form :func:`read_sidecar` reads: a folder of written maps is itself calibrated input."""
+    text = json.dumps({"calibration": calibration.to_dict()}, indent=1, sort_keys=True) + "\n"
+    return atomic_write_bytes(png.with_suffix(".json"), text.encode("utf-8"))
 
 
 def read_scan_file(path: Path, bit_depth: int = 16) -> Calibration:

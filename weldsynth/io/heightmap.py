@@ -43,6 +43,7 @@ __all__ = [
     "encode_png",
     "heightmap_from_pixels",
     "max_pixels",
+    "png_bit_depth",
     "read_heightmap",
     "to_float",
     "to_uint",
@@ -134,6 +135,20 @@ def read_heightmap(path: str | os.PathLike[str]) -> HeightMap:
     data = file.read_bytes()
     pixels = decode_png(data, file)
     return heightmap_from_pixels(pixels, file)
+
+
+def png_bit_depth(path: str | os.PathLike[str]) -> int:
+    """The bit depth (8 or 16) a PNG decodes to, from its header alone.
+
+    Raises:
+        OSError: The file cannot be read.
+        HeightMapError: It is not a PNG or its header is broken.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(33)
+    if not head.startswith(PNG_SIGNATURE):
+        raise NotAnImageError(path, "not a PNG image (missing PNG signature)")
+    return 16 if _read_ihdr(head, path)[2] == 16 else 8
 
 
 def decode_png(data: bytes, file: str | os.PathLike[str] = "<bytes>") -> np.ndarray:

@@ -17,6 +17,19 @@ split    "train", "val", "test" or "" (not split yet)
 status   "" when in use; otherwise why it is left out (e.g. "excluded:undersample",
          "dropped"): rows are never deleted, files never lost
 ======== ================================================================================
+
+Optional columns (:data:`OPTIONAL_COLUMNS`), written only when some row has a value, so a
+data set made without a norm or a calibration keeps exactly the columns above; a manifest
+without them reads as if they were empty, and every command carries them through:
+
+=========== =============================================================================
+verdict     the norm's verdict of the drawn imperfection: "accept" or "reject" ("" for
+            originals and rows without a norm)
+rule        the reference of the norm rule that gave the verdict
+measures    JSON object of the draw's measured sizes (mm when calibrated), "" when none
+calibration where the source's calibration came from: "sidecar", "scan.yaml:<path>",
+            "--scan:<path>", "recipe"; "" when uncalibrated (sizes in pixels)
+=========== =============================================================================
 """
 
 from __future__ import annotations
@@ -55,6 +68,10 @@ class Record:
     sha256: str = ""
     split: str = ""
     status: str = ""
+    verdict: str = ""
+    rule: str = ""
+    measures: str = ""
+    calibration: str = ""
 
     @property
     def active(self) -> bool:
@@ -66,7 +83,22 @@ class Record:
         return replace(self, **changes)
 
 
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Record))
+OPTIONAL_COLUMNS: tuple[str, ...] = ("verdict", "rule", "measures", "calibration")
+"""Columns written only when a row has a value; missing ones read as empty."""
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Record) if f.name not in OPTIONAL_COLUMNS)
+"""Columns every manifest has (in order)."""
+
+
+def record_dict(rec: Record) -> dict[str, str]:
+    """A row as a dict: every column of :data:`COLUMNS`, optional ones only when set."""
+    return {k: v for k, v in asdict(rec).items() if k in COLUMNS or v != ""}
+
+
+def columns_of(records: Iterable[Record]) -> list[str]:
+    """The columns a manifest of ``records`` has: :data:`COLUMNS`, then the optional ones
+    that some row sets."""
+    used = {c for rec in records for c in OPTIONAL_COLUMNS if getattr(rec, c) != ""}
+    return [*COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in used)]
 
 
 class ManifestError(WeldsynthError):
@@ -97,9 +129,10 @@ def read_manifest(root_or_file: str | Path) -> list[Record]:
             raise ManifestError(
                 f"{file}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
             )
+        present = [c for c in (*COLUMNS, *OPTIONAL_COLUMNS) if c in reader.fieldnames]
         records = []
         for line, row in enumerate(reader, start=2):
-            rec = Record(**{c: row[c] or "" for c in COLUMNS})
+            rec = Record(**{c: row[c] or "" for c in present})
             if rec.label not in LABELS:
                 raise ManifestError(
                     f"{file}:{line}: label={rec.label!r}, allowed: {', '.join(LABELS)}"
@@ -130,10 +163,10 @@ def write_manifest(root_or_file: str | Path, records: Iterable[Record]) -> Path:
             + (" ..." if len(twice) > 5 else "")
         )
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns_of(rows), lineterminator="\n")
     writer.writeheader()
     for rec in rows:
-        writer.writerow(asdict(rec))
+        writer.writerow(record_dict(rec))
     return atomic_write_bytes(file, buf.getvalue().encode("utf-8"))
 
 

@@ -17,7 +17,7 @@ Folders starting with ``_`` or ``.`` (masks, quarantine) are never classes.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,8 @@ class Item:
         defect: Defect name ("" for good welds or when unknown).
         source: The good weld it derives from (the split's group key).
         split: "train", "val" or "test".
+        verdict: The norm's verdict of its imperfection from the manifest ("accept",
+            "reject"; "" when none or unknown).
     """
 
     path: Path
@@ -53,6 +55,7 @@ class Item:
     defect: str = ""
     source: str = ""
     split: str = ""
+    verdict: str = ""
 
 
 @dataclass
@@ -211,6 +214,7 @@ def _from_manifest(
                 defect=rec.defect,
                 source=rec.source or rec.path,
                 split=rec.split,
+                verdict=rec.verdict,
             )
         )
     items, note = _fill_grouped_split(items, val_pct, split_seed)
@@ -308,4 +312,4 @@ def _fill_grouped_split(items: list[Item], val_pct: float, seed: int) -> tuple[l
 
 
 def _with_split(item: Item, split: str) -> Item:
-    return Item(item.path, item.rel, item.label, item.defect, item.source, split)
+    return replace(item, split=split)

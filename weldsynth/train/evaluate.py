@@ -69,22 +69,38 @@ class Evaluation:
         """Per defect (and label): images, errors, error %, and how they were predicted."""
         return per_defect_rows(self.items, self.y_pred, self.classes)
 
+    def per_defect_verdict(self) -> list[dict[str, Any]]:
+        """Per label, defect and norm verdict (``-`` for rows without one): e.g. how many
+        acceptable pores (``good, hole, accept``) were taken for bad."""
+        return per_defect_rows(self.items, self.y_pred, self.classes, by_verdict=True)
+
+    @property
+    def has_verdicts(self) -> bool:
+        """True when some evaluated image has a norm verdict in the manifest."""
+        return any(i.verdict for i in self.items)
+
 
 def per_defect_rows(
-    items: list[Item], y_pred: np.ndarray, classes: list[str]
+    items: list[Item], y_pred: np.ndarray, classes: list[str], by_verdict: bool = False
 ) -> list[dict[str, Any]]:
-    """Breakdown by (label, defect): which defects are taken for another class."""
-    groups: dict[tuple[str, str], Counter[str]] = {}
+    """Breakdown by (label, defect), or by (label, defect, verdict) with ``by_verdict``:
+    which defects (acceptable or rejectable ones) are taken for another class."""
+    groups: dict[tuple[str, ...], Counter[str]] = {}
     for item, pred in zip(items, y_pred, strict=True):
-        groups.setdefault((item.label, item.defect or "-"), Counter())[classes[int(pred)]] += 1
+        key = (item.label, item.defect or "-")
+        if by_verdict:
+            key += (item.verdict or "-",)
+        groups.setdefault(key, Counter())[classes[int(pred)]] += 1
     rows = []
-    for (label, defect), preds in sorted(groups.items()):
+    for key, preds in sorted(groups.items()):
+        label, defect = key[:2]
         n = sum(preds.values())
         wrong = n - preds.get(label, 0)
         rows.append(
             {
                 "label": label,
                 "defect": defect,
+                **({"verdict": key[2]} if by_verdict else {}),
                 "images": n,
                 "errors": wrong,
                 "error_pct": round(100 * wrong / n, 2),

@@ -48,7 +48,8 @@ def command(
 
     Prints the error rate, the confusion matrix and, per defect, how many images
     were taken for another class (from the manifest's defect column, or the
-    bad-<defect> folder names).
+    bad-<defect> folder names). When the manifest has norm verdicts, also per
+    defect x verdict, so acceptable imperfections taken for bad are one line.
 
     \b
     Examples:
@@ -81,6 +82,9 @@ def command(
     console.print(confusion_table(result.confusion, result.classes))
     breakdown = result.per_defect()
     console.print(defect_table(breakdown, result.classes))
+    by_verdict = result.per_defect_verdict()
+    if result.has_verdicts:
+        console.print(defect_table(by_verdict, result.classes, "per defect x verdict"))
     if json_out is not None:
         write_json(
             json_out,
@@ -96,6 +100,7 @@ def command(
                 "classes": result.classes,
                 "confusion": result.confusion.tolist(),
                 "per_defect": breakdown,
+                "per_defect_verdict": by_verdict,
                 "skipped": [{"file": f, "reason": r} for f, r in result.failures],
             },
         )
@@ -126,17 +131,18 @@ def confusion_table(matrix, classes: list[str]):
     return table
 
 
-def defect_table(rows: list[dict], classes: list[str]):
-    """A rich table of the per-defect breakdown."""
+def defect_table(rows: list[dict], classes: list[str], title: str = "per defect"):
+    """A rich table of the per-defect breakdown (with a verdict column when the rows have
+    one: the per defect x verdict breakdown)."""
     from rich.table import Table
 
-    table = Table(title="per defect")
-    for col in ("label", "defect", "images", "errors", "error %", *(f"as {c}" for c in classes)):
-        table.add_column(col, justify="left" if col in ("label", "defect") else "right")
+    keys = ("label", "defect", "verdict") if rows and "verdict" in rows[0] else ("label", "defect")
+    table = Table(title=title)
+    for col in (*keys, "images", "errors", "error %", *(f"as {c}" for c in classes)):
+        table.add_column(col, justify="left" if col in keys else "right")
     for r in rows:
         table.add_row(
-            r["label"],
-            r["defect"],
+            *(r[k] for k in keys),
             str(r["images"]),
             str(r["errors"]),
             f"{r['error_pct']:.2f}",

@@ -78,6 +78,14 @@ if TYPE_CHECKING:
     "default: a local Ray with --workers CPUs. Data and OUT must be on a "
     "filesystem every node sees at the same path.",
 )
+@click.option(
+    "--scan",
+    "scan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Scan calibration (YAML: pixel_mm, height_mm...) for inputs without a NAME.json "
+    "sidecar or a scan.yaml in their folders; overrides the recipe's scan: section.",
+)
 @click.option("--by-defect", is_flag=True, help="Split bad into bad-<defect> class folders.")
 @click.option(
     "--keep-unlocated",
@@ -104,6 +112,7 @@ def command(
     workers: int | None,
     engine: str,
     address: str | None,
+    scan_file: Path | None,
     by_defect: bool,
     keep_unlocated: bool,
     seed: int | None,
@@ -123,6 +132,7 @@ def command(
     Examples:
       weldsynth generate good/7 --recipe recipes/7.yaml --out data
       weldsynth generate good/ --all --out data --workers 2 --by-defect
+      weldsynth generate good/ --all --out data --scan scan.yaml
       weldsynth generate good/ --all --out data --engine ray --address auto
     """
     from weldsynth.dataset import generate as gen
@@ -141,9 +151,11 @@ def command(
             tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
         else:
             tasks, rejected = gen.plan_topology(good_dir, recipes[min(recipes)], out, by_defect)
+        tasks = gen.calibrate_tasks(tasks, good_dir, scan_file)  # bad values: before any write
+        # the engine is checked: Ray is there
         if keep_unlocated:
             tasks = [replace(t, keep_unlocated=True) for t in tasks]
-        gen.prepare_out(out, recipes, by_defect, force)  # the engine is checked: Ray is there
+        gen.prepare_out(out, recipes, by_defect, force, _scan(scan_file))
         with _progress(len(tasks), quiet) as tick:
             summary = gen.run(tasks, out, rejected, progress=tick, executor=executor)
     if not quiet:
@@ -183,6 +195,13 @@ def _recipes(
     if seed is not None:
         recipes = {t: r.model_copy(update={"seed": seed}) for t, r in recipes.items()}
     return recipes
+
+
+def _scan(scan_file: Path | None) -> dict | None:
+    """The ``--scan`` calibration as recorded in the run state (None without one)."""
+    from weldsynth.io.calibration import read_scan_file
+
+    return None if scan_file is None else read_scan_file(scan_file).to_dict()
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from weldsynth.dataset.balance.types import (
     parse_ratio,
     parse_variant_kinds,
 )
+from weldsynth.io.calibration import read_sidecar, write_sidecar
 from weldsynth.io.heightmap import HeightMap, encode_png, read_heightmap
 from weldsynth.io.manifest import Record, read_manifest, safe_join, write_manifest
 
@@ -57,19 +58,25 @@ def apply_plan(
                 "what balance would write; move it away and rerun"
             )
         atomic_write_bytes(target, data)
+        _copy_calibration(safe_join(base_dir, it.base.path), target)
         params = {**params, "base": it.base.path}
+        same = it.label == "good"  # a label-preserving variant: the base's imperfection
         new_rows.append(
             Record(
                 path=it.path,
                 topology=it.base.topology,
                 label=it.label,
-                defect=it.base.defect if it.label == "good" else it.kind,
+                defect=it.base.defect if same else it.kind,
                 source=it.base.source or it.base.path,
                 params=json.dumps(params, sort_keys=True, separators=(",", ":")),
                 seed=str(it.seed),
                 sha256=hashlib.sha256(data).hexdigest(),
                 split=it.base.split,
                 status=statuses.get(it.path, ""),
+                verdict=it.base.verdict if same else "",
+                rule=it.base.rule if same else "",
+                measures=it.base.measures if same else "",
+                calibration=it.base.calibration,
             )
         )
     updated = [r.with_(status=statuses[r.path]) if r.path in statuses else r for r in records]
@@ -108,6 +115,13 @@ def balance(
     if not dry_run:
         apply_plan(root, records, plan)
     return plan
+
+
+def _copy_calibration(base: Path, target: Path) -> None:
+    """A calibrated base's sidecar goes with its variants (same grid, square pixels)."""
+    calibration = read_sidecar(base)
+    if calibration is not None:
+        write_sidecar(target, calibration)
 
 
 def _render(it: NewItem, hm: HeightMap) -> tuple[np.ndarray, dict]:

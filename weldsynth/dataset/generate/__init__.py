@@ -16,6 +16,7 @@ Reliability:
 * unreadable inputs and rejected draws never stop the run: they go to ``rejected.csv``.
 """
 
+from weldsynth.dataset.generate.calibrate import calibrate_tasks
 from weldsynth.dataset.generate.plan import (
     MASKS_DIR,
     REJECTED_COLUMNS,
@@ -43,6 +44,7 @@ __all__ = [
     "RunSummary",
     "SourceResult",
     "SourceTask",
+    "calibrate_tasks",
     "counts_by_topology",
     "default_workers",
     "item_seed",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.core.seeding import derive_seed
+from weldsynth.io.calibration import Calibration
 from weldsynth.io.manifest import (
     Record,
 )
@@ -52,6 +53,9 @@ class SourceTask:
     recipe: Recipe
     out: Path
     by_defect: bool
+    calibration: Calibration | None = None
+    """The source's calibration as found (:func:`~weldsynth.dataset.generate.calibrate.
+    calibrate_tasks`), None when uncalibrated; the worker resamples rectangular pixels."""
     keep_unlocated: bool = False
     """Keep the weld as good when no bead is located in it (else it is a rejected input)."""
 

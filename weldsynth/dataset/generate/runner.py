@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from weldsynth import __version__
 from weldsynth.core.atomic import atomic_write_bytes
@@ -39,8 +40,17 @@ from weldsynth.synth.recipe import (
 )
 
 
-def prepare_out(out: Path, recipes: dict[int, Recipe], by_defect: bool, force: bool) -> None:
+def prepare_out(
+    out: Path,
+    recipes: dict[int, Recipe],
+    by_defect: bool,
+    force: bool,
+    scan: dict[str, Any] | None = None,
+) -> None:
     """Check the output folder can be used, then write the run state and resolved recipes.
+
+    ``scan`` (the ``--scan`` calibration, if any) is part of the run state: a rerun with
+    another one is refused like one with other recipes.
 
     Raises:
         OutputFolderError: ``out`` holds files that are not a weldsynth output (unless
@@ -51,12 +61,14 @@ def prepare_out(out: Path, recipes: dict[int, Recipe], by_defect: bool, force: b
         "by_defect": by_defect,
         "recipes": {str(t): resolved(r) for t, r in sorted(recipes.items())},
     }
+    if scan is not None:
+        wanted["scan"] = scan
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"{out}: exists and is not a folder")
     if state.exists():
         have = json.loads(state.read_text(encoding="utf-8"))
-        mine = {k: have.get(k) for k in wanted}
-        if mine != wanted:
+        keys = set(wanted) | ({"scan"} & set(have))
+        if {k: have.get(k) for k in keys} != {k: wanted.get(k) for k in keys}:
             raise OutputFolderError(
                 f"{out}: was generated with other recipes or options; use a new --out "
                 "folder (nothing was changed)"

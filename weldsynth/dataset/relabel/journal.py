@@ -295,6 +295,7 @@ class Journal:
                 back.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(here, back)
                 moved += 1
+            _move_sidecar(here, back)  # also when the crash came between image and sidecar
         self._remove_empty(step.new_dirs)
         mfile = manifest_path(self.root)
         now = sha256_file(mfile) if mfile.is_file() else ""
@@ -350,6 +351,7 @@ class Journal:
             raise JournalError(f"{dst}: already exists; {src} not moved")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(source, target)
+        _move_sidecar(source, target)
 
     def _dirs_to_create(self, changes: list[Change]) -> list[str]:
         new: set[str] = set()
@@ -365,3 +367,11 @@ class Journal:
             folder = safe_join(self.root, rel)
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
+
+
+def _move_sidecar(source: Path, target: Path) -> None:
+    """An image's ``NAME.json`` sidecar (its calibration) goes where the image goes; one
+    already at the target is never overwritten."""
+    here, there = source.with_suffix(".json"), target.with_suffix(".json")
+    if here.is_file() and not there.exists():
+        os.rename(here, there)
