@@ -164,3 +164,23 @@ def test_a_good_weld_without_a_bead_is_rejected_not_kept(
     assert res.exit_code == 0, res.output
     assert (kept / "7" / "good" / "flat.png").exists()
     assert "7/good/flat.png" in {r.path for r in read_manifest(kept)}
+
+
+def test_generate_uses_the_shared_scanner(samples: Path, recipe: Path, tmp_path: Path) -> None:
+    import os
+
+    good = tmp_path / "good"
+    good.mkdir()
+    first = _welds(samples)[0]
+    shutil.copy(first, good / "UP.PNG")
+    os.symlink(good / "gone.png", good / "dangling.png")
+    (good / "notes.txt").write_text("x")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli, ["generate", str(good), "--recipe", str(recipe), "--out", str(out), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    rejected = (out / "rejected.csv").read_text()
+    assert "7/dangling.png,,,dangling symlink" in rejected
+    assert "7/notes.txt,,,not a PNG file" in rejected
+    assert "7/good/UP.png" in {r.path for r in read_manifest(out)}

@@ -85,23 +85,11 @@ def read_heights(
 
 
 def collect_images(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, folders expanded to their PNGs (recursively; ``_``/``.`` folders skipped)."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*.png")
-                    if p.is_file()
-                    and not any(
-                        part.startswith(("_", ".")) for part in p.relative_to(path).parts[:-1]
-                    )
-                )
-            )
-        else:
-            out.append(path)
-    return out
+    """Files as given, folders expanded to their PNGs (:func:`weldsynth.io.inputs.scan_paths`:
+    recursively, ``*.png`` in any case, ``_``/``.`` folders skipped)."""
+    from weldsynth.io.inputs import scan_paths
+
+    return scan_paths(paths).files
 
 
 def predict_files(

@@ -26,9 +26,10 @@ def command(
 ) -> None:
     """Classify height maps with a trained MODEL (model.pt or its run folder).
 
-    IMAGES are PNG files or folders (searched recursively; folders starting with
-    "_" are skipped). Unreadable files are listed and skipped; the command fails
-    only when none can be read.
+    IMAGES are PNG files or folders (searched recursively for *.png in any case;
+    folders starting with "_" or "." are skipped). Unreadable files, dangling symlinks
+    and other files in the folders are listed and skipped; the command fails only when
+    none can be read.
 
     \b
     Examples:
@@ -38,15 +39,20 @@ def command(
     from rich.console import Console
     from rich.table import Table
 
+    from weldsynth.io.inputs import scan_paths
     from weldsynth.train.checkpoint import load_checkpoint
-    from weldsynth.train.predict import collect_images, predict_files
+    from weldsynth.train.predict import predict_files
     from weldsynth.train.reports import write_csv
 
     ckpt = load_checkpoint(model)
-    files = collect_images(images)
+    scan = scan_paths(images)
+    files = scan.files
+    skipped = [(str(path), reason) for path, reason in scan.skipped]
     if not files:
-        raise WeldsynthError("no PNG files found in the given IMAGES")
+        listed = "".join(f"; skipped {f}: {r}" for f, r in skipped[:3])
+        raise WeldsynthError(f"no PNG files found in the given IMAGES{listed}")
     preds, failures = predict_files(ckpt, files, batch_size)
+    failures = skipped + failures
     err = Console(stderr=True)
     for file, reason in failures:
         err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.core.seeding import derive_seed
 from weldsynth.io.calibration import Calibration
+from weldsynth.io.inputs import scan_folder
 from weldsynth.io.manifest import (
     Record,
 )
@@ -89,26 +90,20 @@ def item_seed(seed: int, topology: int, name: str, variant: int) -> int:
 def plan_topology(
     good_dir: Path, recipe: Recipe, out: Path, by_defect: bool
 ) -> tuple[list[SourceTask], list[Rejection]]:
-    """Tasks for every file in ``good_dir`` (one topology).
-
-    Hidden files and the JSON truth sidecars of procedural samples are ignored; any other
-    file that is not a PNG is listed as rejected.
+    """Tasks for every PNG in ``good_dir`` (one topology), found by the shared scanner
+    (:func:`weldsynth.io.inputs.scan_folder`): what it skips (a dangling symlink, a file
+    that is not a PNG) is listed as rejected; hidden files and sidecars are ignored.
     """
     if not good_dir.is_dir():
         raise WeldsynthError(f"{good_dir}: not a folder of good welds")
-    tasks: list[SourceTask] = []
-    rejections: list[Rejection] = []
-    for file in sorted(good_dir.iterdir()):
-        if file.name.startswith(".") or file.is_dir():
-            continue
-        if file.suffix.lower() == ".json" and file.with_suffix(".png").exists():
-            continue  # truth sidecar of a procedural sample
-        if file.suffix.lower() != ".png":
-            rejections.append(
-                Rejection(source_id(recipe.topology, file.name), "", "", "not a PNG file")
-            )
-            continue
-        tasks.append(SourceTask(recipe.topology, file, file.name, recipe, out, by_defect))
+    scan = scan_folder(good_dir)
+    rejections = [
+        Rejection(source_id(recipe.topology, file.name), "", "", reason)
+        for file, reason in scan.skipped
+    ]
+    tasks = [
+        SourceTask(recipe.topology, file, file.name, recipe, out, by_defect) for file in scan.files
+    ]
     refuse_output_clashes(tasks)
     return tasks, rejections
 
