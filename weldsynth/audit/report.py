@@ -303,8 +303,8 @@ def _page(rows: list[dict[str, Any]], cards: list[str], title: str, subtitle: st
         '</label><label><input type="checkbox" id="show-mask" checked> mask</label>'
         '<label><input type="checkbox" id="show-cam" checked> Grad-CAM</label>'
         f'{legend}<button id="export" type="button" title="Download the decisions '
-        'of the suspects shown, for: weldsynth relabel apply DATA decisions.csv">'
-        'Export decisions CSV</button><span id="summary"></span></div>'
+        "of every suspect, also those the filters hide, for: weldsynth relabel apply "
+        'DATA decisions.csv">Export all decisions CSV</button><span id="summary"></span></div>'
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -1,8 +1,8 @@
 """Inline CSS and JavaScript of ``report.html`` (no CDN, no network: the page works offline).
 
 The script sorts and filters the suspect cards, toggles the overlays, counts the decisions
-and exports them as the decisions CSV that ``weldsynth relabel apply`` reads
-(``path,decision,to,sha256``) through a Blob download. It exposes
+and exports all of them (also those of cards the filters hide) as the decisions CSV that
+``weldsynth relabel apply`` reads (``path,decision,to,sha256``) through a Blob download. It exposes
 ``window.weldsynthReport = {decisionsCsv, sortBy, applyFilters, exportCsv}`` for scripting
 and tests.
 """
@@ -112,8 +112,8 @@ JS = r"""
   }
 
   function decisionsCsv() {
-    const lines = ["path,decision,to,sha256"];
-    visible().forEach((c) => {
+    const lines = ["path,decision,to,sha256"];  // every card: filters only hide them
+    main.querySelectorAll(".suspect").forEach((c) => {
       const [decision, to] = c.querySelector("select.decision").value.split(/:(.*)/s);
       lines.push([c.dataset.path, decision, to || "", c.dataset.sha256].map(csvField)
         .join(","));
