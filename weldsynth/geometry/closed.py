@@ -30,11 +30,16 @@ class ClosedFit:
         path: Closed, clockwise centreline with widths.
         corners: Arc lengths of the corners along ``path``.
         inside: bool (H, W), pixels enclosed by the centreline.
+        support: Fraction of the cross-sections (last pass) that crossed the bead, both
+            edges found.
+        open_px: Longest run along the path (px) of sections that did not.
     """
 
     path: BeadPath
     corners: tuple[float, ...]
     inside: np.ndarray
+    support: float = 1.0
+    open_px: float = 0.0
 
 
 def ring_hole(mask: np.ndarray, min_area: float) -> np.ndarray | None:
@@ -130,7 +135,18 @@ def fit_closed(
     corners = tuple(float(np.interp(c, knots, path.arc)) for c in corners)
     inside = np.zeros(image.shape, np.uint8)
     cv2.fillPoly(inside, [np.rint(path.points * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
-    return ClosedFit(path, corners, inside > 0)
+    return ClosedFit(path, corners, inside > 0, float(good.mean()), SECTION * _longest_gap(good))
+
+
+def _longest_gap(good: np.ndarray) -> int:
+    """Longest circular run of False in ``good``."""
+    if good.all():
+        return 0
+    if not good.any():
+        return len(good)
+    bad = np.roll(~good, -int(np.argmax(good)))  # start on a True: no run wraps around
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], bad.astype(np.int8), [0]])))
+    return int(np.max(edges[1::2] - edges[::2]))
 
 
 def exact_distance(mask: np.ndarray) -> np.ndarray:

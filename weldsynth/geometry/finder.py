@@ -8,57 +8,45 @@ offset across).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-import cv2
 import numpy as np
 
 from weldsynth.core.units import is_pixel_dtype, to_unit
+from weldsynth.geometry.beads import (
+    MAX_BORDER,
+    Candidate,
+    border_share,
+    branches,
+    candidates,
+    crossing_ridge,
+    dominant,
+    enclosure_problem,
+)
 from weldsynth.geometry.closed import fit_closed, ring_hole
 from weldsynth.geometry.line import fit_line
 from weldsynth.geometry.path import BeadPath, axis_angle
+from weldsynth.geometry.regions import (
+    PLATE_LEFT,
+    PLATE_NONE,
+    PLATE_RIGHT,
+    Plate,
+    band,
+    close_mask,
+    left_of,
+    plates_of,
+)
 from weldsynth.geometry.ridge import (
+    CORE_LEVEL,
     Reduced,
-    crest_component,
     noise_level,
     quantiles,
     reduce,
     ridge_response,
 )
 
-PLATE_NONE = 0
-PLATE_LEFT = 1
-"""Plate on the positive-offset side (left of travel; north for a left-to-right bead,
-outside for a closed path)."""
-PLATE_RIGHT = 2
-"""Plate on the negative-offset side (right of travel; south, or inside for a closed path)."""
-
-
-@dataclass(frozen=True)
-class Plate:
-    """A plate plane beside the bead.
-
-    Attributes:
-        side: ``PLATE_LEFT`` or ``PLATE_RIGHT``.
-        area: Number of pixels.
-        mean_height: Mean height in [0, 1].
-        plane: (a, b, c) of the least-squares plane ``h = a*x + b*y + c``.
-    """
-
-    side: int
-    area: int
-    mean_height: float
-    plane: tuple[float, float, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "side": "left" if self.side == PLATE_LEFT else "right",
-            "area": int(self.area),
-            "mean_height": round(float(self.mean_height), 6),
-            "plane": [round(float(v), 8) for v in self.plane],
-        }
+__all__ = ["PLATE_LEFT", "PLATE_NONE", "PLATE_RIGHT", "Plate", "WeldGeometry", "locate"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +66,8 @@ class WeldGeometry:
         plates: One :class:`Plate` per plate label present.
         nodata_mask: bool (H, W), pixels equal to 0 (shadow, noise or removed plane).
         corners: Arc lengths of the corners of a closed path (empty for line beads).
+        warnings: What the caller should know about a found bead (e.g. ``several beads:
+            ...`` when other ridges were left out); empty when nothing is doubtful.
     """
 
     shape: tuple[int, int]
@@ -90,6 +80,7 @@ class WeldGeometry:
     plates: tuple[Plate, ...]
     nodata_mask: np.ndarray
     corners: tuple[float, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -131,6 +122,7 @@ class WeldGeometry:
             "plates": [p.to_dict() for p in self.plates],
             "bead_pixels": int(self.bead_mask.sum()),
             "nodata_pixels": int(self.nodata_mask.sum()),
+            "warnings": list(self.warnings),
         }
 
 
@@ -140,12 +132,16 @@ MIN_RELIEF = 0.02
 """Smallest height range (1st to 99th percentile) of a map that may hold a bead."""
 MIN_RIDGE = 0.04
 """Smallest height of a bead above its surroundings (heights in [0, 1])."""
-MIN_SNR = 6.0
-"""Smallest bead height in units of the pixel noise."""
+NOISE_RIDGE = 2.1
+"""The ridge response that white pixel noise alone reaches (its 99.5th percentile), in units
+of the pixel noise, at full resolution (halved on a half-resolution map)."""
+MIN_SNR = 2.9
+"""Smallest bead height (ridge peak) in units of the ridge's noise floor."""
 MIN_COVERED = 0.75
 """Smallest fraction of the rough ridge that a line bead found in it must cover."""
-MIN_PLATE_FRACTION = 0.02
-"""Smallest plate, as a fraction of the map, reported as a plate."""
+CROSS_REACH = 0.45
+"""Cross-section reach on each side of a bead wider than the square window, as a fraction
+of the map's extent across it."""
 
 
 def locate(height: np.ndarray) -> WeldGeometry:
@@ -153,10 +149,15 @@ def locate(height: np.ndarray) -> WeldGeometry:
 
     The bead is the ridge that stands out of its local background (a morphological opening
     wider than the bead removes it and leaves flat or tilted plates), found roughly at half
-    resolution. A ridge that encloses a hole is a closed (square) bead; otherwise it is a
-    line bead along its main axis. Cross-sections of the full-resolution map along the rough
-    centreline then give the exact edges, so the centre, widths and ends
+    resolution; a bead wider than that window that crosses the whole map is found against
+    a background taken along the map's rows or columns instead. A ridge that encloses a
+    region it separates from the map's border on every side is a closed (square) bead;
+    otherwise it is a line bead along its main axis (along the borders it joins, when it
+    crosses the map). Cross-sections of the full-resolution map along the rough centreline
+    then give the exact edges, so the centre, widths and ends
     (:mod:`weldsynth.geometry.profile`). Plates are the measured pixels on either side.
+    Several ridges are fitted one by one (:mod:`weldsynth.geometry.beads`): the main bead
+    is reported with a ``several beads`` warning, or none when no bead dominates.
 
     Args:
         height: 2-D array, float in [0, 1] or uint8/uint16 pixels; 0 = no data. Not modified.
@@ -165,7 +166,6 @@ def locate(height: np.ndarray) -> WeldGeometry:
         The :class:`WeldGeometry`; ``found`` is False (with a reason) when there is no bead.
     """
     f = _to_float(height)
-    shape = (int(f.shape[0]), int(f.shape[1]))
     valid = f > 0
     n_valid = int(np.count_nonzero(valid))
     if n_valid < max(MIN_VALID_FRACTION * f.size, 32):
@@ -177,70 +177,165 @@ def locate(height: np.ndarray) -> WeldGeometry:
         return _missing(f, f"flat map (heights vary by {hi - lo:.3f})")
     ridge = ridge_response(small.height, small.valid)
     (peak,) = quantiles(ridge[small.valid], (0.995,))
+    # the ridge is measured on the reduced, smoothed map: its noise is lower than the pixels'
     noise = noise_level(f, valid)
-    if peak < max(MIN_RIDGE, MIN_SNR * noise):
+    floor = NOISE_RIDGE * noise / float(np.sqrt(small.scale[0] * small.scale[1]))
+    along = None
+    wide = crossing_ridge(small, peak, floor)
+    if wide is not None:
+        ridge, peak, along = wide
+    if peak < max(MIN_RIDGE, MIN_SNR * floor):
         return _missing(f, f"no ridge stands out (ridge {peak:.3f}, noise {noise:.3f})")
-    crest = crest_component(ridge, peak)
-    if crest is None:
+    found = candidates(ridge, peak, small.valid, floor)
+    if not found:
         return _missing(f, "no bead-sized ridge")
+    return _choose(_Scene(f, validf, small, ridge, peak, along), found)
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """What the fits of one map share: heights, validity, the reduced map and its ridge.
+
+    ``along`` is the axis (0 = x, 1 = y) of a bead wider than the square window that crosses
+    the map (the ridge then comes from a row or column background), else None.
+    """
+
+    f: np.ndarray
+    validf: np.ndarray
+    small: Reduced
+    ridge: np.ndarray
+    peak: float
+    along: int | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.f.shape[0]), int(self.f.shape[1]))
+
+
+def _choose(scene: _Scene, found: list[Candidate]) -> WeldGeometry:
+    """Fit every candidate ridge; the main bead with its warnings, or not found.
+
+    Beads measured whole rank before beads cut by the map's border, then by crest; the
+    main bead must dominate the others of its rank (:func:`dominant`).
+    """
+    fits: list[tuple[bool, int, WeldGeometry]] = []
+    reasons = []
+    for cand in found:
+        geo = _fit(scene, cand)
+        if not geo.found or geo.path is None:
+            reasons.append(geo.reason)
+            continue
+        cut = border_share(geo.path, scene.shape) > MAX_BORDER
+        if cut:
+            text = "the bead runs along the image border: its width and centre are of its part"
+            geo = replace(geo, warnings=(*geo.warnings, f"{text} inside the image"))
+        fits.append((cut, cand.crest, geo))
+    if not fits:
+        return _missing(scene.f, str(reasons[0]))
+    fits.sort(key=lambda fit: (fit[0], -fit[1]))
+    rivals = [crest for cut, crest, _ in fits if cut == fits[0][0]]
+    if not dominant(rivals):
+        return _missing(
+            scene.f, f"several beads: {len(rivals)} of similar size, none dominates (not merged)"
+        )
+    geo = fits[0][2]
+    if len(found) > 1:
+        extra = f"several beads: {len(found) - 1} other ridge(s) beside the main bead, not used"
+        geo = replace(geo, warnings=(*geo.warnings, extra))
+    return geo
+
+
+def _fit(scene: _Scene, cand: Candidate) -> WeldGeometry:
+    """The bead of one candidate ridge: closed when it encloses a region, else a line."""
+    note = None
+    if cand.along is None and scene.along is None:
+        closed = _locate_closed(scene, cand.mask)
+        if isinstance(closed, WeldGeometry):
+            return closed
+        note = closed
+    geo = _locate_line(scene, cand)
+    if note is None:
+        return geo
+    if not geo.found:
+        return _missing(scene.f, f"not a closed bead ({note}); {geo.reason}")
+    return replace(geo, warnings=(f"a ring-shaped ridge is not a closed bead: {note}",))
+
+
+def _locate_closed(scene: _Scene, crest: np.ndarray) -> WeldGeometry | str | None:
+    """The closed bead of a ridge that encloses a hole; why not (a reason) or None (no hole)."""
+    f, validf, small = scene.f, scene.validf, scene.small
     min_hole = max(0.01 * crest.size, 25.0)
-    ring = _close(crest, 3)
+    ring = close_mask(crest, 3)
     hole = ring_hole(ring, min_hole)
     if hole is None:  # a nearly closed ring (a gap, a cut) still makes a square weld
-        ring = _close(crest, 9)
+        ring = close_mask(crest, 9)
         hole = ring_hole(ring, min_hole)
-    if hole is not None:
-        closed = fit_closed(ring & ~hole, hole, small.to_full, small.scale, f, validf)
-        if closed is None:
-            return _missing(f, "closed ridge without a usable midline")
-        bead = _band(closed.path, shape) & valid
-        labels, plates = _plates(f, valid, bead, ~closed.inside)
-        return WeldGeometry(
-            shape, True, None, closed.path, None, bead, labels, plates, ~valid, closed.corners
-        )
-    return _locate_line(f, validf, small, ridge, crest)
-
-
-def _locate_line(
-    f: np.ndarray, validf: np.ndarray, small: Reduced, ridge: np.ndarray, crest: np.ndarray
-) -> WeldGeometry:
-    """The line bead along the crest (no hole in it), or a not-found geometry.
-
-    Args:
-        f: float32 heights, 0 = no data.
-        validf: float32 1 where there is data.
-        small: The reduced map the ridge and crest were found on.
-        ridge: Ridge response of ``small``.
-        crest: bool mask of the bead's crest in ``small``.
-    """
-    shape = (int(f.shape[0]), int(f.shape[1]))
+    if hole is None:
+        return None
+    closed = fit_closed(ring & ~hole, hole, small.to_full, small.scale, f, validf)
+    if closed is None:
+        return "closed ridge without a usable midline"
     valid = validf > 0
-    ys, xs = np.nonzero(crest)
+    full = band(closed.path, scene.shape)
+    problem = enclosure_problem(closed, full)
+    if problem is not None:
+        return problem
+    bead = full & valid
+    labels, plates = plates_of(f, valid, bead, ~closed.inside)
+    geo = WeldGeometry(
+        scene.shape, True, None, closed.path, None, bead, labels, plates, ~valid, closed.corners
+    )
+    return _with_branches(geo, scene, crest, full)
+
+
+def _locate_line(scene: _Scene, cand: Candidate) -> WeldGeometry:
+    """The line bead along a candidate ridge (no enclosure), or a not-found geometry."""
+    f, validf, small, shape = scene.f, scene.validf, scene.small, scene.shape
+    valid = validf > 0
+    ys, xs = np.nonzero(cand.mask)
     fx, fy = small.to_full(xs.astype(np.float64), ys.astype(np.float64))
+    reach = round(0.33 * min(shape))
+    if scene.along is not None:  # a wide bead: sections across most of the map
+        reach = max(reach, round(CROSS_REACH * shape[scene.along]))
     line = fit_line(
         fx,
         fy,
-        ridge[ys, xs].astype(np.float64),
+        scene.ridge[ys, xs].astype(np.float64),
         f,
         validf,
-        reach=round(0.33 * min(shape)),
+        reach=reach,
         pixel_area=small.scale[0] * small.scale[1],
+        along=cand.along,
     )
     if line is None or line.straightness < 0.8 or line.support < 0.5:
         return _missing(f, "the ridge is not line-shaped")
-    if line.path.length < 2.0 * line.path.mean_width:
+    if cand.along is None and line.path.length < 2.0 * line.path.mean_width:
         return _missing(f, "the ridge is too short for a bead")
-    band = _band(line.path, shape)
+    full = band(line.path, shape)
     xi = np.clip(np.rint(fx).astype(np.intp), 0, shape[1] - 1)
     yi = np.clip(np.rint(fy).astype(np.intp), 0, shape[0] - 1)
-    covered = float(np.mean(band[yi, xi]))
+    covered = float(np.mean(full[yi, xi]))
     if covered < MIN_COVERED:
         return _missing(f, f"the ridge is not one line bead ({100 * covered:.0f}% on the path)")
-    bead = band & valid
-    labels, plates = _plates(f, valid, bead, _left_of(line.path, shape))
+    bead = full & valid
+    labels, plates = plates_of(f, valid, bead, left_of(line.path, shape))
     # the main axis: the line through the centres (parallel to a curved bead's chord)
     angle = axis_angle(line.axis)
-    return WeldGeometry(shape, True, None, line.path, angle, bead, labels, plates, ~valid, ())
+    geo = WeldGeometry(shape, True, None, line.path, angle, bead, labels, plates, ~valid, ())
+    return _with_branches(geo, scene, cand.mask, full)
+
+
+def _with_branches(
+    geo: WeldGeometry, scene: _Scene, mask: np.ndarray, full: np.ndarray
+) -> WeldGeometry:
+    """``geo`` with a ``several beads`` warning when crest branches off its band (a T)."""
+    assert geo.path is not None
+    core = mask & (scene.ridge > CORE_LEVEL * scene.peak)
+    n, share = branches(core, full, scene.small, geo.path.mean_width)
+    if n == 0:
+        return geo
+    text = f"several beads: {n} branch(es) leave the main bead ({100 * share:.0f}% of its crest)"
+    return replace(geo, warnings=(*geo.warnings, text))
 
 
 def _missing(f: np.ndarray, reason: str) -> WeldGeometry:
@@ -270,75 +365,3 @@ def _to_float(height: np.ndarray) -> np.ndarray:
         raise TypeError(f"expected float, uint8 or uint16 heights, got {a.dtype}")
     out = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
     return np.clip(out, 0.0, 1.0, out=out)
-
-
-def _vertex_normals(path: BeadPath) -> np.ndarray:
-    """Unit left normals at the vertices (central differences; one-sided at open ends)."""
-    pts = path.points
-    if path.closed:
-        t = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
-    else:
-        t = np.gradient(pts, axis=0)
-    t = t / np.maximum(np.hypot(t[:, 0], t[:, 1]), 1e-9)[:, None]
-    return np.stack([t[:, 1], -t[:, 0]], axis=1)
-
-
-def _fill(
-    shape: tuple[int, int], polys: list[np.ndarray], value: int = 1, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Fill polygons (float (x, y) vertices) with sub-pixel precision."""
-    if out is None:
-        out = np.zeros(shape, np.uint8)
-    cv2.fillPoly(out, [np.rint(p * 16).astype(np.int32) for p in polys], value, cv2.LINE_8, 4)
-    return out
-
-
-def _band(path: BeadPath, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels within half the local width of the centreline (polygon fill, not projection)."""
-    n = _vertex_normals(path) * (0.5 * path.widths)[:, None]
-    pts = path.points
-    if path.closed:
-        out = _fill(shape, [pts + n])
-        return _fill(shape, [pts - n], 0, out) > 0
-    return _fill(shape, [np.vstack([pts + n, (pts - n)[::-1]])]) > 0
-
-
-def _left_of(path: BeadPath, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels on the positive-offset side of a line path, its ends extended straight."""
-    pts = path.points
-    far = 4.0 * (shape[0] + shape[1])
-    t0 = path.tangent_at(0.0)
-    t1 = path.tangent_at(path.length)
-    n0 = np.array([t0[1], -t0[0]])
-    n1 = np.array([t1[1], -t1[0]])
-    start, end = pts[0] - far * t0, pts[-1] + far * t1
-    return _fill(shape, [np.vstack([start, pts, end, end + far * n1, start + far * n0])]) > 0
-
-
-def _plates(
-    f: np.ndarray, valid: np.ndarray, bead: np.ndarray, left: np.ndarray
-) -> tuple[np.ndarray, tuple[Plate, ...]]:
-    """Plate labels and plane fits of the measured pixels on either side of the bead."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-    free = valid & (cv2.dilate(bead.astype(np.uint8), kernel) == 0)
-    labels = np.zeros(f.shape, np.uint8)
-    plates = []
-    for side, sel in ((PLATE_LEFT, free & left), (PLATE_RIGHT, free & ~left)):
-        idx = np.flatnonzero(sel)
-        if len(idx) < MIN_PLATE_FRACTION * f.size:
-            continue
-        labels.ravel()[idx] = side
-        z = f.ravel()[idx]
-        sub = idx[:: max(1, len(idx) // 3000)]
-        ys, xs = np.divmod(sub, f.shape[1])
-        a = np.stack([xs, ys, np.ones(len(sub))], axis=1).astype(np.float64)
-        coef = np.linalg.lstsq(a, f.ravel()[sub].astype(np.float64), rcond=None)[0]
-        plates.append(
-            Plate(side, len(idx), float(z.mean()), (float(coef[0]), float(coef[1]), float(coef[2])))
-        )
-    return labels, tuple(plates)
-
-
-def _close(mask: np.ndarray, k: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0

@@ -76,6 +76,7 @@ def fit_line(
     valid: np.ndarray,
     reach: int,
     pixel_area: float = 1.0,
+    along: int | None = None,
 ) -> LineFit | None:
     """Fit the centreline of a line bead.
 
@@ -92,6 +93,9 @@ def fit_line(
         valid: float32 (H, W) 1 where there is data.
         reach: Length of the cross-sections on each side of the centre, in pixels.
         pixel_area: Full-resolution area of one crest pixel (4 for a half-resolution crest).
+        along: 0 (1) when the bead crosses the map along x (y): the main axis is then the
+            one closer to that axis, whatever the crest's shape (a bead wider than the map
+            is long has a crest wider than long).
 
     Returns:
         The :class:`LineFit`, or None when the pixels do not form a usable line.
@@ -99,6 +103,8 @@ def fit_line(
     if len(xs) < 10:
         return None
     mx, my, direction = _main_axis(xs, ys, weights)
+    if along is not None and abs(direction[along]) < abs(direction[1 - along]):
+        direction = np.array([1.0, 0.0]) if along == 0 else np.array([0.0, 1.0])
     dx, dy = direction
     cx, cy = xs - mx, ys - my
     rough = _rough_centre(cx * dx + cy * dy, cx * dy - cy * dx)

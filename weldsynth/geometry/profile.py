@@ -21,6 +21,11 @@ CROWN_FRACTION = 0.1
 """The step above the plate is at least this fraction of the typical crown height."""
 VISIBLE_FRACTION = 0.3
 """A side whose outer samples have data at least this often has a visible plate."""
+MIN_SPAN = 0.4
+"""A side of a section with fewer samples inside the image than this fraction of its reach
+shows no plate (the bead runs off the image there)."""
+BRIDGE = 3
+"""Longest run of samples without data inside a bead that does not end it (dropouts)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def find_edges(
         if up.any():
             step = max(step_above, CROWN_FRACTION * float(np.median(crown[up])))
     level = _level_rows(left, right, centre, n, m)
-    inside = has & (profile - level > step)
+    inside = _bridge(has & (profile - level > step), has)
     k = max(2, min(centre, m - 1 - centre) // 2)
     window = has & (np.abs(cols - centre) <= k)
     highest = np.argmax(np.where(window, profile, -np.inf), axis=1)
@@ -144,7 +149,7 @@ def find_edges(
                 profile, has, (cols <= lo[:, None] - 2) & (cols >= lo[:, None] - 8), right
             )
         level = _level_rows(left, right, centre, n, m)
-        inside = has & (profile - level > step)
+        inside = _bridge(has & (profile - level > step), has)
         lo, hi, lo_found, hi_found = _walk(profile, has, inside, profile - level - step, start)
     core = inside[rows, start] & (hi - start >= 1.0) & (start - lo >= 1.0)
     width = hi - lo
@@ -200,18 +205,31 @@ def _walk(
     return lo, hi, lo_found, hi_found
 
 
+def _bridge(inside: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """``inside`` with runs of at most BRIDGE samples without data between inside samples
+    set (dropouts in the bead do not end it; the end of the data still does)."""
+    m = inside.shape[1]
+    cols = np.arange(m)[None, :]
+    last = np.maximum.accumulate(np.where(inside, cols, -m - BRIDGE - 2), axis=1)
+    after = np.where(inside, cols, 2 * m + BRIDGE + 2)[:, ::-1]
+    nxt = np.minimum.accumulate(after, axis=1)[:, ::-1]
+    return inside | (~has & (nxt - last - 1 <= BRIDGE))
+
+
 def _plate_level(prof: np.ndarray, has: np.ndarray, in_image: np.ndarray) -> np.ndarray | None:
     """Rough plate height of one side per section, or None when the side shows no plate.
 
     Column 0 is the centre, columns go outwards. The outer part of each section (its last
     40 % inside the image) lies beyond the bead; when those samples mostly have data the
-    side shows a plate, at the median of those samples (sections without any take their
-    neighbours' level).
+    side shows a plate, at the median of those samples (sections without any, or that
+    leave the image within MIN_SPAN of their length, take their neighbours' level).
     """
     m = prof.shape[1]
     cols = np.arange(m)[None, :]
     span = in_image.sum(axis=1)
-    outer = in_image & (cols >= 0.6 * span[:, None])
+    # a section that leaves the image this early shows the bead cut by the border, no plate
+    seen = span >= MIN_SPAN * m
+    outer = in_image & (cols >= 0.6 * span[:, None]) & seen[:, None]
     data = has & outer
     if data.sum() < VISIBLE_FRACTION * max(int(outer.sum()), 1):
         return None

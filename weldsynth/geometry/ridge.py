@@ -16,6 +16,9 @@ CORE_LEVEL = 0.5
 """Fraction of the ridge peak that marks the bead's crest."""
 EDGE_LEVEL = 0.15
 """Fraction of the ridge peak down to which the rough bead mask reaches."""
+CROSS_SPAN = 0.8
+"""Length of the row (column) window of a crossing bead's background, as a fraction of the
+map's width (height)."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,21 @@ def reduce(f: np.ndarray, validf: np.ndarray) -> Reduced:
 
 
 def noise_level(f: np.ndarray, valid: np.ndarray) -> float:
-    """Pixel noise (robust std) from differences of horizontal neighbours on every 2nd row."""
-    a, b = f[::2, 1:], f[::2, :-1]
-    both = valid[::2, 1:] & valid[::2, :-1]
-    diff = (a - b)[both]
-    if diff.size < 16:
-        return 0.0
-    diff = diff[:: max(1, diff.size // 8000)]
-    return 1.4826 * float(np.median(np.abs(diff))) / np.sqrt(2.0)
+    """Pixel noise (robust std) from differences of neighbours on every 2nd row (column).
+
+    The larger of the horizontal and vertical estimates: a scanner's lines repeated over
+    the cells between them (line pitch) make one of them look noise-free.
+    """
+    out = 0.0
+    for g, v in ((f, valid), (f.T, valid.T)):
+        a, b = g[::2, 1:], g[::2, :-1]
+        both = v[::2, 1:] & v[::2, :-1]
+        diff = (a - b)[both]
+        if diff.size < 16:
+            continue
+        diff = diff[:: max(1, diff.size // 8000)]
+        out = max(out, 1.4826 * float(np.median(np.abs(diff))) / np.sqrt(2.0))
+    return out
 
 
 def quantiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
@@ -71,35 +81,29 @@ def quantiles(values: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(float(part[k]) for k in ks)
 
 
-def ridge_response(height: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Height above the local background (white top-hat that ignores no-data pixels)."""
+def ridge_response(height: np.ndarray, valid: np.ndarray, across: int | None = None) -> np.ndarray:
+    """Height above the local background (white top-hat that ignores no-data pixels).
+
+    Args:
+        height: float32 heights, 0 where there is no data.
+        valid: bool, True where there is data.
+        across: None for a square window of half the short side (beads narrower than that,
+            any direction); 1 (0) for a row (column) window of CROSS_SPAN of the width
+            (height): the background of a bead that runs along y (x), however wide.
+    """
     h, w = height.shape
     vf = valid.astype(np.float32)
     num = cv2.GaussianBlur(height, (3, 3), 0.8)
     den = cv2.GaussianBlur(vf, (3, 3), 0.8)
     smooth = np.where(valid, num / np.maximum(den, 1e-6), np.float32(2.0)).astype(np.float32)
-    k = int(np.clip(0.5 * min(h, w), 9, 81)) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    if across is None:
+        k = int(np.clip(0.5 * min(h, w), 9, 81)) | 1
+        size = (k, k)
+    else:
+        k = int(max(9, CROSS_SPAN * (w if across == 1 else h))) | 1
+        size = (k, 1) if across == 1 else (1, k)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
     eroded = cv2.erode(smooth, kernel)
     eroded[eroded > 1.5] = 0.0  # windows with no data at all
     background = cv2.dilate(eroded, kernel)
     return np.where(valid, smooth - background, 0.0).astype(np.float32)
-
-
-def crest_component(ridge: np.ndarray, peak: float) -> np.ndarray | None:
-    """The main ridge: the connected part above ``EDGE_LEVEL * peak`` with the most crest.
-
-    Returns:
-        bool mask, or None when the biggest crest is too small to be a bead.
-    """
-    mask = (ridge > EDGE_LEVEL * peak).astype(np.uint8)
-    n, labels = cv2.connectedComponents(mask, connectivity=8)
-    if n <= 1:
-        return None
-    core = ridge > CORE_LEVEL * peak
-    crest = np.bincount(labels[core], minlength=n)
-    crest[0] = 0
-    best = int(np.argmax(crest))
-    if crest[best] < max(8, 0.002 * ridge.size):
-        return None
-    return labels == best
