@@ -55,7 +55,51 @@ def _defects() -> str:
     return "\n".join(rows)
 
 
-SECTIONS: dict[str, Callable[[], str]] = {"topologies": _topologies, "defects": _defects}
+def _imperfections() -> str:
+    """Plugin -> the imperfections it models, what is measured, the limits of each preset."""
+    from weldsynth.synth.defects import get_defect, list_defects
+    from weldsynth.synth.norm import load_preset, preset_names
+
+    levels = [load_preset(p) for p in preset_names()]
+    head = " | ".join(f"`{lv.preset}`" for lv in levels)
+    rows = [
+        f"| defect | imperfection | measured | {head} | reference (ISO norm) |",
+        "|---|---|---|" + "---|" * len(levels) + "---|",
+    ]
+    for name in list_defects():
+        plugin = get_defect(name)
+        for rule_id in plugin.imperfections:
+            rules = [lv.rule(rule_id) for lv in levels]
+            known = next((r for r in reversed(rules) if r is not None), None)
+            if known is None:
+                continue
+            cells = []
+            for lv, rule in zip(levels, rules, strict=True):
+                if rule is None:
+                    cells.append("— (bad)")
+                    continue
+                text = lv.limit_of(rule).describe()
+                fallback = rule.without_calibration
+                if rule.unit == "mm" and fallback != "error":
+                    text += (
+                        " (uncalibrated: "
+                        + ("pixel thresholds" if fallback == "plugin" else "bad")
+                        + ")"
+                    )
+                cells.append(text)
+            iso = next((r for r in rules[:-1] if r is not None), known)
+            rows.append(
+                f"| `{name}` | {known.imperfection} | {known.quantity} ({known.unit}) | "
+                f"{' | '.join(cells)} | {iso.reference} |"
+            )
+    return "\n".join(rows)
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "topologies": _topologies,
+    "defects": _defects,
+    "imperfections": _imperfections,
+}
 
 
 def render(text: str) -> str:

@@ -26,3 +26,8 @@ def recipes_dir() -> Path:
 def samples_dir() -> Path:
     """The folder of the shipped good welds, ``<topology>/<topology>_NNNN.png`` (+ ``.json``)."""
     return _folder("samples")
+
+
+def norms_dir() -> Path:
+    """The folder of the shipped welding norms (``<name>.yaml``; ``weldsynth norm list``)."""
+    return _folder("norms")

@@ -82,12 +82,15 @@ class Norm(BaseModel):
     def _plugin_keys(cls, data: Any) -> dict[str, float]:
         if not isinstance(data, dict):
             raise ValueError("must be a mapping of norm keys to numbers")
+        from weldsynth.synth.norm.judge import SETTINGS_KEYS
+
         defaults = norm_defaults()
-        unknown = sorted(set(data) - set(defaults))
+        unknown = sorted(set(data) - set(defaults) - set(SETTINGS_KEYS))
         if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r}; known: {', '.join(defaults)}")
+            known = ", ".join([*defaults, *SETTINGS_KEYS])
+            raise ValueError(f"unknown key {unknown[0]!r}; known: {known}")
         lo, hi = NORM_BOUNDS
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {k: data[k] for k in SETTINGS_KEYS if k in data}
         for key, default in defaults.items():
             value = data.get(key, default)
             if not _is_number(value) or not lo < value <= hi:
@@ -97,9 +100,16 @@ class Norm(BaseModel):
 
     @model_validator(mode="after")
     def _plugin_rules(self) -> Norm:
+        from weldsynth.synth.norm import NormError
+        from weldsynth.synth.recipe_norm import norm_settings
+
         values = self.model_dump()
         for plugin in _norm_plugins():
             plugin.check_norm(values)
+        try:
+            norm_settings(values)
+        except NormError as exc:
+            raise ValueError(str(exc).removeprefix("norm.")) from None
         return self
 
 
@@ -142,7 +152,24 @@ class Recipe(BaseModel):
         10, ge=1, le=1000, description="draws tried before a no-op defect is rejected"
     )
     norm: Norm = Field(default_factory=Norm)
+    scan: dict[str, Any] | None = Field(
+        None,
+        description="scan calibration used when an input has no sidecar or scan.yaml and "
+        "no --scan is given (pixel_mm, height_mm... see weldsynth.io.calibration)",
+    )
     defects: dict[str, DefectEntry] = Field(description="defect name -> weight and params")
+
+    @field_validator("scan")
+    @classmethod
+    def _valid_scan(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        from weldsynth.io.calibration import CalibrationError, calibration_from_mapping
+
+        if value is not None:
+            try:
+                calibration_from_mapping(value, "scan")
+            except CalibrationError as exc:
+                raise ValueError(str(exc).removeprefix("scan: ")) from None
+        return value
 
     @field_validator("topology")
     @classmethod
@@ -196,6 +223,9 @@ def recipe_from_dict(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
     except ValidationError as exc:
         raise RecipeError(_pydantic_message(source, exc)) from None
     _settle_acceptable(recipe, source)
+    from weldsynth.synth.recipe_norm import check_recipe_norm
+
+    check_recipe_norm(recipe, source, build_defect, RecipeError)
     for name in recipe.defects:  # every plugin generate will build, so generate runs
         for verdict in (None, *variant_verdicts(recipe, name)):
             try:
@@ -260,19 +290,56 @@ def defect_config(recipe: Recipe, name: str) -> dict[str, Any]:
     return values
 
 
-def build_defect(recipe: Recipe, name: str, **overrides: Any):  # -> Defect
-    """Instantiate defect ``name`` as the recipe configures it."""
-    from weldsynth.synth.defects import create_defect
+def build_defect(recipe: Recipe, name: str, calibration: Any = "recipe", **overrides: Any):
+    """Instantiate defect ``name`` as the recipe configures it, judged by its norm.
 
-    values = {**defect_config(recipe, name), **overrides}
-    return create_defect(name, max_tries=recipe.max_tries, **values)
+    Args:
+        recipe: The recipe.
+        name: The defect.
+        calibration: The map's :class:`~weldsynth.io.calibration.Calibration` (None:
+            uncalibrated); "recipe" (the default, for checks and listings): the recipe's
+            ``scan:`` section, else a stand-in for the maps' own calibrations.
+        **overrides: Config values replacing the recipe's.
+    """
+    from weldsynth.synth.defects import create_defect, get_defect
+    from weldsynth.synth.recipe_norm import (
+        bind,
+        judged_in_mm,
+        norm_settings,
+        recipe_level,
+        split_params,
+    )
+
+    settings = norm_settings(recipe.norm.model_dump())
+    judge_cal, size_cal = recipe_level(recipe.scan, settings, calibration)
+    where = f"defects.{name}.params"
+    values, share = split_params(get_defect(name), defect_config(recipe, name), size_cal, where)
+    if judged_in_mm(get_defect(name), settings, judge_cal):
+        values = get_defect(name).judged_config(values)
+    plugin = create_defect(name, max_tries=recipe.max_tries, **{**values, **overrides})
+    if share is not None:
+        plugin.share_acceptable = share
+    return bind(plugin, settings, judge_cal)
 
 
-def acceptable_defects(recipe: Recipe) -> list[str]:
-    """The recipe's defects that draw acceptable (good-labelled) variants, sorted."""
+def acceptable_defects(recipe: Recipe, calibration: Any = "recipe") -> list[str]:
+    """The recipe's defects that draw acceptable (good-labelled) variants, sorted: without
+    ``norm.preset`` those with acceptable draws (the cut); under a norm those modelling an
+    imperfection with a finite limit, unless their ``p_acceptable`` is 0."""
     from weldsynth.synth.defects import get_defect
+    from weldsynth.synth.recipe_norm import norm_settings
 
-    return sorted(n for n in recipe.defects if get_defect(n).acceptable_variant)
+    if norm_settings(recipe.norm.model_dump()) is None:
+        return sorted(n for n in recipe.defects if get_defect(n).acceptable_variant)
+    out = []
+    for name in recipe.defects:
+        try:
+            plugin = build_defect(recipe, name, calibration)
+        except WeldsynthError:
+            continue  # a bad config is reported by the recipe check, naming its field
+        if plugin.draws_acceptable() and plugin.share_acceptable != 0:
+            out.append(name)
+    return sorted(out)
 
 
 def variant_verdicts(recipe: Recipe, name: str) -> list[str]:
@@ -286,16 +353,18 @@ def variant_verdicts(recipe: Recipe, name: str) -> list[str]:
     return verdicts
 
 
-def variant_defect(recipe: Recipe, name: str, verdict: str):  # -> Defect
+def variant_defect(recipe: Recipe, name: str, verdict: str, calibration: Any = "recipe"):
     """Defect ``name`` as the recipe configures it, drawing only ``verdict`` draws
     ("reject": bad variants, "accept": acceptable variants); the recipe's counts, not the
-    plugin's own mix, decide how many of each."""
-    return build_defect(recipe, name).for_verdict(verdict)
+    plugin's own mix, decide how many of each. ``calibration``: as in :func:`build_defect`."""
+    return build_defect(recipe, name, calibration).for_verdict(verdict)
 
 
 def resolved(recipe: Recipe) -> dict[str, Any]:
     """The recipe with every default filled in (what is written beside the outputs)."""
     data = recipe.model_dump(mode="json")
+    if data.get("scan") is None:
+        data.pop("scan", None)  # a recipe without a calibration resolves as before
     for name in recipe.defects:
         data["defects"][name]["params"] = build_defect(recipe, name).config.to_dict()
     return data

@@ -8,6 +8,7 @@ a comment block appended that lists every parameter each defect takes under ``pa
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from weldsynth.core.topology import get_topology
@@ -85,3 +86,78 @@ def _value_text(param: dict) -> str:
 
 def _g(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+STRADDLE = (0.4, 2.5)
+"""``recipe init --norm`` writes size ranges from 0.4 to 2.5 times each limit."""
+
+
+def norm_recipe(
+    topology: int, preset: str, t_mm: float | None = None, scan: dict | None = None
+) -> str:
+    """A starting recipe judged by a norm preset, sizes in mm straddling each limit.
+
+    Args:
+        topology: A registered topology id.
+        preset: A norm preset (``weldsynth norm list``) or FILE.yaml[:LEVEL].
+        t_mm: Plate thickness, mm (limits such as 0.2 s need it).
+        scan: The calibration mapping to embed as the recipe's ``scan:`` section.
+
+    Raises:
+        NormError: Unknown preset or bad thickness.
+    """
+    import yaml
+
+    from weldsynth.synth.defects import get_defect
+    from weldsynth.synth.norm import ExpressionError, NormSettings
+
+    settings = NormSettings.from_mapping({"preset": preset, "t_mm": t_mm})
+    assert settings is not None
+    symbols = {"t": t_mm, "s": t_mm, "a": None, "b": None}
+    text = starter_recipe(topology).replace(
+        "Sizes are in pixels of the height map.",
+        "Sizes are in px, or in mm where a key ends in _mm.",
+    )
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# The welding norm"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("norm:"))
+    while end + 1 < len(lines) and lines[end + 1].startswith("  "):
+        end += 1
+    block = [
+        f"# The welding norm: {settings.level.title} (weldsynth norm show {preset}"
+        + (f" --t {t_mm:g})." if t_mm else ")."),
+        "# Every defect is judged in mm by the rule of the imperfection it models: acceptable",
+        "# variants (label good) are drawn below each limit, bad ones above it, nothing in the",
+        f"# guard band (±{settings.guard:.0%} of the limit). Each map needs a calibration",
+        "# (NAME.json sidecar, scan.yaml, --scan FILE, or the scan: section).",
+        "norm:",
+        f"  preset: {preset}",
+        *([f"  t_mm: {t_mm:g}"] if t_mm else []),
+        f"  guard: {settings.guard:g}",
+    ]
+    if scan:
+        text = yaml.safe_dump({"scan": scan}, default_flow_style=None, sort_keys=False)
+        block += ["# The scan calibration: mm per pixel and per grey level.", *text.splitlines()]
+    out = [*lines[:start], *block, *lines[end + 1 :]]
+    for i, line in enumerate(out):
+        match = re.match(r"^  (\w+): \{weight: ([0-9.]+)\}(.*)$", line)
+        if not match:
+            continue
+        name, weight, comment = match.groups()
+        plugin = get_defect(name)
+        rule_id = plugin.imperfections[0] if plugin.imperfections else ""
+        if not rule_id or settings.level.rule(rule_id) is None or plugin.norm_size is None:
+            continue
+        try:
+            limit = settings.resolve(rule_id, symbols)
+        except ExpressionError:
+            continue
+        if limit.value is None:
+            out[i] = f"  {name}: {{weight: {weight}, params: {{p_acceptable: 0}}}}{comment}"
+            out[i] += f" (not permitted at {settings.level.title})"
+            continue
+        field, per = plugin.norm_size
+        lo, hi = (round(k * limit.value / per, 3) for k in STRADDLE)
+        out[i] = f"  {name}: {{weight: {weight}, params: {{{field}_mm: [{lo:g}, {hi:g}]}}}}"
+        out[i] += f"{comment}; {limit.rule.quantity} limit {limit.value:g} mm"
+    return "\n".join(out) + "\n"

@@ -85,7 +85,29 @@ def show(topology: int, recipes_dir: Path | None) -> None:
     help="Recipe file to write.",
 )
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
-def init(topology: str, out: Path, force: bool) -> None:
+@click.option(
+    "--norm",
+    "preset",
+    default=None,
+    help="Judge the defects by this norm preset (weldsynth norm list); sizes in mm straddle "
+    "each limit.",
+)
+@click.option("--t", "t_mm", type=float, default=None, help="With --norm: plate thickness t, mm.")
+@click.option(
+    "--scan",
+    "scan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --norm: a scan calibration (YAML) to embed as the recipe's scan: section.",
+)
+def init(
+    topology: str,
+    out: Path,
+    force: bool,
+    preset: str | None,
+    t_mm: float | None,
+    scan_file: Path | None,
+) -> None:
     """Write a starting recipe for your own data: the shipped recipe of the topology with
     comments explaining each key and listing every defect parameter.
 
@@ -97,6 +119,7 @@ def init(topology: str, out: Path, force: bool) -> None:
       weldsynth recipe init --topology 7 --out my.yaml
       weldsynth recipe check my.yaml
       weldsynth generate good/7 --recipe my.yaml --out data/
+      weldsynth recipe init --topology 3 --norm iso5817-2014-C --t 3 --out iso.yaml
     """
     import yaml
 
@@ -107,7 +130,16 @@ def init(topology: str, out: Path, force: bool) -> None:
 
     if out.exists() and not force:
         raise WeldsynthError(f"{out}: already exists; use --force to overwrite it")
-    text = starter_recipe(int(topology))
+    if preset is None:
+        if t_mm is not None or scan_file is not None:
+            raise WeldsynthError("recipe init: --t and --scan go with --norm PRESET")
+        text = starter_recipe(int(topology))
+    else:
+        from weldsynth.io.calibration import read_scan_file
+        from weldsynth.synth.recipe_template import norm_recipe
+
+        scan = None if scan_file is None else read_scan_file(scan_file).to_dict()
+        text = norm_recipe(int(topology), preset, t_mm, scan)
     # what is written must validate: a broken shipped recipe fails here, not in the user's run
     recipe_from_dict(yaml.safe_load(text), source=f"starter recipe for topology {topology}")
     atomic_write_text(out, text)

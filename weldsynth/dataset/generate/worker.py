@@ -23,11 +23,20 @@ from weldsynth.dataset.generate.plan import (
     source_id,
 )
 from weldsynth.engines import faults
-from weldsynth.io.heightmap import encode_png, read_heightmap, write_png
+from weldsynth.io.calibration import Calibration, write_sidecar
+from weldsynth.io.heightmap import (
+    HeightMap,
+    encode_png,
+    heightmap_from_pixels,
+    read_heightmap,
+    write_png,
+)
 from weldsynth.io.manifest import (
     Record,
+    record_dict,
     safe_join,
 )
+from weldsynth.io.resample import resample_calibrated
 from weldsynth.synth.recipe import (
     Recipe,
     acceptable_defects,
@@ -44,7 +53,7 @@ def run_task(task: SourceTask) -> SourceResult:
         return result
     source = source_id(task.topology, task.name)
     try:
-        hm = read_heightmap(task.file)
+        hm, calibration = _read_source(task)  # calibration: square pixels, or None
     except HeightMapError as exc:
         return SourceResult(rejections=[Rejection(source, "", "", exc.reason)])
 
@@ -60,13 +69,10 @@ def run_task(task: SourceTask) -> SourceResult:
     pixels = hm.to_uint()
     stem = Path(task.name).stem
     good_rel = f"{task.topology}/good/{stem}.png"
-    result.records.append(
-        _write_image(
-            task, good_rel, pixels, source=good_rel, label="good", defect="", params={}, seed=""
-        )
-    )
+    result.records.append(_write_original(task, good_rel, pixels, calibration))
     recipe = task.recipe
-    plans = _variant_plan(recipe)
+    acceptable = acceptable_defects(recipe, calibration)
+    plans = _variant_plan(recipe, acceptable)
     if not geometry.found and plans:
         result.rejections.append(
             Rejection(source, "*", "", f"no bead located: {geometry.reason}; no variants drawn")
@@ -77,12 +83,12 @@ def run_task(task: SourceTask) -> SourceResult:
     for variant, kind in plans:
         seed = item_seed(recipe.seed, task.topology, task.name, variant)
         rng = np.random.default_rng(seed)
-        name = _pick_defect(recipe, kind, rng)
+        name = _pick_defect(recipe, kind, rng, acceptable)
         key = (name, kind)
         if key not in plugins:
-            plugins[key] = variant_defect(recipe, name, VERDICTS[kind])
+            plugins[key] = variant_defect(recipe, name, VERDICTS[kind], calibration)
         out = plugins[key](pixels, rng, geometry)
-        tag = _acceptable_name(name) if kind == "good" else name
+        tag = _acceptable_name(recipe, name) if kind == "good" else name
         if not out.ok:
             result.rejections.append(Rejection(source, str(variant), tag, out.reason))
             continue
@@ -103,31 +109,57 @@ def run_task(task: SourceTask) -> SourceResult:
                 params=out.params.to_dict(),
                 seed=str(seed),
                 mask=mask_rel,
+                calibration=calibration,
+                judged=out,
             )
         )
     _write_record(record_file, result)
     return result
 
 
-def _variant_plan(recipe: Recipe) -> list[tuple[int, str]]:
-    """(variant index, kind) of every variant: ``variants`` bad ones, then ``acceptable``
-    good ones when a defect of the recipe draws acceptable variants (none otherwise)."""
-    bad = [(v, "bad") for v in range(recipe.variants)] if recipe.defects else []
-    good = (
-        [(recipe.variants + a, "good") for a in range(recipe.acceptable)]
-        if acceptable_defects(recipe)
-        else []
+def _write_original(
+    task: SourceTask, rel: str, pixels: np.ndarray, calibration: Calibration | None
+) -> Record:
+    """The good weld itself, copied into ``good`` (on the square grid when resampled)."""
+    return _write_image(
+        task,
+        rel,
+        pixels,
+        source=rel,
+        label="good",
+        defect="",
+        params={},
+        seed="",
+        calibration=calibration,
     )
+
+
+def _read_source(task: SourceTask) -> tuple[HeightMap, Calibration | None]:
+    """The source map and its calibration; a map with rectangular pixels is resampled to
+    square ones first (:mod:`weldsynth.io.resample`), and its calibration with it."""
+    hm = read_heightmap(task.file)
+    calibration = task.calibration
+    if calibration is None or calibration.is_square:
+        return hm, calibration
+    pixels, calibration = resample_calibrated(hm.to_uint(), calibration)
+    return heightmap_from_pixels(pixels, task.file), calibration
+
+
+def _variant_plan(recipe: Recipe, acceptable: list[str]) -> list[tuple[int, str]]:
+    """(variant index, kind) of every variant: ``variants`` bad ones, then ``acceptable``
+    good ones when a defect of the recipe draws acceptable variants here (none otherwise)."""
+    bad = [(v, "bad") for v in range(recipe.variants)] if recipe.defects else []
+    good = [(recipe.variants + a, "good") for a in range(recipe.acceptable)] if acceptable else []
     return bad + good
 
 
-def _pick_defect(recipe: Recipe, kind: str, rng: np.random.Generator) -> str:
+def _pick_defect(recipe: Recipe, kind: str, rng: np.random.Generator, acceptable: list[str]) -> str:
     """The defect of one variant, drawn by weight among those that can make its kind (a
     single candidate of an acceptable variant is taken without a draw)."""
     if kind == "bad":
         names = sorted(n for n, e in recipe.defects.items() if e.weight > 0)
     else:
-        names = acceptable_defects(recipe)
+        names = acceptable
         if len(names) == 1:
             return names[0]
     weights = np.array([recipe.defects[n].weight for n in names], float)
@@ -136,10 +168,16 @@ def _pick_defect(recipe: Recipe, kind: str, rng: np.random.Generator) -> str:
     return str(rng.choice(names, p=weights / weights.sum()))
 
 
-def _acceptable_name(name: str) -> str:
+def _acceptable_name(recipe: Recipe, name: str) -> str:
+    """Manifest name of an acceptable variant: ``acceptable_<defect>`` without a norm
+    preset (and under the plant norm), the defect's own name under the others."""
     from weldsynth.synth.defects.rule import acceptable_name
+    from weldsynth.synth.recipe_norm import norm_settings
 
-    return acceptable_name(name)
+    settings = norm_settings(recipe.norm.model_dump())
+    if settings is None:
+        return acceptable_name(name)
+    return settings.level.norm.acceptable_prefix + name
 
 
 def _write_image(
@@ -153,10 +191,15 @@ def _write_image(
     params: dict[str, Any],
     seed: str,
     mask: str = "",
+    calibration: Calibration | None = None,
+    judged: Any = None,
 ) -> Record:
     data = encode_png(pixels, rel)
     faults.before_write(f"{task.topology}_{task.name}")  # test hook: nothing in a normal run
-    atomic_write_bytes(safe_join(task.out, rel), data)
+    target = safe_join(task.out, rel)
+    atomic_write_bytes(target, data)
+    if calibration is not None:
+        write_sidecar(target, calibration)
     digest = hashlib.sha256(data).hexdigest()  # of the bytes written: no read-back
     return Record(
         path=rel,
@@ -168,7 +211,21 @@ def _write_image(
         seed=seed,
         mask=mask,
         sha256=digest,
+        calibration=calibration.source if calibration is not None else "",
+        **_judgement(judged),
     )
+
+
+def _judgement(result: Any) -> dict[str, str]:
+    """The manifest's verdict, rule and measures of a draw judged by a norm (none else)."""
+    if result is None or result.verdict is None:
+        return {}
+    measures = {k: round(float(v), 6) for k, v in (result.measures or {}).items()}
+    return {
+        "verdict": result.verdict,
+        "rule": result.rule,
+        "measures": json.dumps(measures, sort_keys=True),
+    }
 
 
 def _record_file(task: SourceTask) -> Path:
@@ -177,7 +234,7 @@ def _record_file(task: SourceTask) -> Path:
 
 def _write_record(path: Path, result: SourceResult) -> None:
     data = {
-        "records": [asdict(r) for r in result.records],
+        "records": [record_dict(r) for r in result.records],
         "rejections": [asdict(r) for r in result.rejections],
     }
     atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"))

@@ -8,11 +8,15 @@ of the old surface and the cap (material is only added), and the fine texture of
 surface underneath (height minus its local blur) is carried onto the cap. Shadow pixels
 under the disc are covered by the lump. A disc with no measured pixel under it changes
 nothing (the draw is then rejected as a no-op).
+
+Norm: spatter / a lump (a plant rule; ISO 5817 leaves spatter to the application),
+measured by its diameter ``2 × radius``; verdict drawn first, then the radius.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -115,11 +119,26 @@ class Ball(Defect):
     Config = BallConfig
     Params = BallParams
     config: BallConfig
+    imperfections = ("spatter",)
+    norm_size = ("radius", 2.0)
+
+    def measure(
+        self, params: BallParams, calibration: Any = None, geometry: Any = None
+    ) -> dict[str, float]:  # type: ignore[override]
+        """The lump's diameter: ``diameter_mm`` (``diameter_px`` uncalibrated)."""
+        d = 2.0 * params.radius
+        return (
+            {"diameter_px": d} if calibration is None else {"diameter_mm": calibration.px_to_mm(d)}
+        )
 
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> BallParams:
         """Centre on (or at the edge of) the bead, on measured data when possible."""
         c = self.config
-        radius = uniform(rng, c.radius)
+        if self.judged("spatter"):
+            per_px = 2.0 * self.judge.px_per_unit()
+            radius = self.draw_size(rng, c.radius, geometry, per_px, "spatter")
+        else:
+            radius = uniform(rng, c.radius)
         height = uniform(rng, c.height)
         s, d, xy = draw_on_bead(rng, geometry, margin=radius, offset=c.offset)
         width = float(geometry.path.width_at(s))  # type: ignore[union-attr]

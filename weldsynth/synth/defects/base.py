@@ -59,6 +59,10 @@ What each method must do:
   counts decide the mix). ``label_for`` and ``labels`` follow from those. Recipe ``norm``
   keys reach the config through ``norm_keys`` (norm key -> config field) and their
   cross-key rules go in ``check_norm``. Nothing outside the plugin's module names it.
+* Under a welding norm (recipe ``norm.preset``): declare ``imperfections`` (the norm rule
+  ids the plugin models), implement ``measure(params, calibration, geometry)`` (mm when
+  calibrated, px otherwise) and draw the judged size with ``self.draw_size(...)`` when
+  ``self.judged(rule_id)``; see :mod:`weldsynth.synth.defects.norm_hooks`.
 
 The base class provides ``__call__(height, rng, geometry) -> DefectResult``: it draws,
 applies, and checks the change is not a no-op (fewer than ``min_changed_pixels`` pixels
@@ -76,7 +80,6 @@ only); ``test_every_plugin_has_a_realism_test`` fails until you do.
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -93,7 +96,16 @@ from weldsynth.synth.defects.config import (
     _fmt,
     param,
 )
-from weldsynth.synth.defects.rule import ACCEPT, DRAWN_VERDICTS, GUARD, REJECT, Thresholds
+from weldsynth.synth.defects.norm_hooks import NormHooks
+from weldsynth.synth.defects.result import DefectRejectedError, DefectResult, NoSizeError
+from weldsynth.synth.defects.rule import (
+    ACCEPT,
+    DRAWN_VERDICTS,
+    GUARD,
+    NORM,
+    REJECT,
+    Thresholds,
+)
 
 __all__ = [
     "LABELS",
@@ -103,15 +115,12 @@ __all__ = [
     "DefectParams",
     "DefectRejectedError",
     "DefectResult",
+    "NoSizeError",
     "UnknownDefectError",
     "param",
 ]
 
 LABELS = ("good", "bad")
-
-
-class DefectRejectedError(WeldsynthError):
-    """A rejected defect result was used as if it had produced an image."""
 
 
 class UnknownDefectError(WeldsynthError, KeyError):
@@ -121,69 +130,7 @@ class UnknownDefectError(WeldsynthError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-@dataclasses.dataclass(frozen=True)
-class DefectResult:
-    """What one call of a plugin produced.
-
-    Attributes:
-        defect: Plugin name.
-        rejected: True when every draw was a no-op (or there was no bead).
-        reason: Why it was rejected (None otherwise).
-        params: The accepted draw (None when rejected).
-        label: "bad" or "good" (None when rejected).
-        tries: Number of draws made.
-        height: New height map; reading it on a rejected result raises
-            :class:`DefectRejectedError`.
-        mask: Bool mask of changed pixels; same rule.
-    """
-
-    defect: str
-    rejected: bool
-    reason: str | None
-    params: DefectParams | None
-    label: str | None
-    tries: int
-    _height: np.ndarray | None = dataclasses.field(default=None, repr=False)
-    _mask: np.ndarray | None = dataclasses.field(default=None, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when the result carries a usable defect."""
-        return not self.rejected
-
-    @property
-    def height(self) -> np.ndarray:
-        """The defective height map (raises on a rejected result)."""
-        self._require()
-        return self._height  # type: ignore[return-value]
-
-    @property
-    def mask(self) -> np.ndarray:
-        """Bool mask of the changed pixels (raises on a rejected result)."""
-        self._require()
-        return self._mask  # type: ignore[return-value]
-
-    def _require(self) -> None:
-        if self.rejected:
-            raise DefectRejectedError(
-                f"{self.defect}: rejected after {self.tries} draw(s) ({self.reason}); "
-                "there is no defective image to use"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (no arrays)."""
-        return {
-            "defect": self.defect,
-            "rejected": self.rejected,
-            "reason": self.reason,
-            "label": self.label,
-            "tries": self.tries,
-            "params": None if self.params is None else self.params.to_dict(),
-            "changed_pixels": None if self._mask is None else int(self._mask.sum()),
-        }
-
-
-class Defect(ABC):
+class Defect(NormHooks, ABC):
     """A defect plugin. See the module docstring for what a subclass implements.
 
     Args:
@@ -212,6 +159,22 @@ class Defect(ABC):
     cuts); it then implements :meth:`measure`, :meth:`rule` and :meth:`for_verdict`."""
     norm_keys: ClassVar[dict[str, str]] = {}
     """Keys of a recipe's ``norm`` section this plugin reads -> the config field each sets."""
+    imperfections: ClassVar[tuple[str, ...]] = ()
+    """Norm rule ids (imperfections) this plugin models, the usual one first; see
+    :meth:`imperfection_of` and :mod:`weldsynth.synth.defects.norm_hooks`."""
+    judge: Any = None
+    """The norm bound to the current map (a :class:`weldsynth.synth.norm.Judge`, set by
+    :meth:`with_norm`); None: the pixel behaviour of recipes without ``norm.preset``."""
+    wanted: str | None = None
+    """Under a norm, the only verdict drawn (set by :meth:`for_verdict`); None: mixed."""
+    share_acceptable: float | None = None
+    """A recipe's ``p_acceptable`` for plugins whose config has no such field."""
+    norm_size: ClassVar[tuple[str, float] | None] = None
+    """(pixel config field, measure per unit of it) when the measure is that size times a
+    constant (hole: ("radius", 2.0), the diameter); lets ``recipe init --norm`` write mm
+    ranges that straddle the limit."""
+    measures_height: ClassVar[bool] = False
+    """True when the plugin's norm measure is a height (needs the calibration's height_mm)."""
 
     def __init__(self, max_tries: int | None = None, **config: Any) -> None:
         if max_tries is not None:
@@ -219,6 +182,7 @@ class Defect(ABC):
                 raise DefectConfigError(f"{self.name}: max_tries={max_tries!r} must be an int >= 1")
             self.max_tries = max_tries
         self.config = self.Config.validated(self.name, config)
+        self._map: np.ndarray | None = None
 
     # ------------------------------------------------------------------ plugin API
     @abstractmethod
@@ -230,9 +194,19 @@ class Defect(ABC):
         """Pure: return (new height, bool mask of changed pixels); input untouched."""
 
     # ------------------------------------------------------------------ label rule
-    def measure(self, params: DefectParams) -> dict[str, float]:
-        """Named sizes of a draw that a rule judges (px for now); none by default."""
+    def measure(
+        self,
+        params: DefectParams,
+        calibration: Any = None,
+        geometry: WeldGeometry | None = None,
+    ) -> dict[str, float]:
+        """Named sizes of a draw (``{"diameter_mm": 1.3}``): mm with a calibration (an
+        :class:`weldsynth.io.calibration.Calibration`), px without; none by default. Pure."""
         return {}
+
+    def imperfection_of(self, params: DefectParams) -> str:
+        """The norm rule id a draw is judged by (the first of :attr:`imperfections`)."""
+        return self.imperfections[0] if self.imperfections else ""
 
     def rule(self) -> Thresholds | None:
         """The rule judging this plugin's draws; None (the default): every draw is bad."""
@@ -267,14 +241,19 @@ class Defect(ABC):
         """This plugin drawing only ``verdict`` draws: ACCEPT or REJECT.
 
         The recipe's counts decide the mix of bad and acceptable variants, so the generator
-        asks for one verdict at a time. The default serves plugins without acceptable
-        draws: REJECT gives the plugin itself.
+        asks for one verdict at a time. Under a norm that judges the plugin, a copy that
+        draws its size inside the verdict's interval; otherwise the default serves plugins
+        without acceptable draws: REJECT gives the plugin itself.
 
         Raises:
             ValueError: Unknown verdict, or ACCEPT from a plugin without acceptable draws.
         """
         if verdict not in DRAWN_VERDICTS:
             raise ValueError(f"{self.name}: verdict {verdict!r}; allowed: {DRAWN_VERDICTS}")
+        if self.norm_mode() == NORM:
+            only = self._copy()
+            only.wanted = verdict
+            return only
         if self.acceptable_variant:
             raise NotImplementedError(f"{self.name}: a plugin with acceptable draws overrides it")
         if verdict == ACCEPT:
@@ -285,6 +264,12 @@ class Defect(ABC):
     def norm_config(cls, norm: Mapping[str, Any]) -> dict[str, Any]:
         """Config values this plugin takes from a recipe's ``norm`` (see :attr:`norm_keys`)."""
         return {field: norm[key] for key, field in cls.norm_keys.items() if key in norm}
+
+    @classmethod
+    def judged_config(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Config values for a plugin a norm preset judges in mm: its own pixel rule
+        (if any) must not constrain them; the default changes nothing."""
+        return values
 
     @classmethod
     def check_norm(cls, norm: Mapping[str, float]) -> None:
@@ -332,14 +317,29 @@ class Defect(ABC):
                 f"height has shape {height.shape}"
             )
         reason = "no draw made"
+        self._map = height  # read by judged plugins while they draw (levels, bit depth)
         for attempt in range(1, self.max_tries + 1):
-            params = self.sample(rng, geometry)
+            try:
+                params = self.sample(rng, geometry)
+            except NoSizeError as exc:
+                reason = str(exc)
+                continue
             new, mask = self.apply(height, params)
             reason = self.noop_reason(height, new, mask)
-            if reason is None:
+            if reason is None and self.judge is None:
                 return DefectResult(
                     self.name, False, None, params, self.label_for(params), attempt, new, mask
                 )
+            if reason is None:
+                verdict, rule, measures = self.judgement(params, geometry)
+                reason = self.verdict_problem(verdict, measures)
+                if reason is None:
+                    label = "good" if verdict == ACCEPT else self.label
+                    return DefectResult(
+                        self.name, False, None, params, label, attempt, new, mask,
+                        verdict, rule, measures,
+                    )  # fmt: skip
+        self._map = None
         return DefectResult(
             self.name, True, f"{reason}; {self.max_tries} draw(s) tried", None, None, self.max_tries
         )
@@ -348,7 +348,9 @@ class Defect(ABC):
     def replace(self, **changes: Any) -> Defect:
         """A copy of this plugin with some config values changed (validated)."""
         values = {**self.config.to_dict(), **changes}
-        return type(self)(max_tries=self.max_tries, **values)
+        out = type(self)(max_tries=self.max_tries, **values)
+        out.judge, out.wanted, out.share_acceptable = self.judge, self.wanted, self.share_acceptable
+        return out
 
     def params_from_dict(self, data: dict[str, Any]) -> DefectParams:
         """Rebuild this plugin's params from :meth:`DefectParams.to_dict` output."""

@@ -11,11 +11,15 @@ footprint ``|e - δ(s)| <= R`` take the old surface at ``e - δ(s)`` (ripples an
 move with it), with ``R = half width × (1 + margin)``. Pixels of the old footprint that the
 bead left take the surroundings on that side, mirrored across the old footprint's edge
 (plate texture, shadow, or 0 where the surroundings are 0). Everything else is untouched.
+
+Norm: a lateral deviation (a plant rule, ISO 5817 states none), measured by the sideways
+offset ``|amplitude|``; verdict drawn first, then the amplitude.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -225,6 +229,16 @@ class BeadDeviation(Defect):
     # more of the changed pixels lie farther than the property tests' 3 px from the old bead;
     # test_realism_bead_deviation bounds the mask by the drawn offset instead
     bead_defect = False
+    imperfections = ("lateral_deviation",)
+
+    def measure(
+        self, params: BeadDeviationParams, calibration: Any = None, geometry: Any = None
+    ) -> dict[str, float]:  # type: ignore[override]
+        """The sideways offset: ``offset_mm`` (``offset_px`` uncalibrated)."""
+        off = abs(params.amplitude)
+        return (
+            {"offset_px": off} if calibration is None else {"offset_mm": calibration.px_to_mm(off)}
+        )
 
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> BeadDeviationParams:
         """Kind, amplitude, deviated part and its local centreline."""
@@ -235,7 +249,11 @@ class BeadDeviation(Defect):
         if path.closed:
             kind = "middle"
         width = path.mean_width
-        amp = uniform(rng, c.amplitude) * width
+        if self.judged("lateral_deviation"):
+            per = width * self.judge.px_per_unit()
+            amp = self.draw_size(rng, c.amplitude, geometry, per, "lateral_deviation") * width
+        else:
+            amp = uniform(rng, c.amplitude) * width
         sign = draw_side(rng, c.side)
         length = uniform(rng, c.length) * path.length
         ramp = uniform(rng, c.ramp) * length

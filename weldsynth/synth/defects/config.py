@@ -217,8 +217,13 @@ class DefectParams:
             object.__setattr__(self, f.name, _plain(getattr(self, f.name)))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """JSON-ready dict (tuples become lists). A field whose default is None is left out
+        while it is None (norm references added later keep old draws' JSON unchanged)."""
+        return {
+            f.name: _jsonable(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if not (f.default is None and getattr(self, f.name) is None)
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DefectParams:

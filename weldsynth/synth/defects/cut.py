@@ -15,13 +15,17 @@ to 0 for bad cuts only; dataset generation asks for acceptable and rejectable cu
 separately, the recipe's ``acceptable`` count giving the mix). The band follows the
 centreline (it bends round the corners of a square weld) and spans the bead width plus
 ``margin`` pixels on each side.
+
+Under a norm preset the cut is an *interruption* (a plant rule: ISO 5817 states no
+length): its length in mm against the norm's limit, verdict drawn first. The plant norm
+without a calibration keeps the pixel thresholds above.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -142,20 +146,37 @@ class Cut(Defect):
         "cut_accept_max": "accept_max",
         "cut_reject_min": "reject_min",
     }
+    imperfections = ("interruption",)
+    norm_size = ("length", 1.0)
 
-    def measure(self, params: CutParams) -> dict[str, float]:  # type: ignore[override]
-        """The cut's length along the bead, px."""
-        return {"length": params.length}
+    def measure(
+        self, params: CutParams, calibration: Any = None, geometry: Any = None
+    ) -> dict[str, float]:  # type: ignore[override]
+        """The cut's length along the bead: ``length_px``, or ``length_mm`` calibrated."""
+        if calibration is None:
+            return {"length_px": params.length}
+        return {"length_mm": calibration.px_to_mm(params.length)}
 
     def rule(self) -> Thresholds:
         """Good up to ``accept_max``, bad from ``reject_min``; the guard band between."""
-        return Thresholds("length", self.config.accept_max, self.config.reject_min)
+        return Thresholds("length_px", self.config.accept_max, self.config.reject_min)
 
     def for_verdict(self, verdict: str) -> Cut:
         """Only acceptable (``p_acceptable=1``) or only rejectable (``0``) cuts."""
         if verdict not in DRAWN_VERDICTS:
             raise ValueError(f"cut: verdict {verdict!r}; allowed: {', '.join(DRAWN_VERDICTS)}")
-        return self.replace(p_acceptable=1.0 if verdict == ACCEPT else 0.0)  # type: ignore[return-value]
+        only = self.replace(p_acceptable=1.0 if verdict == ACCEPT else 0.0)
+        only.wanted = verdict if self.judged("interruption") else None
+        return only  # type: ignore[return-value]
+
+    @classmethod
+    def judged_config(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Under a norm preset judging in mm the pixel thresholds do not apply: set them to
+        the ends of the length range so they constrain nothing."""
+        lo, hi = values.get("length", CutConfig.length)
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo < hi:
+            return {**values, "accept_max": min(lo, 100.0), "reject_min": hi}
+        return values
 
     @classmethod
     def check_norm(cls, norm: Mapping[str, float]) -> None:
@@ -167,9 +188,11 @@ class Cut(Defect):
                 "between acceptable and rejectable cuts)"
             )
 
-    def draw_length(self, rng: np.random.Generator) -> float:
+    def draw_length(self, rng: np.random.Generator, geometry: WeldGeometry) -> float:
         """A length outside the guard band: acceptable with probability ``p_acceptable``."""
         c = self.config
+        if self.judged("interruption"):
+            return self.draw_size(rng, c.length, geometry, self.judge.px_per_unit(), "interruption")
         lo, hi = c.length
         if rng.random() < c.p_acceptable:
             return uniform(rng, (lo, min(hi, c.accept_max)))
@@ -179,7 +202,7 @@ class Cut(Defect):
         """A start along the bead, a length, and the local centreline around the band."""
         path = geometry.path
         assert path is not None
-        length = self.draw_length(rng)
+        length = self.draw_length(rng, geometry)
         start = draw_s(rng, path, margin=END_MARGIN * path.length, span=length)
         width = float(np.max(path.width_at(np.linspace(start, start + length, 8))))
         half = width / 2 + self.config.margin

@@ -12,11 +12,16 @@ follows the path round the corners of a square weld). The centreline and the bea
 keep their heights; the change peaks half-way to each edge. A raise takes at most
 ``HEADROOM`` of the room left under ``CEILING``, approached softly (clipped white plateaus
 would erase the texture). No-data pixels stay 0.
+
+Norm: excess weld metal (ISO 6520-1 502), the height of the raised side above the
+nominal reinforcement, ``|strength| × bead height`` (the bead's median height, mm from the
+calibration's ``height_mm``, recorded as ``reference_mm``); verdict drawn first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -105,6 +110,8 @@ class ExcessMaterialParams(DefectParams):
     ramp: float
     strength: float
     s: float = 0.0
+    reference_mm: float | None = None
+    """Under a norm: the bead height (mm) the strength is a fraction of."""
 
 
 def apply_excess_material(
@@ -155,13 +162,31 @@ class ExcessMaterial(Defect):
     Config = ExcessMaterialConfig
     Params = ExcessMaterialParams
     config: ExcessMaterialConfig
+    imperfections = ("excess_weld_metal",)
+    measures_height = True
+
+    def measure(
+        self, params: ExcessMaterialParams, calibration: Any = None, geometry: Any = None
+    ) -> dict[str, float]:  # type: ignore[override]
+        """Raise of the high side: ``height_mm`` (``height_rel``, × bead height, without a
+        height calibration)."""
+        if params.reference_mm is None:
+            return {"height_rel": abs(params.strength)}
+        return {"height_mm": abs(params.strength) * params.reference_mm}
 
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> ExcessMaterialParams:
         """Side, strength, and the whole bead or a section of it."""
         c = self.config
         path = geometry.path
         assert path is not None
-        strength = uniform(rng, c.strength) * draw_side(rng, c.side)
+        ref = None
+        if self.judged("excess_weld_metal"):
+            per = self.judge.height_mm_per_unit(self.map_bits(), "excess_weld_metal")
+            ref = self.bead_level(geometry) * per
+            size = self.draw_size(rng, c.strength, geometry, max(ref, 1e-9), "excess_weld_metal")
+        else:
+            size = uniform(rng, c.strength)
+        strength = size * draw_side(rng, c.side)
         whole = bool(rng.random() < c.p_whole)
         length = uniform(rng, c.length) * path.length
         ramp = uniform(rng, c.ramp) * path.mean_width
@@ -177,6 +202,7 @@ class ExcessMaterial(Defect):
                 ramp=0.0,
                 strength=strength,
                 s=0.0,
+                reference_mm=ref,
             )
         a, b = place_section(rng, path, length, END_MARGIN * path.length)
         ramp = min(ramp, (b - a) / 3)
@@ -192,6 +218,7 @@ class ExcessMaterial(Defect):
             ramp=ramp,
             strength=strength,
             s=origin,
+            reference_mm=ref,
         )
 
     def apply(

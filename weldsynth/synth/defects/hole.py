@@ -5,11 +5,16 @@ are multiplied by ``1 - depth * sqrt(1 - r²)``, so the centre loses ``depth`` o
 (``depth = 1`` reaches 0: the scanner sees no bottom) and the rim is untouched. Texture is
 kept (the surface is scaled, not replaced) and no-data pixels stay 0. This is the reference
 plugin: read it next to :mod:`weldsynth.synth.defects.base`.
+
+Norm: a surface pore (ISO 6520-1 2017), measured by its largest dimension, the diameter
+``2 × radius × aspect``. Under a norm the verdict is drawn first, then the radius inside
+the interval that gives it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,12 +94,28 @@ class Hole(Defect):
     Config = HoleConfig
     Params = HoleParams
     config: HoleConfig
+    imperfections = ("surface_pore",)
+    norm_size = ("radius", 2.0)
+
+    def measure(
+        self, params: HoleParams, calibration: Any = None, geometry: Any = None
+    ) -> dict[str, float]:  # type: ignore[override]
+        """Largest dimension of the pore: ``diameter_mm`` (``diameter_px`` uncalibrated)."""
+        d = 2.0 * params.radius * params.aspect
+        if calibration is None:
+            return {"diameter_px": d}
+        return {"diameter_mm": calibration.px_to_mm(d)}
 
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> HoleParams:
         """Centre on the bead (on measured data when possible), pit inside the bead."""
         c = self.config
-        radius = uniform(rng, c.radius)
-        aspect = uniform(rng, c.aspect)
+        if self.judged("surface_pore"):  # verdict first, then a radius that gives it
+            aspect = uniform(rng, c.aspect)
+            per_px = 2.0 * aspect * self.judge.px_per_unit()
+            radius = self.draw_size(rng, c.radius, geometry, per_px, "surface_pore")
+        else:
+            radius = uniform(rng, c.radius)
+            aspect = uniform(rng, c.aspect)
         depth = uniform(rng, c.depth)
         s, d, xy = draw_on_bead(
             rng, geometry, margin=radius * aspect + 1.0, offset=c.offset, inset=radius

@@ -16,15 +16,21 @@ Material is only removed (``min`` with the old surface), no-data stays 0, and ra
 ramps of length ``ramp`` blend the section's ends into the sound bead. On a square weld the
 groove follows the path round the outside corners; inside (where mirrored rays converge at
 the corners) the section stays on one straight side.
+
+Norm: while the groove keeps a bottom (``depth < LACK_OF_FUSION_DEPTH``) beside a plate,
+the bead is still fused and the draw is an *undercut* (ISO 6520-1 5011) of depth ``depth ×
+plate height`` (mm, from the plate's mean height, recorded as ``reference_mm``); a groove
+down to no data, or no plate on that side, is *lack of fusion* (401). Verdict drawn first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from weldsynth.geometry import WeldGeometry
+from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, WeldGeometry
 from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
 from weldsynth.synth.defects._path_functional import (
@@ -35,7 +41,7 @@ from weldsynth.synth.defects._path_functional import (
     unit_floor,
 )
 from weldsynth.synth.defects._path_sampling import draw_side, local_piece, place_section
-from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, param
+from weldsynth.synth.defects.base import Defect, DefectConfig, DefectParams, NoSizeError, param
 from weldsynth.synth.defects.registry import register_defect
 from weldsynth.synth.defects.sampling import uniform
 
@@ -45,6 +51,8 @@ END_MARGIN = 0.08
 """On open beads a section keeps this fraction of the bead length from the ends."""
 PLATE_BIAS = 0.5
 """With side "any" and one plate visible, that side is chosen 75 % of the time."""
+LACK_OF_FUSION_DEPTH = 0.9
+"""A groove at least this deep (× plate height) no longer leaves the bead fused."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,8 @@ class MissingPlateParams(DefectParams):
     margin: float
     depth: float
     s: float = 0.0
+    reference_mm: float | None = None
+    """Under a norm: the plate height (mm) beside the section; 0 when there is no plate."""
 
 
 def apply_missing_plate(height: np.ndarray, p: MissingPlateParams) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +185,47 @@ class MissingPlate(Defect):
     Config = MissingPlateConfig
     Params = MissingPlateParams
     config: MissingPlateConfig
+    imperfections = ("undercut", "lack_of_fusion")
+    measures_height = True
+
+    def imperfection_of(self, params: MissingPlateParams) -> str:  # type: ignore[override]
+        """Undercut while fused (a groove with a bottom beside a plate), else lack of fusion."""
+        if params.depth >= LACK_OF_FUSION_DEPTH or params.reference_mm == 0.0:
+            return "lack_of_fusion"
+        return "undercut"
+
+    def measure(
+        self, params: MissingPlateParams, calibration: Any = None, geometry: Any = None
+    ) -> dict[str, float]:  # type: ignore[override]
+        """Groove depth (``depth_mm``; ``depth_rel`` × plate height without a height
+        calibration) and section length (``length_mm`` / ``length_px``)."""
+        length = params.s1 - params.s0
+        if params.reference_mm is None or calibration is None:
+            return {"depth_rel": params.depth, "length_px": length}
+        if params.reference_mm == 0.0:  # no plate beside it: lack of fusion, a length only
+            return {"length_mm": calibration.px_to_mm(length)}
+        return {
+            "depth_mm": params.depth * params.reference_mm,
+            "length_mm": calibration.px_to_mm(length),
+        }
+
+    def draw_depth(
+        self, rng: np.random.Generator, geometry: WeldGeometry, side: float
+    ) -> tuple[float, float | None]:
+        """(depth, plate height in mm or None): verdict first under a norm judging undercut."""
+        c = self.config
+        if not self.judged("undercut"):
+            return uniform(rng, c.depth), None
+        want = PLATE_LEFT if side > 0 else PLATE_RIGHT
+        levels = [p.mean_height for p in geometry.plates if p.side == want and p.area > 0]
+        per = self.judge.height_mm_per_unit(self.map_bits(), "undercut")
+        ref = float(levels[0]) * per if levels else 0.0
+        if ref <= 0.0:  # no plate on that side: lack of fusion, never acceptable
+            if self.wanted == "accept":
+                raise NoSizeError(f"{self.name}: no plate beside the section to be fused with")
+            return uniform(rng, c.depth), 0.0
+        hi = c.depth[1] if self.wanted == "reject" else min(c.depth[1], LACK_OF_FUSION_DEPTH - 1e-3)
+        return self.draw_size(rng, (c.depth[0], hi), geometry, ref, "undercut"), ref
 
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> MissingPlateParams:
         """Side (favouring a visible plate), section, flank, groove depth."""
@@ -184,7 +235,7 @@ class MissingPlate(Defect):
         side = draw_side(rng, c.side, geometry, PLATE_BIAS)
         length = uniform(rng, c.length) * path.length
         flank = uniform(rng, c.flank)
-        depth = uniform(rng, c.depth)
+        depth, ref = self.draw_depth(rng, geometry, side)
         ramp = uniform(rng, c.ramp) * path.mean_width
         half = float(np.max(path.widths)) / 2
         guard = half * (1 + 2 * c.margin + flank) + SHOULDER
@@ -210,6 +261,7 @@ class MissingPlate(Defect):
             margin=c.margin,
             depth=depth,
             s=origin,
+            reference_mm=ref,
         )
 
     def apply(

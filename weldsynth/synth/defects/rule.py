@@ -25,6 +25,12 @@ GUARD = "guard"
 VERDICTS = (ACCEPT, REJECT, GUARD)
 DRAWN_VERDICTS = (ACCEPT, REJECT)
 """Verdicts a plugin can be asked to draw only of (``Defect.for_verdict``)."""
+NORM = "norm"
+"""Mode of a norm rule judged by its limit (:class:`weldsynth.synth.norm.Judge`)."""
+PLUGIN = "plugin"
+"""Mode of a norm rule judged by the plugin's own pixel rule (plant norm, uncalibrated)."""
+SKIP = "skip"
+"""Mode of a norm rule that does not apply here: every draw is bad, as before norms."""
 ACCEPTABLE_PREFIX = "acceptable_"
 """The manifest's ``defect`` column of an acceptable variant is this plus the plugin name."""
 
