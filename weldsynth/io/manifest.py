@@ -38,6 +38,7 @@ import csv
 import hashlib
 import io
 import itertools
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
@@ -110,18 +111,62 @@ def manifest_path(root: str | Path) -> Path:
     return Path(root) / MANIFEST_NAME
 
 
-def read_manifest(root_or_file: str | Path) -> list[Record]:
+RELABEL_JOURNAL = ".weldsynth/journal.jsonl"
+"""A data set's relabel journal (:mod:`weldsynth.dataset.relabel.journal`), looked at here
+only to refuse reading a data set that a killed relabel step left half-changed."""
+
+
+def unfinished_relabel_steps(root: str | Path) -> list[int]:
+    """Relabel steps of the data set at ``root`` that have an intent but neither a commit
+    nor a rollback (a relabel command was killed in the middle of them)."""
+    file = Path(root) / RELABEL_JOURNAL
+    if not file.is_file():
+        return []
+    data = file.read_bytes()
+    closed = data.count(b'"type": "commit"') + data.count(b'"type": "rollback"')
+    if data.count(b'"type": "intent"') <= closed:
+        return []
+    open_steps: set[object] = set()
+    for line in data.split(b"\n"):
+        try:
+            entry = json.loads(line)
+        except ValueError:  # a torn last line: written before any file was touched
+            continue
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("type") == "intent":
+            open_steps.add(entry.get("step"))
+        elif entry.get("type") in ("commit", "rollback"):
+            open_steps.discard(entry.get("step"))
+    return sorted(s for s in open_steps if isinstance(s, int))
+
+
+def read_manifest(root_or_file: str | Path, *, unfinished_ok: bool = False) -> list[Record]:
     """Read a manifest (give the data-set root or the CSV itself).
+
+    Args:
+        root_or_file: The data-set root or its ``manifest.csv``.
+        unfinished_ok: Read even while a relabel step is unfinished (relabel's own
+            recovery); otherwise such a data set is refused.
 
     Raises:
         ManifestError: missing file, missing columns, or a bad label/split value, naming
-            the file, the line and the field.
+            the file, the line and the field; or a relabel step was interrupted, naming
+            the command that rolls it back.
     """
     file = Path(root_or_file)
     if file.is_dir():
         file = manifest_path(file)
     if not file.is_file():
         raise ManifestError(f"{file}: manifest not found")
+    unfinished = [] if unfinished_ok else unfinished_relabel_steps(file.parent)
+    if unfinished:
+        root = file.parent
+        raise ManifestError(
+            f"{root}: relabel step {', '.join(map(str, unfinished))} was interrupted and "
+            f"left the data set half-changed; run `weldsynth relabel log {root}` to roll it "
+            "back, then run this command again"
+        )
     with file.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]

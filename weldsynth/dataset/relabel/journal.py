@@ -112,7 +112,7 @@ def open_journal(root: str | Path) -> Iterator[Journal]:
         JournalError: another relabel command holds the lock.
     """
     root = Path(root)
-    read_manifest(root)  # a clear error when DATA is not a data set
+    read_manifest(root, unfinished_ok=True)  # a clear error when DATA is not a data set
     lock_file = root / LOCK
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_file, "a+b") as fh:
@@ -310,7 +310,7 @@ class Journal:
             tmp.unlink()  # a half-written manifest from the killed process
         missing = [
             r.path
-            for r in read_manifest(self.root)
+            for r in read_manifest(self.root, unfinished_ok=True)
             if not safe_join(self.root, r.path).is_file()
             and r.path in {c.before.path for c in step.changes}
         ]
