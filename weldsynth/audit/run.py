@@ -9,6 +9,8 @@ Writes into the audit folder:
 * ``decisions_suggested.csv``: the flagged suggestions as a decisions CSV that
   ``weldsynth relabel apply`` takes as is (review it first);
 * ``confusion_by_defect.csv`` / ``.png``: how each (given class, defect) is predicted;
+* ``confusion_by_defect_verdict.csv``: the same per (given class, defect, norm verdict),
+  e.g. acceptable pores taken for bad (verdict ``(none)`` for rows without one);
 * ``cam_in_mask.csv``: per defect, the Grad-CAM energy share inside the defect masks;
 * ``report.html``: the top suspects (see :mod:`weldsynth.audit.report`);
 * ``audit.json``: settings, timings and a summary.
@@ -191,6 +193,7 @@ def audit_topology(
         "epochs_per_model": pred.epochs,
         **_findings(rows, scores, labels, pred.oof),
         "confusion_by_defect": confusion,
+        "confusion_by_defect_verdict": _verdict_table(out, scores, samples, classes),
         "cam_in_mask": cams,
         "seconds": {**timings, **{f"oof_{k}": v for k, v in pred.oof.seconds.items()}},
         "weldsynth_version": __version__,
@@ -321,6 +324,16 @@ def _train_oof(
     return _Predictions(oof, items, note, run_cfg.total_epochs, settings.seeds)
 
 
+def _verdict_table(
+    out: Path, scores: Scores, samples: list[sus.Sample], classes: list[str]
+) -> list[dict]:
+    """Write ``confusion_by_defect_verdict.csv`` (per given class, defect and norm verdict)
+    and return its rows."""
+    rows = sus.confusion_by_defect(scores, samples, classes, by_verdict=True)
+    sus.write_csv(out / "confusion_by_defect_verdict.csv", rows)
+    return rows
+
+
 def _manifest_rows(data: Path) -> dict[str, Any]:
     if not manifest_path(data).is_file():
         return {}
@@ -338,6 +351,7 @@ def _sample(item: Item, topology: str, extra: dict[str, Any], data: Path) -> sus
         mask=rec.mask if rec is not None else "",
         params=rec.params if rec is not None else "{}",
         sha256=sha256_file(item.path),
+        verdict=item.verdict,
     )
 
 

@@ -236,9 +236,10 @@ def command(
     OUT gets suspects.csv (every sample: given, predicted, p_given, loss, margin, seed
     agreement, suggestion keep / relabel:<class> / drop, confidence, why; flagged ones
     first, then by loss), decisions_suggested.csv (the flagged ones, for `weldsynth relabel apply`),
-    confusion_by_defect.csv/.png, cam_in_mask.csv (Grad-CAM energy inside defect masks,
-    per defect; low means a possible shortcut), report.html (the --top suspects) and
-    audit.json (settings, timings, summary).
+    confusion_by_defect.csv/.png, confusion_by_defect_verdict.csv (the same per norm
+    verdict: acceptable imperfections taken for bad are one row), cam_in_mask.csv
+    (Grad-CAM energy inside defect masks, per defect; low means a possible shortcut),
+    report.html (the --top suspects) and audit.json (settings, timings, summary).
 
     \b
     Examples:
