@@ -352,6 +352,7 @@ def _sample(item: Item, topology: str, extra: dict[str, Any], data: Path) -> sus
         params=rec.params if rec is not None else "{}",
         sha256=sha256_file(item.path),
         verdict=item.verdict,
+        seed=rec.seed if rec is not None else "",
     )
 
 

@@ -5,6 +5,11 @@ given label is wrong, ``1 - p_given``) and a one-line ``why``. The rules, in ord
 ``c`` the predicted class and ``p`` its mean probability over seeds:
 
 1. the model agrees with the label (``c`` = given) → **keep**;
+1b. the sample was generated (a drawn defect and seed) and its label follows from what
+   generated it — its norm verdict (``reject`` → bad, ``accept`` → good) or, without one,
+   the kind of draw (an ``acceptable_`` defect is good, any other bad) → **keep (label
+   follows from the recipe)**: the disagreement is the model's error, not a label error
+   (a row relabelled by hand since no longer follows and goes on to the rules below);
 2. the sample's group — its given class and defect (``bad/hole``, ``good/(none)``...), when
    that class is the defect's usual one (most samples with that defect have it) — is
    predicted otherwise in at least :data:`AMBIGUOUS_DEFECT` of its (at least
@@ -95,6 +100,8 @@ class Sample:
     params: str = "{}"
     sha256: str = ""
     verdict: str = ""
+    seed: str = ""
+    """The manifest's seed: set for a generated draw (""  for an original weld)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,17 @@ class _Rules:
         if c == g:
             why = f"model agrees: p({classes[g]})={scores.p_given[k]:.2f} {self.over}"
             return Suggestion("keep", conf, why, agrees=True)
+        generated = _label_by_recipe(smp)
+        if generated and classes[g].split("-", 1)[0] == generated:
+            return Suggestion(
+                "keep",
+                conf,
+                f"keep (label follows from the recipe): {smp.defect} drawn with seed "
+                f"{smp.seed} is {generated} by construction"
+                f"{f' (verdict {smp.verdict})' if smp.verdict else ''}; "
+                f"p({classes[c]})={p:.2f} {self.over} is a model error, not a label error",
+                excused=True,
+            )
         excuse = self._excuse(smp, g, c, p)
         if excuse:
             return Suggestion("keep", conf, excuse, excused=True)
@@ -230,6 +248,18 @@ class _Rules:
             f"unsure: p({classes[c]})={p:.2f} {over}, "
             f"p({classes[g]})={self.scores.p_given[k]:.2f}; worth a look",
         )
+
+
+def _label_by_recipe(smp: Sample) -> str:
+    """The label a generated sample has by construction ("" when not generated): its norm
+    verdict's, else the kind of its draw's (acceptable variants are good)."""
+    from weldsynth.synth.defects.rule import ACCEPTABLE_PREFIX
+
+    if not smp.seed or not smp.defect:
+        return ""
+    if smp.verdict in ("accept", "reject"):
+        return "good" if smp.verdict == "accept" else "bad"
+    return "good" if smp.defect.startswith(ACCEPTABLE_PREFIX) else "bad"
 
 
 def _group_errors(
