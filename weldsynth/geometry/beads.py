@@ -119,50 +119,30 @@ def crossing_ridge(
 
     The background is taken along rows (columns) over most of the map's width (height), so
     a bead running along y (x) stands out whatever its width; it is used when it stands
-    CROSS_GAIN times higher than in the square window and its crest touches both borders.
+    CROSS_GAIN times higher than in the square window, its ridge touches both borders it
+    runs to and neither border beside it.
 
     Returns:
         (ridge response, its peak, axis the bead runs along: 0 = x, 1 = y), or None.
     """
-    # screen on the map as it is (cheap); level the plate only when a ridge may be there
+    best = None
     for across in (1, 0):
         r = ridge_response(small.height, small.valid, across=across)
-        if quantiles(r[small.valid], (0.995,))[0] >= CROSS_GAIN * peak:
-            break
-    else:
-        return None
-    best = None
-    level = _levelled(small)
-    for across in (1, 0):
-        r = ridge_response(level, small.valid, across=across)
         (p,) = quantiles(r[small.valid], (0.995,))
         if p < CROSS_GAIN * peak or (best is not None and p <= best[1]):
             continue
         found = candidates(r, p, small.valid, floor)
-        if found and found[0].along == across:
+        if found and found[0].along == across and not _on_side_border(found[0].mask, across):
             best = (r, p, across)
     return best
 
 
-def _levelled(small: Reduced) -> np.ndarray:
-    """The reduced heights less the plate's tilt (a plane fitted to the lower 60 % of the
-    measured pixels, twice), so a tilted plate does not rise into a ridge where the long
-    row or column windows are cut by the map's border."""
-    h, w = small.height.shape
-    ys, xs = np.nonzero(small.valid)
-    step = max(1, ys.size // 2000)
-    ys, xs = ys[::step], xs[::step]
-    z = small.height[ys, xs].astype(np.float64)
-    a = np.stack([xs, ys, np.ones(xs.size)], axis=1).astype(np.float64)
-    keep = np.ones(z.size, bool)
-    coef = np.zeros(3)
-    for _ in range(2):
-        coef = np.linalg.lstsq(a[keep], z[keep], rcond=None)[0]
-        resid = z - a @ coef
-        keep = resid <= np.quantile(resid, 0.6)
-    gy, gx = np.mgrid[0:h, 0:w]
-    tilt = (coef[0] * (gx - 0.5 * w) + coef[1] * (gy - 0.5 * h)).astype(np.float32)
-    return np.where(small.valid, small.height - tilt, 0.0).astype(np.float32)
+def _on_side_border(mask: np.ndarray, along: int) -> bool:
+    """Whether a ridge running along ``along`` touches a border beside it: a long window cut
+    by the border makes a tilted plate rise there (a real bead there is cut, and found by
+    the square window)."""
+    side = mask.any(axis=0) if along == 1 else mask.any(axis=1)
+    return bool(side[0] or side[-1])
 
 
 def dominant(crests: list[int]) -> bool:
