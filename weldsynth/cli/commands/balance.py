@@ -19,6 +19,7 @@ from weldsynth.dataset.balance import (
     parse_variant_kinds,
     plan_balance,
 )
+from weldsynth.dataset.balance.plan import check_plan_size
 from weldsynth.io.manifest import read_manifest
 
 
@@ -74,6 +75,12 @@ from weldsynth.io.manifest import read_manifest
     help="With --method both: variants per good image at most.",
 )
 @click.option("--dry-run", is_flag=True, help="Show the counts before/after; write nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write even when the plan adds more than 10,000 files (refused otherwise, "
+    "saying how many files and bytes).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     out: Path,
@@ -84,6 +91,7 @@ def command(
     augments: str,
     max_variants: int,
     dry_run: bool,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Balance good and bad per topology in the data set OUT (OUT/manifest.csv).
@@ -109,6 +117,8 @@ def command(
         records = read_manifest(out)
         plan = plan_balance(out, records, good_bad, method, seed, extras, max_variants, kinds)
         console = Console()
+        if not dry_run:
+            check_plan_size(out, plan, force)
         if not dry_run and plan.changes:
             if quiet:
                 apply_plan(out, records, plan)

@@ -28,6 +28,33 @@ from weldsynth.dataset.balance.types import (
 from weldsynth.dataset.inventory import natural_key
 from weldsynth.io.manifest import Record, safe_join
 
+MAX_NEW_FILES = 10_000
+"""Most files one balance run writes without ``--force``: a ratio such as 1000:1 would
+otherwise write hundreds of thousands of variants (gigabytes) before anyone notices."""
+
+
+def check_plan_size(root: str | Path, plan: BalancePlan, force: bool = False) -> None:
+    """Refuse a plan that writes more than :data:`MAX_NEW_FILES` files, unless ``force``.
+
+    Raises:
+        BalanceError: saying how many files and about how many bytes it would write (each
+            variant about the size of its base image).
+    """
+    new = [item for t in plan.topologies for item in t.new]
+    if force or len(new) <= MAX_NEW_FILES:
+        return
+    sizes: dict[str, int] = {}
+    for item in new:
+        if item.base.path not in sizes:
+            file = safe_join(root, item.base.path)
+            sizes[item.base.path] = file.stat().st_size if file.is_file() else 0
+    total = sum(sizes[item.base.path] for item in new)
+    raise BalanceError(
+        f"{root}: this balance would write {len(new)} files (about {total / 1e6:.1f} MB), "
+        f"more than {MAX_NEW_FILES}; use a smaller --ratio, --method undersample, or "
+        "--force to write them (nothing was written)"
+    )
+
 
 def plan_balance(
     root: str | Path,
