@@ -143,7 +143,7 @@ def test_warnings_are_in_the_json_summary():
 def test_wide_bead_on_a_tilted_plate_is_still_one_vertical_line():
     height, bead = wide_crossing_bead()
     xs = np.arange(height.shape[1], dtype=np.float32)[None, :]
-    tilted = height + 0.0006 * (xs - 200.0)  # the plate rises to the right
+    tilted = height + 0.0002 * (xs - 200.0)  # the plate rises by 0.08 (a third of the crown)
     geo = locate(tilted)
     assert geo.found and geo.kind == "line", geo.reason
     assert angle_difference(geo.axis_angle, 90.0) < 2.0

@@ -120,7 +120,7 @@ def crossing_ridge(
     The background is taken along rows (columns) over most of the map's width (height), so
     a bead running along y (x) stands out whatever its width; it is used when it stands
     CROSS_GAIN times higher than in the square window, its ridge touches both borders it
-    runs to and neither border beside it.
+    runs to and its crest neither border beside it.
 
     Returns:
         (ridge response, its peak, axis the bead runs along: 0 = x, 1 = y), or None.
@@ -132,13 +132,15 @@ def crossing_ridge(
         if p < CROSS_GAIN * peak or (best is not None and p <= best[1]):
             continue
         found = candidates(r, p, small.valid, floor)
-        if found and found[0].along == across and not _on_side_border(found[0].mask, across):
+        if not found or found[0].along != across:
+            continue
+        if not _on_side_border(found[0].mask & (r > CORE_LEVEL * p), across):
             best = (r, p, across)
     return best
 
 
 def _on_side_border(mask: np.ndarray, along: int) -> bool:
-    """Whether a ridge running along ``along`` touches a border beside it: a long window cut
+    """Whether a crest running along ``along`` touches a border beside it: a long window cut
     by the border makes a tilted plate rise there (a real bead there is cut, and found by
     the square window)."""
     side = mask.any(axis=0) if along == 1 else mask.any(axis=1)
