@@ -50,7 +50,8 @@ def command(
     skipped = [(str(path), reason) for path, reason in scan.skipped]
     if not files:
         listed = "".join(f"; skipped {f}: {r}" for f, r in skipped[:3])
-        raise WeldsynthError(f"no PNG files found in the given IMAGES{listed}")
+        given = ", ".join(str(i) for i in images[:3]) + (", ..." if len(images) > 3 else "")
+        raise WeldsynthError(f"no PNG files found in {given}{listed}")
     preds, failures = predict_files(ckpt, files, batch_size)
     failures = skipped + failures
     err = Console(stderr=True)
@@ -83,4 +84,5 @@ def command(
     if csv_out is not None:
         click.echo(f"predictions written to {csv_out}")
     if not preds:
-        raise WeldsynthError(f"none of the {len(files)} file(s) could be read")
+        first = f" ({failures[0][0]}: {failures[0][1]})" if failures else ""
+        raise WeldsynthError(f"none of the {len(files)} file(s) could be read{first}")

@@ -127,13 +127,19 @@ def read_decisions(file: str | Path) -> tuple[list[Decision], str]:
         The decisions and the SHA-256 of the file's bytes.
 
     Raises:
-        DecisionError: missing file or column, naming the file.
+        DecisionError: missing file or column, or not text, naming the file.
     """
     file = Path(file)
     if not file.is_file():
         raise DecisionError(f"{file}: decisions file not found")
     data = file.read_bytes()
-    text = data.decode("utf-8-sig")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DecisionError(
+            f"{file}: not a text CSV (byte {exc.start} is not UTF-8); expected the columns "
+            f"{', '.join(DECISION_COLUMNS)}"
+        ) from None
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in DECISION_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
