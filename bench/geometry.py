@@ -24,7 +24,11 @@ Speed: median and p90 ms of ``locate`` per 352x128 map after a warm-up, with a f
 baseline (``cv2.GaussianBlur`` 5x5 on the same map) timed in the same process, because the
 machine is shared and noisy.
 
+Layouts, perturbed and simulated-scanner welds (``--n-perturbed``, ``--n-scans``; see
+``bench/geometry_scans.py``): pass rate at the same criteria and wrong closed claims.
+
     python bench/geometry.py [--n 200] [--n-deviated 100] [--out bench/results/geometry.json]
+    python bench/geometry.py --scans-only [--n-perturbed 25] [--n-scans 4]
 """
 
 from __future__ import annotations
@@ -332,6 +336,30 @@ def _deviated_section(topos: list[int], n: int, seed: int) -> dict:
     }
 
 
+def _scans_sections(topos: list[int], args: argparse.Namespace) -> dict:
+    """The layouts, perturbed and scanner parts (bench/geometry_scans.py), printed."""
+    import geometry_scans as gs
+
+    limits = (ANGLE_MAX, CENTRE_MAX, WIDTH_MAX)
+    out: dict = {"layouts": gs.layouts_section()}
+    for name, r in out["layouts"].items():
+        print(f"layout {name:34s} {r['kind']:7s} (expected {r['expected']}) {r['warnings']}")
+    parts = (
+        ("perturbed", args.n_perturbed, gs.perturbed_section, "artefacts"),
+        ("scanner", args.n_scans, gs.scanner_section, "noise"),
+    )
+    for key, n, section, table in parts:
+        if n <= 0:
+            continue
+        out[key] = dict(section(topos, n, args.seed, limits), n_per_topology=n)
+        for name, r in out[key].get(table, {}).items():
+            print(
+                f"{key} {name:14s} n {r['n']:4d} pass {r['pass_all']:.3f} miss "
+                f"{r['not_found']:3d} wrong closed {r['wrong_closed']} warned {r['warned']}"
+            )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table, write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -356,9 +384,27 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure deviated beads only and update that part of --out",
     )
+    ap.add_argument(
+        "--n-perturbed", type=int, default=25, help="welds per topology and artefact set (0: skip)"
+    )
+    ap.add_argument(
+        "--n-scans", type=int, default=4, help="simulated scans per topology and noise (0: skip)"
+    )
+    ap.add_argument(
+        "--scans-only",
+        action="store_true",
+        help="measure layouts, perturbed and scanner welds only and update those parts of --out",
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     topos = [int(t) for t in args.topologies.split(",") if t] or list(TOPOLOGIES)
+    if args.scans_only:
+        report = json.loads(args.out.read_text(encoding="utf-8"))
+        report.update(_scans_sections(topos, args))
+        if not args.no_write:
+            atomic_write_bytes(args.out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+            print(f"wrote {args.out}")
+        return 0
     if args.deviated_only:
         report = json.loads(args.out.read_text(encoding="utf-8"))
         report["deviated"] = _deviated_section(topos, args.n_deviated, args.seed)
@@ -406,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.n_deviated > 0:
         report["deviated"] = _deviated_section(topos, args.n_deviated, args.seed)
+    report.update(_scans_sections(topos, args))
     if not args.no_speed:
         report["speed"] = speed(args.seed)
         _print_speed(report["speed"])
