@@ -32,7 +32,7 @@ def test_norm_list_and_show_resolve_limits_in_mm() -> None:
     assert "1.9" in weld
 
 
-def test_norm_check_exits_2_on_an_invalid_file(tmp_path: Path) -> None:
+def test_norm_check_exits_1_on_an_invalid_file(tmp_path: Path) -> None:
     good = tmp_path / "n.yaml"
     good.write_text(
         "name: mine\nlevels: [X]\nrules:\n  - {id: pore, reference: r, quantity: diameter,"
@@ -42,11 +42,11 @@ def test_norm_check_exits_2_on_an_invalid_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(good.read_text().replace("0.1 * t", "0.1 * q"))
     res = _run("norm", "check", str(bad))
-    assert res.exit_code == 2 and "the symbol 'q'" in res.output
+    assert res.exit_code == 1 and "the symbol 'q'" in res.output
     no_ref = tmp_path / "noref.yaml"
     no_ref.write_text(good.read_text().replace("reference: r, ", ""))
     res = _run("norm", "check", str(no_ref))
-    assert res.exit_code == 2 and "reference: required" in res.output
+    assert res.exit_code == 1 and "reference: required" in res.output
 
 
 def _inputs(tmp_path: Path, scan: bool) -> Path:

@@ -114,17 +114,26 @@ def show(
 @command.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
-    """Validate norm FILES; an invalid one is a one-line error (exit 2) naming the file,
-    the field, the value and what is allowed.
+    """Validate norm FILES: one line per file, `ok` or the error naming the field, the
+    value and what is allowed. Exit status 0 when every file is valid, 1 when any is not.
 
     \b
     Example:
       weldsynth norm check my-norm.yaml
     """
+    from weldsynth.core.errors import WeldsynthError
     from weldsynth.synth.norm import load_norm_file
 
+    failed = 0
     for file in files:
-        norm = load_norm_file(file)
+        try:
+            norm = load_norm_file(file)
+        except WeldsynthError as exc:
+            failed += 1
+            click.echo(f"error: {exc}", err=True)
+            continue
         click.echo(
             f"{file}: ok ({norm.title}; {len(norm.rules)} rules; {', '.join(norm.presets())})"
         )
+    if failed:
+        raise SystemExit(1)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.core.lock import output_lock
 
 _EPILOG = """\b
 Examples:
@@ -118,9 +119,12 @@ def command(
         seed=seed,
     )
     jobs, rejected = plan_imports(list(sources), out_dir)
-    with Progress(
-        TextColumn("import"), BarColumn(), MofNCompleteColumn(), disable=quiet, transient=True
-    ) as bar:
+    with (
+        output_lock(out_dir, "the maps written so far are kept; run the command again"),
+        Progress(
+            TextColumn("import"), BarColumn(), MofNCompleteColumn(), disable=quiet, transient=True
+        ) as bar,
+    ):
         task = bar.add_task("import", total=len(jobs))
         report = run_imports(
             jobs,
