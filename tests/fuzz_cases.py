@@ -464,6 +464,16 @@ def _image_cases() -> list[Case]:
                 rejected=name not in NAMES and name not in ("missing", "dir", "grey-alpha-16"),
             ),
         ]
+        if name not in NAMES:  # import reads PNG height images too; rejects go to a CSV
+            cases.append(
+                Case(
+                    f"import:{name}",
+                    _plain(maker),
+                    lambda w, p, o: ["import", str(p), "--out", str(o), "-q"],
+                    frozenset({0, 2}),
+                    names=lambda p: (p.name, "rejected.csv"),
+                )
+            )
         if name in ("dir", "missing", "text"):
             cases.append(
                 Case(
@@ -484,6 +494,12 @@ def _recipe_cases() -> list[Case]:
                 f"recipe-check:{name}",
                 _plain(maker),
                 lambda w, p, o: ["recipe", "check", str(p)],
+                frozenset({1}),
+            ),
+            Case(
+                f"norm-check:{name}",
+                _plain(maker),
+                lambda w, p, o: ["norm", "check", str(p)],
                 frozenset({1}),
             ),
             Case(

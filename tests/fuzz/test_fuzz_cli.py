@@ -35,6 +35,6 @@ def test_the_table_covers_every_command() -> None:
     """Every command that reads a user's file or hands an option to a library has a case."""
     covered = {c.id.split(":")[0].split("-")[0] for c in CASES}
     reads_files = {"inspect", "predict", "defects", "generate", "info", "recipe", "relabel",
-                   "evaluate", "train"}  # fmt: skip
+                   "evaluate", "train", "norm", "import"}  # fmt: skip
     assert reads_files <= covered
     assert sum(c.fast for c in CASES) >= 15
