@@ -152,3 +152,18 @@ def test_ctrl_c_during_generate_exits_130_and_leaves_no_temp_file(tmp_path: Path
     assert proc.returncode == 130, err
     assert "Traceback" not in err and _lines(err)[-1].startswith("interrupted")
     assert list(out.rglob("*.tmp")) == []
+
+
+def test_what_was_kept_is_said_only_for_files_of_the_locked_folder(tmp_path: Path) -> None:
+    from weldsynth.core.lock import output_lock
+
+    out = tmp_path / "data"
+    with output_lock(out, kept="finished sources are kept"):
+        pass
+    full = errno.ENOSPC, os.strerror(errno.ENOSPC)
+    inside = boundary.os_error_line(OSError(*full, str(out / "7" / "a.png")))
+    assert inside == f"error: {out / '7' / 'a.png'}: No space left on device; " + (
+        "finished sources are kept"
+    )
+    elsewhere = boundary.os_error_line(OSError(*full, str(tmp_path / "x.yaml")))
+    assert elsewhere == f"error: {tmp_path / 'x.yaml'}: No space left on device"

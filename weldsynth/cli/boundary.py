@@ -84,8 +84,18 @@ def os_error_line(exc: OSError) -> str:
     if where is None and locked_folders():
         where = f"{locked_folders()[-1]} (writing)"
     line = f"error: {where}: {text}" if where else f"error: {text}"
-    note = kept_note()
+    folders = locked_folders()
+    inside = exc.filename is None or (bool(folders) and _inside(exc.filename, folders[-1]))
+    note = kept_note() if inside else ""
     return f"{line}; {note}" if note else line
+
+
+def _inside(file: str | bytes | os.PathLike, folder: Path) -> bool:
+    """Whether ``file`` lies in ``folder`` (what was kept there concerns it)."""
+    try:
+        return Path(os.fsdecode(file)).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
 
 
 def _interrupted() -> int:

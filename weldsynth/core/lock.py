@@ -58,6 +58,8 @@ class _Held:
     fd: int
     count: int
     cleanup: list[Path]
+    times: tuple[int, int] | None = None
+    """(atime, mtime) in ns of the lock file before this run, put back on release."""
 
 
 _HELD: dict[str, _Held] = {}
@@ -128,11 +130,16 @@ def output_lock(
         return
     created = _make_dirs(root)
     try:
+        before = os.stat(lock_path(root))
+        times: tuple[int, int] | None = (before.st_atime_ns, before.st_mtime_ns)
+    except OSError:
+        times = None
+    try:
         fd = _acquire(root, notice or _stderr)
     except BaseException:
         _remove_empty(created)
         raise
-    _HELD[key] = _Held(fd=fd, count=1, cleanup=created)
+    _HELD[key] = _Held(fd=fd, count=1, cleanup=created, times=times)
     _LAST.append((root, kept))
     try:
         yield lock_path(root)
@@ -184,6 +191,8 @@ def _release(key: str) -> None:
     del _HELD[key]
     try:
         os.ftruncate(held.fd, 0)
+        if held.times is not None:  # a rerun that writes nothing leaves the folder as it was
+            os.utime(held.fd, ns=held.times)
     except OSError:
         pass  # read-only now, or gone: the flock still goes with the close
     finally:
