@@ -71,3 +71,12 @@ def test_sha256_file(tmp_path: Path) -> None:
     assert sha256_file(tmp_path / "f") == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
+
+
+def test_a_binary_manifest_is_a_one_line_error(tmp_path: Path) -> None:
+    from weldsynth.io.manifest import ManifestError, read_manifest
+
+    (tmp_path / "manifest.csv").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00garbage\x00")
+    with pytest.raises(ManifestError, match=r"manifest\.csv: not a readable manifest CSV") as info:
+        read_manifest(tmp_path)
+    assert "\n" not in str(info.value)

@@ -167,6 +167,16 @@ def read_manifest(root_or_file: str | Path, *, unfinished_ok: bool = False) -> l
             f"left the data set half-changed; run `weldsynth relabel log {root}` to roll it "
             "back, then run this command again"
         )
+    try:
+        return _parse(file)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ManifestError(
+            f"{file}: not a readable manifest CSV ({type(exc).__name__}: {exc}); restore it "
+            "from a backup or regenerate the data set"
+        ) from exc
+
+
+def _parse(file: Path) -> list[Record]:
     with file.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
