@@ -33,8 +33,8 @@ from scipy.spatial import cKDTree
 from weldsynth.core.seeding import rng_for
 from weldsynth.io.scan.errors import ScanError
 
-BYTES_PER_CELL = 64
-"""Working memory per grid cell (grid, masks, gap-fill runs in 4 directions), bytes."""
+BYTES_PER_CELL = 160
+"""Working memory per grid cell, bytes (measured: gap filling peaks at about 132)."""
 MAX_CELLS = 100_000_000
 """Largest grid in cells (also the height-map reader's default image limit)."""
 SPIKE_SIGMAS = 6.0
