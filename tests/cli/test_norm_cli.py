@@ -112,3 +112,27 @@ def test_generate_refuses_uncalibrated_maps_under_an_iso_preset(tmp_path: Path) 
         res.output
     )
     assert not out.exists()
+
+
+def test_generate_norm_option_labels_every_variant_by_the_preset(tmp_path: Path) -> None:
+    good = _inputs(tmp_path, scan=True).parent  # in/ with in/3/
+    out = tmp_path / "data"
+    res = _run("generate", str(good), "--all", "--out", str(out), "--norm", "iso5817-2014-C",
+               "--t", "3", "-q")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    with (out / "manifest.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    variants = [r for r in rows if r["defect"]]
+    assert variants and all(r["verdict"] in ("accept", "reject") and r["rule"] for r in variants)
+    assert all((r["label"] == "good") == (r["verdict"] == "accept") for r in variants)
+    resolved = yaml.safe_load(next((out / "recipes").glob("*.yaml")).read_text())
+    assert resolved["norm"]["preset"] == "iso5817-2014-C" and resolved["norm"]["t_mm"] == 3
+
+
+def test_generate_norm_option_refuses_an_unknown_preset_and_a_lone_t(tmp_path: Path) -> None:
+    good = _inputs(tmp_path, scan=True).parent  # in/ with in/3/
+    res = _run("generate", str(good), "--all", "--out", str(tmp_path / "d"), "--norm", "iso9")
+    assert res.exit_code == 2 and "unknown preset 'iso9'" in res.output
+    assert not (tmp_path / "d" / "manifest.csv").exists()
+    res = _run("generate", str(good), "--all", "--out", str(tmp_path / "d"), "--t", "3")
+    assert res.exit_code == 2 and "--t sets the plate thickness" in res.output

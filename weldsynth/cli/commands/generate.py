@@ -86,6 +86,21 @@ if TYPE_CHECKING:
     help="Scan calibration (YAML: pixel_mm, height_mm...) for inputs without a NAME.json "
     "sidecar or a scan.yaml in their folders; overrides the recipe's scan: section.",
 )
+@click.option(
+    "--norm",
+    "norm_preset",
+    default=None,
+    metavar="PRESET",
+    help="Label by this welding norm (weldsynth norm list), e.g. iso5817-2014-C; sets "
+    "norm.preset of every recipe. Needs calibrated inputs (sidecars, scan.yaml or --scan).",
+)
+@click.option(
+    "--t",
+    "t_mm",
+    type=click.FloatRange(0.0, 500.0, min_open=True),
+    default=None,
+    help="With --norm: nominal plate thickness t in mm (sets norm.t_mm).",
+)
 @click.option("--by-defect", is_flag=True, help="Split bad into bad-<defect> class folders.")
 @click.option(
     "--keep-unlocated",
@@ -113,6 +128,8 @@ def command(
     engine: str,
     address: str | None,
     scan_file: Path | None,
+    norm_preset: str | None,
+    t_mm: float | None,
     by_defect: bool,
     keep_unlocated: bool,
     seed: int | None,
@@ -133,6 +150,7 @@ def command(
       weldsynth generate good/7 --recipe recipes/7.yaml --out data
       weldsynth generate good/ --all --out data --workers 2 --by-defect
       weldsynth generate good/ --all --out data --scan scan.yaml
+      weldsynth generate maps/ --all --out data --norm iso5817-2014-C --t 3
       weldsynth generate good/ --all --out data --engine ray --address auto
     """
     from weldsynth.dataset import generate as gen
@@ -140,6 +158,8 @@ def command(
 
     if all_topologies == (recipe_file is not None):
         raise click.UsageError("give either --recipe FILE (one topology) or --all")
+    if t_mm is not None and norm_preset is None:
+        raise click.UsageError("--t sets the plate thickness of a norm: give --norm too")
     n_workers = workers or gen.default_workers()
     kept = "the sources finished are kept; run the same command again to resume"
     with (
@@ -147,6 +167,8 @@ def command(
         get_executor(engine, workers=n_workers, address=address) as executor,
     ):
         recipes = _recipes(good_dir, recipe_file, recipes_dir, seed)
+        if norm_preset is not None:
+            recipes = _with_norm(recipes, norm_preset, t_mm)
         if all_topologies:  # planned first: clashing inputs are refused before any write
             tasks, rejected = gen.plan_all(good_dir, recipes, out, by_defect)
         else:
@@ -195,6 +217,20 @@ def _recipes(
     if seed is not None:
         recipes = {t: r.model_copy(update={"seed": seed}) for t, r in recipes.items()}
     return recipes
+
+
+def _with_norm(recipes: dict[int, Recipe], preset: str, t_mm: float | None) -> dict[int, Recipe]:
+    """The recipes labelled by norm ``preset`` (and plate thickness ``t_mm``), validated again
+    (an unknown preset, or a recipe the norm cannot judge, is a one-line error)."""
+    from weldsynth.synth.recipe import recipe_from_dict
+
+    changed = {"preset": preset, **({} if t_mm is None else {"t_mm": t_mm})}
+    out = {}
+    for topology, recipe in recipes.items():
+        data = recipe.model_dump()
+        data["norm"] = {**data.get("norm", {}), **changed}
+        out[topology] = recipe_from_dict(data, source=f"--norm {preset} (topology {topology})")
+    return out
 
 
 def _scan(scan_file: Path | None) -> dict | None:
