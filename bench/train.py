@@ -16,6 +16,12 @@
    epochs for contrast (``--parts resnet``).
 4. A learning curve: the error of ``--topo-arch`` on ``--topology`` with 20, 40 and 80
    good welds (``--parts curve``).
+5. A throughput table (``--parts throughput``, :mod:`train_throughput`): images/s, train
+   and eval, of resnet18, resnet50 and WeldNet at 128x352, fp32 and mixed precision,
+   weldsynth against a plain reference loop on ``--device``, in this process.
+
+``--device`` (auto, cpu, cuda, cuda:N, mps) runs the comparison and the throughput table
+there; the JSON records the device, the precision, the CPU's flags and the load.
 
 Usage: python bench/train.py [--parts compare,ablation,topologies] [--work DIR] ...
 Sections not run are kept from the existing JSON, so parts can be measured separately.
@@ -36,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from train_throughput import throughput
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "train.json"
@@ -58,8 +65,11 @@ def build_dataset(work: Path, count: int) -> Path:
     return data
 
 
-def reference_loop(data: Path, topology: str, epochs: int, batch_size: int, seed: int = 0) -> dict:
-    """The plain loop a user would write: ImageFolder + PIL, RGB, fp32, DataLoader, Adam."""
+def reference_loop(
+    data: Path, topology: str, epochs: int, batch_size: int, seed: int = 0, device: str = "cpu"
+) -> dict:
+    """The plain loop a user would write: ImageFolder + PIL, RGB, fp32, DataLoader, Adam
+    (``.to(device)`` per batch)."""
     import torchvision
     from torch.utils.data import DataLoader, Subset
     from torchvision import transforms
@@ -100,6 +110,7 @@ def reference_loop(data: Path, topology: str, epochs: int, batch_size: int, seed
     train_dl = DataLoader(Subset(train_set, train_idx), batch_size=batch_size, shuffle=True)
     val_dl = DataLoader(Subset(val_set, val_idx), batch_size=batch_size)
     model = torchvision.models.resnet18(weights=None, num_classes=len(train_set.classes))
+    model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     history = []
@@ -108,6 +119,7 @@ def reference_loop(data: Path, topology: str, epochs: int, batch_size: int, seed
         t0 = time.perf_counter()
         model.train()
         for x, y in train_dl:
+            x, y = x.to(device), y.to(device)
             opt.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()
@@ -116,7 +128,7 @@ def reference_loop(data: Path, topology: str, epochs: int, batch_size: int, seed
         wrong = n = 0
         with torch.no_grad():
             for x, y in val_dl:
-                wrong += int((model(x).argmax(1) != y).sum())
+                wrong += int((model(x.to(device)).argmax(1).cpu() != y).sum())
                 n += len(y)
         history.append(
             {"epoch": epoch, "val_error": wrong / n, "seconds": time.perf_counter() - t0}
@@ -207,8 +219,10 @@ def machine() -> dict:
                 break
     except OSError:
         pass
+    flags = cpu_flags()
     return {
         "cpu": cpu,
+        "cpu_flags": {f: f in flags for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")},
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -217,7 +231,20 @@ def machine() -> dict:
     }
 
 
-def compare(data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: int) -> dict:
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (``/proc/cpuinfo``; empty elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def compare(
+    data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: int, device: str = "cpu"
+) -> dict:
     """Reference loop against weldsynth, alternating (A B A B...) so both see the same load.
 
     Time per epoch is the best of the repeats (the least disturbed by other processes);
@@ -225,9 +252,10 @@ def compare(data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: in
     """
     refs, ours = [], []
     for k in range(repeats):
-        refs.append(reference_loop(data, topo, epochs, bs))
+        refs.append(reference_loop(data, topo, epochs, bs, device=device))
         print(f"reference: {refs[-1]['seconds_per_epoch']:.1f} s/epoch", flush=True)
-        ours.append(weldsynth_run(data, topo, work / "runs" / f"main{k}", epochs, bs))
+        run = work / "runs" / f"main{k}"
+        ours.append(weldsynth_run(data, topo, run, epochs, bs, arch="resnet18", device=device))
         print(f"weldsynth: {ours[-1]['seconds_per_epoch']:.1f} s/epoch", flush=True)
     ref, own = dict(refs[0]), dict(ours[0])
     for row, runs in ((ref, refs), (own, ours)):
@@ -239,6 +267,7 @@ def compare(data: Path, work: Path, topo: str, epochs: int, bs: int, repeats: in
     return {
         "topology": topo,
         "arch": "resnet18",
+        "device": device,
         "epochs": epochs,
         "batch_size": bs,
         "repeats": repeats,
@@ -403,8 +432,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--parts",
-        default="compare,ablation,topologies,resnet,curve",
-        help="comma list of compare, ablation, topologies, resnet, curve; "
+        default="compare,ablation,topologies,resnet,curve,throughput",
+        help="comma list of compare, ablation, topologies, resnet, curve, throughput; "
         "sections "
         "not run "
         "are kept from the existing results file",
@@ -423,6 +452,16 @@ def main() -> None:
         help="good welds per data set of the learning curve (on --topology)",
     )
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (compare, throughput)"
+    )
+    parser.add_argument("--tp-batch", type=int, default=32, help="throughput: batch size")
+    parser.add_argument(
+        "--tp-batches", type=int, default=20, help="throughput: timed batches per measurement"
+    )
+    parser.add_argument(
+        "--tp-archs", default="resnet18,resnet50,weldnet", help="throughput: architectures"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument(
         "--work", type=Path, default=None, help="scratch folder; a data set already there is reused"
@@ -433,11 +472,14 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from weldsynth.train.device import resolve_device
+
+    device = resolve_device(args.device).name
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     work = args.work or Path(tempfile.mkdtemp(prefix="weldsynth-bench-train-"))
     result = json.loads(args.out.read_text()) if args.out.is_file() else {}
     data = work / "data"
-    if not (data / "manifest.csv").is_file():
+    if parts - {"throughput"} and not (data / "manifest.csv").is_file():
         t0 = time.perf_counter()
         build_dataset(work, args.count)
         print(f"dataset ready in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -449,7 +491,13 @@ def main() -> None:
     sections = {
         "compare": (
             "comparison",
-            lambda: compare(data, work, args.topology, args.epochs, args.batch_size, args.repeats),
+            lambda: compare(
+                data, work, args.topology, args.epochs, args.batch_size, args.repeats, device
+            ),
+        ),
+        "throughput": (
+            "throughput" if device == "cpu" else f"throughput_{device.split(':')[0]}",
+            lambda: throughput(device, args.tp_batch, args.tp_batches, args.tp_archs.split(",")),
         ),
         "ablation": (
             "ablation",

@@ -81,4 +81,4 @@ def test_installed_wheel_runs_without_the_checkout(installed: Path, tmp_path: Pa
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
     assert "copied from" in demo.stdout  # the shipped samples, not a regenerated fallback
     assert (tmp_path / "demo-out" / "data" / "manifest.csv").is_file()
-    assert (tmp_path / "demo-out" / "audit" / "report.html").is_file()
+    assert (tmp_path / "demo-out" / "loop" / "iter1" / "audit" / "report.html").is_file()

@@ -68,7 +68,9 @@ def test_all_learns_every_topology_and_writes_every_report(tmp_path: Path) -> No
         for png in ("loss.png", "confusion.png"):
             assert (run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         config = json.loads((run / "config.json").read_text())
-        assert config["arch"] == "resnet18" and config["size"] == [32, 96]
+        assert config["arch"] == "weldnet" and config["size"] == [32, 96]  # --arch auto
+        assert config["arch_requested"] == "auto" and "weldnet" in config["arch_reason"]
+        assert config["device"] == "cpu" and config["device_requested"] == "auto"
         assert config["pretrained"] is False and config["freeze_epochs"] == 0
         ckpt = load_checkpoint(run)
         assert ckpt.meta["classes"] == ["bad", "good"] and ckpt.meta["topology"] == topo

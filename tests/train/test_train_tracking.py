@@ -53,7 +53,7 @@ def test_mlflow_run_has_params_metrics_and_artifacts(tmp_path: Path) -> None:
     experiment = client.get_experiment_by_name("weldsynth")
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
-    assert run.data.params["arch"] == "resnet18"
+    assert run.data.params["arch"] == "weldnet"  # --arch auto, --weights none
     assert run.data.params["epochs"] == "2" and run.data.params["topology"] == "7"
     history = client.get_metric_history(run.info.run_id, "val_loss")
     assert [m.step for m in history] == [1, 2]

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.train.cache import subset
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.fit import EpochRecord
 from weldsynth.train.images import Batches
@@ -66,7 +68,7 @@ def small_batch(n: int, cfg: TrainConfig) -> int:
 
 
 def train_arrays(
-    x: np.ndarray,
+    x: Any,
     y: np.ndarray,
     n_classes: int,
     cfg: TrainConfig,
@@ -74,11 +76,13 @@ def train_arrays(
     seed: int,
     precision: str,
     weights: Path | None = None,
-    x_val: np.ndarray | None = None,
+    x_val: Any = None,
     y_val: np.ndarray | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    device: torch.device | None = None,
 ) -> Fitted:
-    """Train a model on cached images (uint16 (N, H, W), letterboxed to ``cfg.size``).
+    """Train a model on cached images (uint16 (N, H, W), letterboxed to ``cfg.size``: an
+    array or a view of the decode cache) on ``device`` (default: the CPU).
 
     Args:
         x: Training images.
@@ -86,18 +90,19 @@ def train_arrays(
         n_classes: Outputs of the model.
         cfg: Architecture, epochs, learning rate, balance, augmentation...
         seed: Seeds model initialisation, shuffling, augmentation and calibration.
-        precision: "bf16" or "fp32" (resolved already).
+        precision: "bf16", "fp16" or "fp32" (resolved for the device already).
         weights: Pretrained weights file, or None (from scratch: no head-only epochs).
         x_val: Images scored after every epoch (progress only; default: a few training
             images). The returned model is the last epoch's whatever they say.
         y_val: Their labels.
         on_epoch: Called after every epoch.
+        device: Where the model trains; the returned model stays there.
     """
     setup = prepare_training(
-        x, y, n_classes, cfg, seed=seed, weights=weights, batch_size=small_batch
+        x, y, n_classes, cfg, seed=seed, weights=weights, batch_size=small_batch, device=device
     )
     if x_val is None or y_val is None or not len(x_val):
-        x_val, y_val = x[:2], y[:2]
+        x_val, y_val = subset(x, np.arange(min(2, len(x)))), y[:2]
     val_b = Batches(
         x_val,
         y_val,
@@ -105,6 +110,7 @@ def train_arrays(
         setup.mean,
         setup.std,
         channels_last=cfg.channels_last,
+        device=setup.device,
     )
     classes = [str(c) for c in range(n_classes)]
     setup.fit(val_b, classes=classes, precision=precision, on_epoch=on_epoch)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from weldsynth.audit.folds import grouped_folds
 from weldsynth.audit.gradcam import gradcam
 from weldsynth.audit.learner import Fitted, train_arrays
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.train.cache import subset
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.fit import EpochRecord
 
@@ -79,7 +81,7 @@ def cam_targets(labels: np.ndarray, probs: np.ndarray, good: int | None) -> np.n
 
 
 def out_of_fold(
-    images: np.ndarray,
+    images: Any,
     labels: np.ndarray,
     groups: Sequence[str],
     n_classes: int,
@@ -92,11 +94,15 @@ def out_of_fold(
     good: int | None = None,
     cams: bool = True,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    device: Any = None,
 ) -> OOF:
     """Out-of-fold probabilities of every sample for every seed.
 
+    Every fold model reads the same decoded images (one decode per image for the whole
+    audit): folds are views of the cache, not copies.
+
     Args:
-        images: uint16 (N, H, W) letterboxed cache.
+        images: uint16 (N, H, W) letterboxed cache (an array or a view of the disk cache).
         labels: Given class indices (N,).
         groups: Source weld per sample (never split across folds).
         n_classes: Number of classes.
@@ -108,6 +114,8 @@ def out_of_fold(
         good: Index of the "good" class (for the CAM targets), or None.
         cams: Compute Grad-CAMs of every sample with the first seed's fold models.
         on_epoch: Called after every epoch of every fold model (progress).
+        device: Where the fold models train and predict (default: the CPU); Grad-CAM
+            runs on the CPU.
     """
     labels = np.asarray(labels, np.int64)
     got = _Collected.empty(len(seeds), len(labels), n_classes)
@@ -121,7 +129,7 @@ def out_of_fold(
                 continue
             t0 = time.perf_counter()
             fitted = train_arrays(
-                images[train],
+                subset(images, train),
                 labels[train],
                 n_classes,
                 cfg,
@@ -129,11 +137,14 @@ def out_of_fold(
                 precision=precision,
                 weights=weights,
                 on_epoch=on_epoch,
+                device=device,
             )
-            p = fitted.probabilities(images[held])
+            held_images = subset(images, held)
+            p = fitted.probabilities(held_images)
             got.add(s, held, p, labels[held], time.perf_counter() - t0)
             if cams and s == 0:
-                got.add_cams(fitted, images[held], held, cam_targets(labels[held], p, good))
+                fitted.model.cpu()  # Grad-CAM's hooks and maps are CPU work
+                got.add_cams(fitted, held_images, held, cam_targets(labels[held], p, good))
     return got.result()
 
 

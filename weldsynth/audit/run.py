@@ -98,6 +98,8 @@ class _Predictions:
         weights_note: What the fold models started from, or the ``--probs`` file.
         epochs: Epochs per fold model (0 with ``--probs``).
         n_seeds: Seeds averaged.
+        arch: The fold models' architecture (``--arch auto`` resolved; "" with ``--probs``).
+        run: Architecture, device, precision and why (audit.json's ``train``).
     """
 
     oof: OOF
@@ -105,6 +107,8 @@ class _Predictions:
     weights_note: str
     epochs: int
     n_seeds: int
+    arch: str = ""
+    run: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -152,7 +156,7 @@ def audit_topology(
     if settings.probs is not None:
         pred = _given_probs(items, classes, settings.probs, say)
     else:
-        pred = _train_oof(items, classes, cfg, settings, say, progress, timings)
+        pred = _train_oof(items, classes, cfg, settings, say, progress, timings, data)
     timings["out_of_fold"] = round(time.perf_counter() - t0, 3)
     labels = np.array([classes.index(i.label) for i in pred.items], np.int64)
     t0 = time.perf_counter()
@@ -186,7 +190,7 @@ def audit_topology(
         "topology": listing.topology,
         "classes": classes,
         "settings": settings.to_dict(),
-        "train": cfg.to_dict(),
+        "train": {**cfg.to_dict(), **pred.run},  # the architecture --arch auto took
         "weights": pred.weights_note,
         "split": listing.split_note,
         "manifest_sha256": listing.manifest_sha,
@@ -248,7 +252,7 @@ def _subtitle(
     """report.html's line under the title: what was audited, and how."""
     flagged = sum(1 for r in rows if r["suggestion"] != "keep")
     how = (
-        f"{settings.folds} grouped folds × {pred.n_seeds} seed(s), {cfg.arch} "
+        f"{settings.folds} grouped folds × {pred.n_seeds} seed(s), {pred.arch or cfg.arch} "
         f"{cfg.size[0]}x{cfg.size[1]}, {pred.epochs} epoch(s)"
         if settings.probs is None
         else f"probabilities from {settings.probs.name}"
@@ -277,16 +281,21 @@ def _train_oof(
     say: Say,
     progress: Progress | None,
     timings: dict[str, float],
+    data: Path | None = None,
 ) -> _Predictions:
-    """Decode the items and train the fold models (``settings.seeds`` × folds)."""
-    from weldsynth.train.model import resolve_precision, resolve_weights
+    """Decode the items into the decode cache of ``data`` (one decode serves every fold
+    and seed) and train the fold models (``settings.seeds`` × folds)."""
+    from weldsynth.train.choice import choose_run
 
     if settings.seeds < 1:
         raise WeldsynthError(f"--seeds {settings.seeds}: at least 1")
-    weights, note = resolve_weights(settings.weights, cfg.arch)
-    say(note if weights is not None else f"warning: {note}")
+    run = choose_run(cfg.with_(weights=settings.weights))
+    say(run.line())
+    weights, note = run.model.weights, run.model.weights_note
+    say(note if weights is not None or settings.weights == "none" else f"warning: {note}")
+    cfg = run.cfg(cfg)
     t0 = time.perf_counter()
-    decoded = decode_items(items, cfg, say, left="left out")
+    decoded = decode_items(items, cfg, say, left="left out", root=data)
     items = decoded.items
     check_classes(items, "audited images")
     timings["decode"] = round(time.perf_counter() - t0, 3)
@@ -315,13 +324,15 @@ def _train_oof(
         run_cfg,
         folds=folds,
         seeds=audit_seeds(cfg.seed, settings.seeds),
-        precision=resolve_precision(cfg.precision),
+        precision=run.precision,
         weights=weights,
+        device=run.device.device,
         good=classes.index("good") if "good" in classes else None,
         cams=settings.cams,
         on_epoch=on_epoch,
     )
-    return _Predictions(oof, items, note, run_cfg.total_epochs, settings.seeds)
+    used = {"arch": cfg.arch, **run.describe()}
+    return _Predictions(oof, items, note, run_cfg.total_epochs, settings.seeds, cfg.arch, used)
 
 
 def _verdict_table(

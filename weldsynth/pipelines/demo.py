@@ -34,7 +34,7 @@ def bundled_samples_dir() -> Path | None:
 
 MARKER_TEXT = "made by `weldsynth demo`; safe to delete\n"
 DEMO_ENTRIES = frozenset(
-    {MARKER, ".weldsynth", "good", "inspect", "geometry.csv", "data", "audit", "loop"}
+    {MARKER, ".weldsynth", "good", "inspect", "geometry.csv", "data", "audit", "loop", "plant"}
 )
 """What the demo (and weldsynth's own state: locks, crash reports) writes at the top of its
 folder; an earlier demo holding anything else is not deleted."""
@@ -111,14 +111,15 @@ Step = Callable[[], StepResult]
 def demo_steps(out: Path, samples_dir: Path | None = None) -> list[tuple[str, str, Step]]:
     """The demo's steps as (key, title, run) in order, writing into ``out``."""
     data = out / "data"
+    held: dict[str, Any] = {}  # the plant data, from its step to the loop's
     return [
         ("good", "good welds", lambda: _good_welds(out / "good", samples_dir)),
         ("locate", "locate the bead", lambda: _locate(out / "good", out)),
         ("generate", "generate defects", lambda: _generate(out / "good", data)),
         ("balance", "balance good:bad 1:1", lambda: _balance(data)),
         ("split", "split train/val/test", lambda: _split(data)),
-        ("audit", "audit (quick)", lambda: _audit(data, out / "audit")),
-        ("loop", "loop, one iteration", lambda: _loop(data, out / "loop")),
+        ("plant", "plant data, labels flipped on purpose", lambda: _plant(out, held)),
+        ("loop", "loop: train, audit, fix, retrain", lambda: _loop(out, held)),
     ]
 
 
@@ -198,53 +199,53 @@ def _split(data: Path) -> StepResult:
 
 
 DEMO_TOPOLOGY = "3"
-"""Topology of the demo's audit and loop steps (a plain line weld)."""
+"""Topology of the demo's plant data and loop (a plain line weld)."""
 
 
 def _demo_config():
+    """WeldNet (learns from scratch, no download) at 64x176: the demo's time budget."""
     from weldsynth.train.config import TrainConfig
 
     return TrainConfig(
         arch="weldnet",
-        epochs=10,
+        epochs=24,
         batch_size=16,
-        size=(128, 352),
+        size=(64, 176),
         augment="hflip,vflip",
         weights="none",
     )
 
 
-def _audit(data: Path, out: Path) -> StepResult:
-    from weldsynth.audit.run import AuditSettings, audit_topology
+def _plant(out: Path, held: dict[str, Any]) -> StepResult:
+    from weldsynth.pipelines.demo_plant import make_plant
 
-    result = audit_topology(
-        data,
-        DEMO_TOPOLOGY,
-        out,
-        _demo_config(),
-        AuditSettings(folds=2, seeds=1, top=12, weights="none"),
-    )
-    s = result.summary
+    plant = make_plant(out / "plant", DEMO_TOPOLOGY)
+    held["plant"] = plant
     return StepResult(
-        f"{s['audited']} images audited (test split left out), {s['flagged']} flagged -> "
-        f"{out / 'report.html'}",
-        result.rows[:5],
+        f"{plant.images} images of topology {plant.topology} from procedural welds; "
+        f"{len(plant.injected)} train/val labels flipped on purpose "
+        f"({out / 'plant' / 'injected.csv'})"
     )
 
 
-def _loop(data: Path, out: Path) -> StepResult:
+def _loop(out: Path, held: dict[str, Any]) -> StepResult:
     from weldsynth.audit.run import AuditSettings
+    from weldsynth.pipelines.demo_plant import audit_scores, loop_message
     from weldsynth.pipelines.loop import LoopSettings, run_loop
 
+    plant = held["plant"]
     settings = LoopSettings(
         iterations=1,
         auto=0.95,
-        audit=AuditSettings(folds=2, seeds=1, top=12, cams=False, weights="none"),
+        audit=AuditSettings(folds=3, seeds=1, top=12, cams=False, weights="none"),
     )
-    state = run_loop(data, DEMO_TOPOLOGY, out, _demo_config(), settings)
+    state = run_loop(plant.data, plant.topology, out / "loop", _demo_config(), settings)
+    suspects = out / "loop" / "iter1" / "audit" / "suspects.csv"
+    scores = audit_scores(suspects, plant.injected) if suspects.is_file() else None
     changed = any(r["moved"] or r["dropped"] for r in state.rows)
-    undo = f"; undo with: weldsynth relabel undo {data}" if changed else ""
-    return StepResult(f"{state.finished}{undo}", state)
+    undo = f"; undo with: weldsynth relabel undo {plant.data}" if changed else ""
+    report = f"; report: {suspects.parent / 'report.html'}" if scores is not None else ""
+    return StepResult(f"{loop_message(state, plant, scores)}{report}{undo}", state)
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:

@@ -189,10 +189,13 @@ def run_loop(
     Raises:
         LoopError: a loop already in ``out`` without ``resume``, a changed test set...
     """
-    from weldsynth.train.model import resolve_weights
+    from weldsynth.train.choice import choose_run
 
-    weights, note = resolve_weights(cfg.weights, cfg.arch)
-    say(note if weights is not None else f"warning: {note}")
+    run = choose_run(cfg)  # --arch auto decided once: every round trains the same model
+    say(run.line())
+    weights, note = run.model.weights, run.model.weights_note
+    say(note if weights is not None or cfg.weights == "none" else f"warning: {note}")
+    cfg = run.cfg(cfg)
     if resume:
         state = LoopState.load(out)
         if state.topology != topology:

@@ -23,6 +23,7 @@ from typing import Any
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.engines.base import Executor
 from weldsynth.train import distributed, reports
+from weldsynth.train.choice import ModelChoice
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Listing
 
@@ -44,6 +45,7 @@ class TopologyUnit:
         threads: Torch threads in a worker of its own (in this process, the caller's
             setting is kept).
         quiet: Print warnings only (in a worker of its own).
+        model: How ``--arch`` was resolved (once, by the caller).
     """
 
     listing: Listing
@@ -53,6 +55,7 @@ class TopologyUnit:
     weights_note: str
     threads: int = 0
     quiet: bool = False
+    model: ModelChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ def train_unit(unit: TopologyUnit, here: InProcess | None = None) -> dict[str, A
         progress_factory=here.progress_factory,
         tracker=make_tracker(unit.cfg.track, unit.cfg.tracking_uri),
         ddp=here.ddp,
+        model=unit.model,
     )
 
 
@@ -101,8 +105,9 @@ def _print(line: str, quiet: bool) -> None:
         print(line, file=sys.stderr if warning else sys.stdout, flush=True)
 
 
-def join_torchrun(executor: Executor) -> distributed.Distributed | None:
-    """Join the torchrun job this process belongs to (None when not under torchrun).
+def join_torchrun(executor: Executor, device: str = "auto") -> distributed.Distributed | None:
+    """Join the torchrun job this process belongs to (None when not under torchrun);
+    ``device`` "cpu" keeps it on the CPU (gloo) even where CUDA is visible.
 
     Raises:
         WeldsynthError: Under torchrun with an engine that runs units elsewhere.
@@ -113,7 +118,7 @@ def join_torchrun(executor: Executor) -> distributed.Distributed | None:
         raise WeldsynthError(
             f"--engine {executor.name} does not run under torchrun; use one or the other"
         )
-    return distributed.from_env()
+    return distributed.from_env(device)
 
 
 def train_all(
@@ -130,7 +135,8 @@ def train_all(
 ) -> list[dict[str, Any]]:
     """Train ``topologies`` of ``data`` into ``out/<topology>/`` on ``executor``.
 
-    Weights are resolved, the tracker checked and every topology listed and checked here,
+    The architecture (``--arch auto``), weights, device and precision are resolved and
+    printed in one line, the tracker checked and every topology listed and checked here,
     before any unit starts. Units run elsewhere use ``cfg.threads`` torch threads, or the
     engine's CPUs per unit (at least one).
 
@@ -150,7 +156,7 @@ def train_all(
     """
     import torch
 
-    from weldsynth.train.model import resolve_weights
+    from weldsynth.train.choice import choose_run
     from weldsynth.train.run import prepare
     from weldsynth.train.tracking import make_tracker
 
@@ -158,15 +164,18 @@ def train_all(
         torch.set_num_threads(cfg.threads)
     if cfg.track:
         make_tracker(cfg.track, cfg.tracking_uri)  # fail now, not after the first topology
-    weights, note = resolve_weights(cfg.weights, cfg.arch)
-    say(note if weights is not None else f"warning: {note}")
+    run = choose_run(cfg)
+    say(run.line())
+    weights, note = run.model.weights, run.model.weights_note
+    say(note if weights is not None or cfg.weights == "none" else f"warning: {note}")
+    cfg = run.cfg(cfg)
     if executor.remote:  # workers elsewhere find the files at the same absolute paths
         data, out = Path(data).absolute(), Path(out).absolute()
         weights = Path(weights).absolute() if weights is not None else None
     listings = [prepare(data, t, cfg) for t in topologies]
     threads = cfg.threads or max(1, int(executor.cpus_per_unit or 1))
     units = [
-        TopologyUnit(lst, out / lst.topology, cfg, weights, note, threads, quiet)
+        TopologyUnit(lst, out / lst.topology, cfg, weights, note, threads, quiet, run.model)
         for lst in listings
     ]
     fn: Callable[[TopologyUnit], dict[str, Any]] = train_unit

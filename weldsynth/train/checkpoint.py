@@ -31,7 +31,7 @@ class Checkpoint:
     """A loaded model ready for inference.
 
     Attributes:
-        model: The network in eval mode, on CPU.
+        model: The network in eval mode (on the CPU unless loaded for a device).
         meta: Its metadata (arch, classes, input_size, mean, std, topology, ...).
         path: The file it came from.
     """
@@ -61,7 +61,7 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = getattr(model, "module", model)  # the network inside a DDP wrapper
-    state = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in net.state_dict().items()}
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "state_dict": state, "meta": meta}, buffer)
     try:
@@ -88,8 +88,9 @@ def model_file(path: str | Path) -> Path:
     return file / MODEL_NAME if file.is_dir() else file
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Load and check a weldsynth model (a ``model.pt`` or the run folder holding it).
+def load_checkpoint(path: str | Path, device: str | torch.device | None = None) -> Checkpoint:
+    """Load and check a weldsynth model (a ``model.pt`` or the run folder holding it), on
+    the CPU or ``device`` (a ``--device`` spec or a torch device; inference runs there).
 
     Raises:
         WeldsynthError: Missing file, not a weldsynth model, or weights that do not match
@@ -125,6 +126,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"classes{hint} ({first[:80]})"
         ) from exc
     model.eval()
+    if isinstance(device, str):  # a --device spec: auto, cpu, cuda:N, mps
+        from weldsynth.train.device import resolve_device
+
+        device = resolve_device(device).device
+    if device is not None:
+        model.to(device)
     return Checkpoint(model=model, meta=dict(meta), path=file)
 
 

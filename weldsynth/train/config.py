@@ -15,7 +15,9 @@ from typing import Any
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.models import list_models
 
-PRECISIONS = ("auto", "bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+AUTO_ARCH = "auto"
+"""``--arch auto``: resnet18 when its ImageNet weights can be had, else weldnet."""
 BALANCES = ("none", "weights", "sampler")
 DEFAULT_SIZE = (128, 352)
 """Input (height, width): the seed's native scan size, so nothing is lost by resizing."""
@@ -34,7 +36,8 @@ class TrainConfig:
     """Everything that decides a training run.
 
     Attributes:
-        arch: A registered architecture (:func:`weldsynth.train.models.list_models`).
+        arch: A registered architecture (:func:`weldsynth.train.models.list_models`), or
+            "auto" (:func:`weldsynth.train.choice.choose_model` decides before training).
         epochs: Epochs with every layer trainable (after ``freeze_epochs`` head-only epochs).
         freeze_epochs: Epochs training only the new head (body frozen, BatchNorm trainable).
             Forced to 0 when the body is not pretrained: freezing random layers helps nothing.
@@ -53,11 +56,17 @@ class TrainConfig:
         patience: Early stopping after this many epochs without a better validation
             result (0: off).
         by_defect: One class per ``bad-<defect>`` instead of a single "bad".
-        precision: "auto" (bf16 autocast where the CPU supports it), "bf16" or "fp32".
-        channels_last: Use the channels-last memory format (faster convolutions on CPU).
+        precision: "auto" (mixed precision where the device runs it well, see
+            :mod:`weldsynth.train.device`), "bf16", "fp16" or "fp32".
+        channels_last: Use the channels-last memory format (faster convolutions).
         threads: Torch intra-op threads (0: torch's default).
         track: "" or "mlflow".
         tracking_uri: MLflow store ("" : ``./mlruns``).
+        device: "auto", "cpu", "cuda", "cuda:N" or "mps" (:mod:`weldsynth.train.device`).
+        compile: Compile the model with ``torch.compile`` (eager when it cannot).
+        cache_gb: Decoded images kept in RAM up to this many GB, else memory-mapped on
+            disk (:mod:`weldsynth.train.cache`); 0: a share of the free memory.
+        offline: Never download weights (also ``WELDSYNTH_OFFLINE=1``).
     """
 
     arch: str = "resnet18"
@@ -80,11 +89,15 @@ class TrainConfig:
     threads: int = 0
     track: str = ""
     tracking_uri: str = ""
+    device: str = "auto"
+    compile: bool = False
+    cache_gb: float = 0.0
+    offline: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
         problems = []
-        if self.arch not in list_models():
+        if self.arch != AUTO_ARCH and self.arch not in list_models():
             problems.append(f"arch={self.arch!r} (choose {', '.join(list_models())})")
         if self.epochs < 1:
             problems.append(f"epochs={self.epochs} (at least 1)")
@@ -104,8 +117,12 @@ class TrainConfig:
             problems.append(f"precision={self.precision!r} (choose {', '.join(PRECISIONS)})")
         if self.track not in ("", "mlflow"):
             problems.append(f"track={self.track!r} (only 'mlflow')")
-        if self.patience < 0 or self.threads < 0:
-            problems.append("patience and threads must be 0 or more")
+        if self.patience < 0:
+            problems.append(f"patience must be 0 or more (got {self.patience})")
+        if not self.cache_gb >= 0:
+            problems.append(f"cache_gb must be 0 or more (got {self.cache_gb})")
+        if not 0 <= self.threads <= MAX_THREADS:
+            problems.append(f"threads must be in [0, {MAX_THREADS}] (got {self.threads})")
         if problems:
             raise WeldsynthError("invalid training setting: " + "; ".join(problems))
         parse_augment(self.augment)  # its own message: --augment: dropout must be in ...

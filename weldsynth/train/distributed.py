@@ -99,7 +99,12 @@ class Distributed:
 
     def on_device(self, batches: Batches):
         """``batches`` yielding tensors on this rank's device (itself on CPU)."""
-        return batches if self.device.type == "cpu" else OnDevice(batches, self.device)
+        if self.device.type == "cpu":
+            return batches
+        if isinstance(batches, Batches):
+            batches.device = self.device  # gathered on the CPU, pinned, copied async
+            return batches
+        return OnDevice(batches, self.device)
 
     def wrap(self, model: torch.nn.Module, find_unused: bool = False) -> torch.nn.Module:
         """Move ``model`` to the device (in place) and wrap it in DDP.
@@ -158,12 +163,13 @@ def launched() -> bool:
     return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
-def from_env() -> Distributed | None:
+def from_env(device: str = "auto") -> Distributed | None:
     """Join the torchrun job this process belongs to, or None when not under torchrun.
 
     Call it once (the ``train`` command does) and pass the result down to the trainer;
     nothing here remembers it. The backend is nccl when CUDA is available (each process on
-    GPU ``LOCAL_RANK``), gloo otherwise; ``CUDA_VISIBLE_DEVICES=""`` forces CPU.
+    GPU ``LOCAL_RANK``), gloo otherwise; ``--device cpu`` or ``CUDA_VISIBLE_DEVICES=""``
+    forces CPU.
     """
     if not launched():
         return None
@@ -171,16 +177,14 @@ def from_env() -> Distributed | None:
 
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local = int(os.environ.get("LOCAL_RANK", rank))
-    if torch.cuda.is_available():
-        backend, device = "nccl", torch.device("cuda", local % torch.cuda.device_count())
-        torch.cuda.set_device(device)
+    if torch.cuda.is_available() and device.strip().lower() != "cpu":
+        backend, where = "nccl", torch.device("cuda", local % torch.cuda.device_count())
+        torch.cuda.set_device(where)
     else:
-        backend, device = "gloo", torch.device("cpu")
+        backend, where = "gloo", torch.device("cpu")
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, rank=rank, world_size=world)
-    return Distributed(
-        rank=rank, world_size=world, local_rank=local, backend=backend, device=device
-    )
+    return Distributed(rank=rank, world_size=world, local_rank=local, backend=backend, device=where)
 
 
 class ShardedBatches(Batches):
@@ -222,6 +226,7 @@ class ShardedBatches(Batches):
             augment=augment,
             sample_weights=sample_weights,
             channels_last=channels_last,
+            device=device,
         )
         self.sampler = DistributedSampler(
             range(len(images)), num_replicas=world_size, rank=rank, shuffle=True, seed=seed
@@ -230,7 +235,6 @@ class ShardedBatches(Batches):
             ss = np.random.SeedSequence([seed, rank])
             self.generator = torch.Generator().manual_seed(int(ss.generate_state(1)[0]))
         self.epoch = 0
-        self.device = device or torch.device("cpu")
 
     def __len__(self) -> int:
         full, rest = divmod(self.sampler.num_samples, self.batch_size)
@@ -245,12 +249,6 @@ class ShardedBatches(Batches):
         self.sampler.set_epoch(self.epoch)
         self.epoch += 1
         return np.fromiter(iter(self.sampler), dtype=np.int64, count=n)
-
-    def __iter__(self):
-        for x, y in super().__iter__():
-            if self.device.type != "cpu":
-                x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-            yield x, y
 
 
 class OnDevice:

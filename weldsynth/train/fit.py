@@ -16,7 +16,6 @@ model in eval mode predict one class for everything even when it has learnt the 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import torch
 from torch import nn
 
 from weldsynth.train.config import TrainConfig
+from weldsynth.train.device import autocast, grad_scaler, model_device
 from weldsynth.train.images import Batches
 from weldsynth.train.metrics import error_rate, f1_score
 from weldsynth.train.model import freeze_body, param_groups
@@ -118,22 +118,16 @@ def one_cycle(
     )
 
 
-def autocast(precision: str):
-    """bf16 autocast context on CPU, or a no-op for fp32."""
-    if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def evaluate_batches(
     model: nn.Module, batches: Batches, precision: str, loss_fn: nn.Module
 ) -> tuple[float, np.ndarray]:
     """Mean loss and logits (float32, in ``batches`` order) of a model in eval mode."""
     model.eval()
+    device = model_device(model)
     total, n, outs = 0.0, 0, []
     with torch.inference_mode():
         for x, y in batches:
-            with autocast(precision):
+            with autocast(precision, device):
                 logits = model(x)
             logits = logits.float()
             total += float(loss_fn(logits, y)) * len(y)
@@ -168,8 +162,8 @@ def fit(
         cfg: The configuration (epochs, lr, weight decay, patience).
         classes: Class names, for F1.
         pretrained: Whether the body holds pretrained weights (decides the schedule).
-        precision: "bf16" or "fp32".
-        loss_weights: Per-class weights of the loss, or None.
+        precision: "bf16", "fp16" (with a gradient scaler) or "fp32", on the model's device.
+        loss_weights: Per-class weights of the loss (on the model's device), or None.
         on_best: Called after an epoch that improves on validation (save the checkpoint).
         on_epoch: Called after every epoch (tracking).
         calibration: Fixed training batches to re-estimate BatchNorm statistics on after
@@ -302,11 +296,12 @@ def recalibrate_batchnorm(model: nn.Module, batches: Batches, precision: str) ->
         m.reset_running_stats()
         m.momentum = None
     model.train()
+    device = model_device(model)
     with torch.no_grad():
         for x, _ in batches:
             if len(x) < 2:
                 continue  # BatchNorm in train mode needs two samples
-            with autocast(precision):
+            with autocast(precision, device):
                 model(x)
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
@@ -322,20 +317,28 @@ def _train_epoch(
     progress,
     task,
 ) -> tuple[float, float]:
-    """One pass over the training batches: (mean loss, head learning rate of the last step)."""
+    """One pass over the training batches: (mean loss, head learning rate of the last step).
+
+    fp16 scales the loss (a step whose gradients overflow is skipped by the scaler); the
+    loss is summed on the device and read once, so a GPU is not stopped every step.
+    """
     model.train()
-    total, n, lr = 0.0, 0, 0.0
+    device = model_device(model)
+    scaler = grad_scaler(precision, device)
+    wide = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    total, n, lr = torch.zeros((), dtype=wide, device=device), 0, 0.0
     for x, y in batches:
-        with autocast(precision):
+        with autocast(precision, device):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         lr = float(optimizer.param_groups[-1]["lr"])
         scheduler.step()
-        total += float(loss.detach()) * len(y)
+        total += loss.detach().to(wide) * len(y)
         n += len(y)
         if progress is not None:
-            progress.update(task, advance=1, info=f"loss {total / n:.4f}")
-    return total / max(n, 1), lr
+            progress.update(task, advance=1, info=f"loss {float(total) / n:.4f}")
+    return float(total) / max(n, 1), lr

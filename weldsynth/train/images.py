@@ -1,9 +1,11 @@
-"""Images as the network sees them: decoded once, letterboxed, cached in RAM, batched.
+"""Images as the network sees them: decoded once, letterboxed, cached, batched.
 
 Height maps are decoded with :func:`weldsynth.io.heightmap.read_heightmap` (8- and 16-bit),
 resized keeping their aspect ratio and zero-padded to the input size (0 means "no data", so
-the padding is honest), and kept as uint16 in RAM: one decode per run, not per epoch.
-Unreadable files are listed and skipped, never fatal.
+the padding is honest), and kept as uint16 in the decode cache (:mod:`weldsynth.train.cache`:
+RAM, or a memory-mapped file on disk): one decode per data set and size, not per epoch, fold
+or run. Unreadable files are listed and skipped, never fatal. :class:`Batches` turns cached
+rows into normalised tensors on the training device.
 """
 
 from __future__ import annotations
@@ -148,21 +150,29 @@ def build_augment(spec: str, seed: int):
 class Batches:
     """Mini-batches of normalised 1-channel tensors from a uint16 image cache.
 
+    A batch is gathered from the cache on the CPU (uint16: half the bytes of float32), put
+    in pinned memory and copied without blocking when the device is a GPU, then scaled,
+    augmented (:class:`~weldsynth.train.augment.BatchAugment`, on the device) and
+    normalised where it will be used.
+
     Args:
-        images: uint16 (N, H, W).
+        images: uint16 (N, H, W): an array, a memory map or a
+            :class:`~weldsynth.train.cache.ImageView`.
         labels: int64 (N,) class indices.
         batch_size: Images per batch.
         mean: Normalisation mean (pixels in [0, 1]).
         std: Normalisation standard deviation.
         shuffle_seed: Seed of the order (None: keep the order, e.g. for validation).
-        augment: An albumentations pipeline applied per image, or None.
+        augment: A :class:`~weldsynth.train.augment.BatchAugment`, an albumentations
+            pipeline applied per image on the CPU, or None.
         sample_weights: Per-image sampling weights (draws N with replacement), or None.
         channels_last: Return tensors in channels-last memory format.
+        device: Where the tensors go (default: the CPU).
     """
 
     def __init__(
         self,
-        images: np.ndarray,
+        images,
         labels: np.ndarray,
         batch_size: int,
         mean: float,
@@ -171,12 +181,14 @@ class Batches:
         augment=None,
         sample_weights: np.ndarray | None = None,
         channels_last: bool = False,
+        device=None,
     ) -> None:
         import torch
 
         self.images, self.labels = images, np.asarray(labels, np.int64)
         self.batch_size, self.mean, self.std = batch_size, mean, std
         self.augment, self.channels_last = augment, channels_last
+        self.device = torch.device("cpu") if device is None else torch.device(device)
         self.generator = None
         if shuffle_seed is not None:
             self.generator = torch.Generator().manual_seed(shuffle_seed)
@@ -200,18 +212,41 @@ class Batches:
         return np.arange(n)
 
     def __iter__(self) -> Iterator[tuple]:
-        import torch
-
         idx = self.order()
         for start in range(0, len(idx), self.batch_size):
             chunk = idx[start : start + self.batch_size]
             if len(chunk) < 2 and self.generator is not None:
                 break  # a training batch of one breaks BatchNorm
-            x = self.images[chunk].astype(np.float32) * np.float32(1 / 65535)
-            if self.augment is not None:
+            yield self.batch(chunk)
+
+    def batch(self, chunk: np.ndarray) -> tuple:
+        """The (images, labels) tensors of the cache rows ``chunk``, on the device."""
+        import torch
+
+        raw = np.ascontiguousarray(self.images[chunk])
+        labels = self._move(torch.from_numpy(self.labels[chunk]))
+        on_device = getattr(self.augment, "on_device", False)  # a BatchAugment
+        per_image = self.augment is not None and not on_device
+        if self.device.type == "cpu" or per_image:
+            x = raw.astype(np.float32) * np.float32(1 / 65535)
+            if per_image:
                 x = np.stack([self.augment(image=img)["image"] for img in x])
-            x = (x - np.float32(self.mean)) / np.float32(self.std)
-            xt = torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(1)
-            if self.channels_last:
-                xt = xt.contiguous(memory_format=torch.channels_last)
-            yield xt, torch.from_numpy(self.labels[chunk])
+            xt = self._move(torch.from_numpy(np.ascontiguousarray(x)))
+        else:  # uint16 crosses as int16 bits (half the bytes), widened on the device
+            bits = self._move(torch.from_numpy(raw.view(np.int16)))
+            xt = (bits.to(torch.int32) & 0xFFFF).to(torch.float32) * (1 / 65535)
+        xt = xt.unsqueeze(1)
+        if on_device:
+            xt = self.augment(xt)
+        xt = (xt - self.mean) / self.std
+        if self.channels_last:
+            xt = xt.contiguous(memory_format=torch.channels_last)
+        return xt, labels
+
+    def _move(self, tensor):
+        """``tensor`` on the device: pinned and copied without blocking to a GPU."""
+        if self.device.type == "cpu":
+            return tensor
+        if self.device.type == "cuda":
+            tensor = tensor.pin_memory()
+        return tensor.to(self.device, non_blocking=True)

@@ -5,19 +5,23 @@ Architectures live in :mod:`weldsynth.train.models` (a registry, one module per 
 Everything here goes through the :class:`~weldsynth.train.models.base.WeldModel` interface
 and never names a family's layers.
 
-``--weights imagenet`` never downloads: the architecture's family looks in torch's hub cache
-(``torch.hub.get_dir()/checkpoints/``) for its file, and when absent the caller trains from
-scratch and says so in one line.
+``--weights imagenet`` uses torchvision's weights: the family looks in torch's hub cache
+(``torch.hub.get_dir()/checkpoints/``) for its file and, unless ``--offline`` or
+``WELDSYNTH_OFFLINE=1``, downloads it there with torchvision's loader; when they cannot be
+had the caller trains from scratch and says so in one line.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.train.device import cpu_bf16
+from weldsynth.train.device import resolve_precision as device_precision
 from weldsynth.train.models import IN_CHANNELS, build_model, get_model_spec
 from weldsynth.train.models.base import unwrap
 
@@ -27,14 +31,37 @@ __all__ = [
     "build_model",
     "freeze_body",
     "load_pretrained",
+    "offline_mode",
     "param_groups",
     "resolve_precision",
     "resolve_weights",
 ]
 
 
-def resolve_weights(weights: str, arch: str) -> tuple[Path | None, str]:
+OFFLINE_ENV = "WELDSYNTH_OFFLINE"
+"""Set to 1 to forbid downloading weights (as ``--offline``)."""
+
+
+def offline_mode(offline: bool = False) -> bool:
+    """Whether downloads are forbidden: ``--offline`` or ``WELDSYNTH_OFFLINE=1``."""
+    env = os.environ.get(OFFLINE_ENV, "").strip().lower()
+    return offline or env not in ("", "0", "false", "no", "off")
+
+
+def resolve_weights(
+    weights: str, arch: str, offline: bool = False, instead: str = ""
+) -> tuple[Path | None, str]:
     """Which file ``--weights`` means, and a one-line note saying what will happen.
+
+    ``imagenet`` takes torchvision's file from torch's hub cache, downloading it there with
+    torchvision's loader unless ``offline`` (or ``WELDSYNTH_OFFLINE=1``).
+
+    Args:
+        weights: "imagenet", "none" or a file.
+        arch: The architecture the weights are for.
+        offline: Never download.
+        instead: The architecture that trains when ImageNet weights cannot be had ("":
+            ``arch`` itself, from scratch).
 
     Returns:
         (file or None for training from scratch, note).
@@ -44,23 +71,35 @@ def resolve_weights(weights: str, arch: str) -> tuple[Path | None, str]:
     """
     if weights == "none":
         return None, "weights: none, training from scratch"
-    if weights == "imagenet":
-        find = get_model_spec(arch).find_imagenet
-        if find is None:
-            return None, f"weights: {arch} has no ImageNet weights; training from scratch"
-        found = find(arch)
-        if found is None:
-            where = Path(torch.hub.get_dir()) / "checkpoints"
-            return None, (
-                f"weights: ImageNet {arch} weights not in {where} and weldsynth does "
-                "not download; training from scratch (give a file with --weights; "
-                "from scratch, --arch weldnet learns far faster)"
-            )
-        return found, f"weights: ImageNet {arch} from {found.name}"
-    file = Path(weights)
-    if not file.is_file():
-        raise WeldsynthError(f"--weights {weights}: no such file (or use imagenet / none)")
-    return file, f"weights: {file}"
+    if weights != "imagenet":
+        file = Path(weights)
+        if not file.is_file():
+            raise WeldsynthError(f"--weights {weights}: no such file (or use imagenet / none)")
+        return file, f"weights: {file}"
+    spec = get_model_spec(arch)
+    if spec.find_imagenet is None:
+        return None, f"weights: {arch} has no ImageNet weights; training from scratch"
+    found = spec.find_imagenet(arch)
+    if found is not None:
+        return found, f"weights: ImageNet {arch} from {found.name} (torch's hub cache)"
+    where = Path(torch.hub.get_dir()) / "checkpoints"
+    if offline_mode(offline) or spec.fetch_imagenet is None:
+        why = "downloads are off (--offline / WELDSYNTH_OFFLINE=1)"
+    else:
+        try:
+            fetched = spec.fetch_imagenet(arch)
+        except Exception as exc:  # no network, refused, a bad file: one line, go on
+            text = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else ""
+            why = f"the download failed ({type(exc).__name__}: {text})"
+        else:
+            return fetched, f"weights: ImageNet {arch} downloaded into {where} ({fetched.name})"
+    then = (
+        f"training from scratch with {instead} instead"
+        if instead and instead != arch
+        else "training from scratch (give a file with --weights; from scratch, --arch "
+        "weldnet learns far faster)"
+    )
+    return None, f"weights: ImageNet {arch} weights not in {where} and {why}; {then}"
 
 
 def load_pretrained(model: nn.Module, file: Path) -> None:
@@ -121,18 +160,10 @@ def freeze_body(model: nn.Module, frozen: bool) -> None:
 
 def bf16_supported() -> bool:
     """True when this CPU runs bf16 natively (oneDNN reports AVX512-BF16 / AMX)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    return cpu_bf16()
 
 
-def resolve_precision(precision: str) -> str:
-    """ "bf16" or "fp32" for a requested precision ("auto" picks bf16 where supported)."""
-    if precision == "auto":
-        return "bf16" if bf16_supported() else "fp32"
-    if precision == "bf16" and not bf16_supported():
-        raise WeldsynthError(
-            "--precision bf16: this CPU has no native bf16 support; use auto or fp32"
-        )
-    return precision
+def resolve_precision(precision: str, device: torch.device | None = None) -> str:
+    """ "bf16", "fp16" or "fp32" for a requested precision on ``device`` (default: CPU; see
+    :func:`weldsynth.train.device.resolve_precision`)."""
+    return device_precision(precision, device)

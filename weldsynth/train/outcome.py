@@ -30,14 +30,14 @@ class SplitArrays:
     Attributes:
         items: Every decoded item, in listing order.
         classes: Class names (model order).
-        x: split -> uint16 images (N, H, W).
+        x: split -> uint16 images (N, H, W): views of the decode cache.
         y: split -> class indices.
         failures: (file, reason) of every file skipped.
     """
 
     items: list[Item]
     classes: list[str]
-    x: dict[str, np.ndarray]
+    x: dict[str, Any]
     y: dict[str, np.ndarray]
     failures: list[tuple[str, str]]
 
@@ -53,14 +53,15 @@ def evaluate_best(
     mean: float,
     std: float,
     history: list[EpochRecord],
+    device: torch.device | None = None,
 ) -> dict[str, Any]:
-    """Score the best checkpoint in ``out`` on val (and test), write the confusion and loss
-    plots (``title`` above them).
+    """Score the best checkpoint in ``out`` on val (and test) on ``device`` (default: the
+    CPU), write the confusion and loss plots (``title`` above them).
 
     Returns:
         ``{"val": report, "test": report or None}`` (see :func:`split_report`).
     """
-    best = load_checkpoint(out / MODEL_NAME)
+    best = load_checkpoint(out / MODEL_NAME, device=device)
     found = {}
     for split in ("val", "test"):
         items = [i for i in arrays.items if i.split == split]

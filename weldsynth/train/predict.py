@@ -1,7 +1,8 @@
 """Inference: class probabilities for height maps, files or folders, with a trained model.
 
 Every path (training's final report, ``predict``, ``evaluate``, ``ensemble``) goes through
-:func:`probabilities_from_cache` in fp32, so they agree exactly on the same model and images.
+:func:`probabilities_from_cache` in fp32, so they agree exactly on the same model and images;
+it runs where the model is (``--device``: load the checkpoint there).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 
 from weldsynth.core.errors import HeightMapError
 from weldsynth.train.checkpoint import Checkpoint
+from weldsynth.train.device import model_device
 from weldsynth.train.images import Batches, read_height, to_cache
 from weldsynth.train.metrics import softmax
 from weldsynth.train.models.base import unwrap
@@ -40,14 +42,15 @@ class Prediction:
 def probabilities_from_cache(
     model: torch.nn.Module, images: np.ndarray, mean: float, std: float, batch_size: int = 64
 ) -> np.ndarray:
-    """Softmax probabilities (N, classes) of uint16 cached images, fp32, eval mode."""
+    """Softmax probabilities (N, classes) of uint16 cached images (an array or a view of
+    the decode cache), fp32, eval mode, on the model's device."""
     model.eval()
     labels = np.zeros(len(images), np.int64)
-    batches = Batches(images, labels, batch_size, mean, std)
+    batches = Batches(images, labels, batch_size, mean, std, device=model_device(model))
     outs = []
     with torch.inference_mode():
         for x, _ in batches:
-            outs.append(model(x).float().numpy())
+            outs.append(model(x).float().cpu().numpy())
     if not outs:
         n_out = unwrap(model).num_classes
         return np.zeros((0, n_out), np.float32)

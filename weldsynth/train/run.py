@@ -18,9 +18,12 @@ import torch
 
 from weldsynth import __version__
 from weldsynth.train import distributed, reports
+from weldsynth.train.cache import subset
 from weldsynth.train.checkpoint import MODEL_NAME, save_checkpoint
-from weldsynth.train.config import TrainConfig
+from weldsynth.train.choice import ModelChoice, RunChoice, choose_model
+from weldsynth.train.config import AUTO_ARCH, TrainConfig
 from weldsynth.train.data import Listing, check_classes, check_splits, list_images
+from weldsynth.train.device import DeviceChoice, resolve_device
 from weldsynth.train.fit import EpochRecord, FitResult
 from weldsynth.train.images import Batches
 from weldsynth.train.model import resolve_precision
@@ -51,6 +54,7 @@ def train_topology(
     progress_factory=None,
     tracker: NullTracker | None = None,
     ddp: distributed.Distributed | None = None,
+    model: ModelChoice | None = None,
 ) -> dict[str, Any]:
     """Train one topology and write its run folder.
 
@@ -65,20 +69,22 @@ def train_topology(
         tracker: Experiment tracker.
         ddp: The torchrun job this process belongs to (shard, DDP, mean loss; rank 0
             writes), or None.
+        model: ``--arch`` resolved (:func:`~weldsynth.train.choice.choose_model`), or None.
 
     Returns:
         The content of ``report.json``.
     """
     started = time.perf_counter()
     tracker = tracker or NullTracker()
+    run = _choose(cfg, weights, weights_note, model, ddp)
+    cfg, weights_note, precision = run.cfg(cfg), run.model.weights_note, run.precision
     arrays = _load(listing, cfg, say)
     decode_seconds = time.perf_counter() - started
-    precision = resolve_precision(cfg.precision)
-    setup, val_b = _setup(arrays, cfg, weights, ddp)
+    setup, val_b = _setup(arrays, cfg, run.model.weights, ddp, run.device.device)
     out.mkdir(parents=True, exist_ok=True)
-    resolved = _resolved(listing, setup, precision, weights_note, ddp)
+    resolved = {**_resolved(listing, setup, precision, weights_note, ddp), **run.describe()}
     setup.cfg.write(out / "config.json", resolved)
-    _announce(listing, arrays, cfg, precision, say)
+    _announce(listing, arrays, cfg, f"{run.device.name} {precision}", say)
     tracker.start(
         f"{listing.topology}-{cfg.arch}",
         {**setup.cfg.to_dict(), **resolved, "topology": listing.topology},
@@ -95,9 +101,10 @@ def train_topology(
         progress_factory=progress_factory,
         label=f"[{listing.topology}]",
         ddp=ddp,
+        say=say,
     )
-    title = f"topology {listing.topology}, {cfg.arch}"
-    outcome = evaluate_best(out, title, arrays, setup.mean, setup.std, history)
+    title, where = f"topology {listing.topology}, {cfg.arch}", run.device.device
+    outcome = evaluate_best(out, title, arrays, setup.mean, setup.std, history, device=where)
     report = {
         **_report_head(listing, cfg, arrays, setup, weights_note, precision),
         "epochs_run": len(result.history),
@@ -107,8 +114,7 @@ def train_topology(
         "skipped": [{"file": f, "reason": r} for f, r in arrays.failures],
         "decode_seconds": round(decode_seconds, 3),
         "seconds": round(time.perf_counter() - started, 3),
-        "weldsynth_version": __version__,
-        "torch_version": torch.__version__,
+        **{"weldsynth_version": __version__, "torch_version": torch.__version__},
     }
     reports.write_json(out / "report.json", report)
     tracker.finish(out)
@@ -119,12 +125,35 @@ def train_topology(
     return report
 
 
+def _choose(
+    cfg: TrainConfig,
+    weights: Path | None,
+    weights_note: str,
+    model: ModelChoice | None,
+    ddp: distributed.Distributed | None,
+) -> RunChoice:
+    """The run's model (``cfg.arch`` resolved when "auto"), device and precision."""
+    if model is None:
+        model = (
+            choose_model(cfg)
+            if cfg.arch == AUTO_ARCH
+            else ModelChoice(cfg.arch, cfg.arch, "asked for", weights, weights_note)
+        )
+    device = (
+        DeviceChoice(ddp.device, cfg.device, f"torchrun rank {ddp.rank}")
+        if ddp is not None
+        else resolve_device(cfg.device)
+    )
+    return RunChoice(model, device, resolve_precision(cfg.precision, device.device))
+
+
 def _load(listing: Listing, cfg: TrainConfig, say: Say) -> SplitArrays:
-    """Decode the listed images (unreadable ones skipped), check them, cut them per split."""
+    """Decode the listed images into the decode cache (unreadable ones skipped), check them,
+    cut them per split (views, not copies)."""
     where = f"{listing.root} topology {listing.topology}"
     for warning in listing.warnings:
         say(f"warning: {warning}")
-    decoded = decode_items(listing.items, cfg, say)
+    decoded = decode_items(listing.items, cfg, say, root=listing.root)
     items = decoded.items
     check_classes(items, where)
     check_splits(items, where)
@@ -136,7 +165,7 @@ def _load(listing: Listing, cfg: TrainConfig, say: Say) -> SplitArrays:
     return SplitArrays(
         items=items,
         classes=classes,
-        x={s: decoded.images[split == s] for s in splits},
+        x={s: subset(decoded.images, np.flatnonzero(split == s)) for s in splits},
         y={s: labels[split == s] for s in splits},
         failures=decoded.failures,
     )
@@ -147,9 +176,10 @@ def _setup(
     cfg: TrainConfig,
     weights: Path | None,
     ddp: distributed.Distributed | None = None,
+    device: torch.device | None = None,
 ) -> tuple[TrainSetup, Batches]:
-    """The shared training setup on the train split, and the validation batches (moved to
-    the process's device under torchrun)."""
+    """The shared training setup on the train split on ``device``, and the validation
+    batches (on the process's device under torchrun)."""
     setup = prepare_training(
         arrays.x["train"],
         arrays.y["train"],
@@ -158,6 +188,7 @@ def _setup(
         seed=cfg.seed,
         weights=weights,
         make_batches=ddp.batches if ddp else Batches,
+        device=None if ddp else device,
     )
     val_b = Batches(
         arrays.x["val"],
@@ -166,6 +197,7 @@ def _setup(
         setup.mean,
         setup.std,
         channels_last=cfg.channels_last,
+        device=None if ddp else device,
     )
     if ddp:
         val_b, setup.calibration = ddp.on_device(val_b), ddp.on_device(setup.calibration)
@@ -195,16 +227,16 @@ def _resolved(
 
 
 def _announce(
-    listing: Listing, arrays: SplitArrays, cfg: TrainConfig, precision: str, say: Say
+    listing: Listing, arrays: SplitArrays, cfg: TrainConfig, where: str, say: Say
 ) -> None:
-    """The one line that says what is about to train."""
+    """The line that says what is about to train, and where."""
     n_test = arrays.count("test")
     say(
         f"topology {listing.topology}: {arrays.count('train')} train / "
         f"{arrays.count('val')} val"
         + (f" / {n_test} test" if n_test else "")
         + f" images, classes {', '.join(arrays.classes)}; split: {listing.split_note}; "
-        f"{cfg.arch} {cfg.size[0]}x{cfg.size[1]} {precision}"
+        f"{cfg.arch} {cfg.size[0]}x{cfg.size[1]} {where}"
     )
 
 
@@ -243,6 +275,7 @@ def _fit(
     progress_factory,
     label: str,
     ddp: distributed.Distributed | None = None,
+    say: Say = lambda _line: None,
 ) -> tuple[FitResult, list[EpochRecord]]:
     """Train, writing ``metrics.csv`` after every epoch and the checkpoint of every best one.
 
@@ -278,6 +311,7 @@ def _fit(
                 on_epoch=on_epoch,
                 progress=progress,
                 label=label,
+                say=say,
             )
     except KeyboardInterrupt:
         tracker.finish(None, "KILLED")

@@ -9,7 +9,9 @@ the shuffled and augmented training batches and the fixed BatchNorm calibration 
 precision) on them with torch's deterministic algorithms switched on.
 
 What differs between callers is passed in: the validation batches, a batch-size rule for
-tiny folds, and the batch class (sharded under ``torchrun``).
+tiny folds, the batch class (sharded under ``torchrun``) and the device. Images come from
+the decode cache (:mod:`weldsynth.train.cache`): an array in RAM or a view of the disk
+cache, cut per split or fold without copying.
 """
 
 from __future__ import annotations
@@ -17,17 +19,19 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from weldsynth.train.augment import build_batch_augment
+from weldsynth.train.cache import load_images, subset
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Item
 from weldsynth.train.fit import FitResult, fit
-from weldsynth.train.images import Batches, build_augment, decode_all, pixel_stats
+from weldsynth.train.images import Batches, pixel_stats
 from weldsynth.train.model import build_model, load_pretrained
 
 CALIBRATION_IMAGES = 64
@@ -49,13 +53,27 @@ def seeds_for(seed: int) -> dict[str, int]:
 
 
 def calibration_batches(
-    x: np.ndarray, y: np.ndarray, cfg: TrainConfig, mean: float, std: float, seed: int
+    x: Any,
+    y: np.ndarray,
+    cfg: TrainConfig,
+    mean: float,
+    std: float,
+    seed: int,
+    device: torch.device | None = None,
 ) -> Batches:
     """A fixed random sample of up to ``CALIBRATION_IMAGES`` training images (in batches of
     ``batch_size``, no augmentation) to re-estimate BatchNorm statistics on."""
     n = min(len(x), CALIBRATION_IMAGES)
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
-    return Batches(x[pick], y[pick], cfg.batch_size, mean, std, channels_last=cfg.channels_last)
+    return Batches(
+        subset(x, pick),
+        y[pick],
+        cfg.batch_size,
+        mean,
+        std,
+        channels_last=cfg.channels_last,
+        device=device,
+    )
 
 
 def run_config(cfg: TrainConfig, pretrained: bool) -> TrainConfig:
@@ -114,7 +132,8 @@ class TrainSetup:
         std: Their standard deviation.
         train: Shuffled, augmented (and maybe class-sampled) training batches.
         calibration: Fixed training batches BatchNorm statistics are re-estimated on.
-        loss_weights: Per-class loss weights, or None.
+        loss_weights: Per-class loss weights (on the device), or None.
+        device: Where the model and the batches are.
     """
 
     model: torch.nn.Module
@@ -126,6 +145,7 @@ class TrainSetup:
     train: Batches
     calibration: Batches
     loss_weights: torch.Tensor | None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     def fit(
         self,
@@ -134,6 +154,7 @@ class TrainSetup:
         classes: list[str],
         precision: str,
         model: torch.nn.Module | None = None,
+        say: Say = lambda _line: None,
         **hooks: Any,
     ) -> FitResult:
         """Train with the fine-tune schedule, deterministic algorithms on.
@@ -141,14 +162,18 @@ class TrainSetup:
         Args:
             val: Validation batches (fixed order).
             classes: Class names, for F1.
-            precision: "bf16" or "fp32" (resolved already).
+            precision: "bf16", "fp16" or "fp32" (resolved for the device already).
             model: The network to train when not :attr:`model` itself (a DDP wrapper).
+            say: Prints one line (the ``--compile`` fallback).
             **hooks: ``on_best``, ``on_epoch``, ``progress``, ``label`` of
                 :func:`weldsynth.train.fit.fit`.
         """
+        net = self.model if model is None else model
+        if self.cfg.compile:
+            net = compiled(net, self.calibration, precision, say)
         with deterministic():
             return fit(
-                self.model if model is None else model,
+                net,
                 self.train,
                 val,
                 self.cfg,
@@ -171,11 +196,13 @@ def prepare_training(
     weights: Path | None,
     batch_size: Callable[[int, TrainConfig], int] | None = None,
     make_batches: Callable[..., Batches] = Batches,
+    device: torch.device | None = None,
 ) -> TrainSetup:
     """Build model, class balancing and batches for training on cached images.
 
     Args:
-        x: Training images, uint16 (N, H, W) letterboxed to ``cfg.size``.
+        x: Training images, uint16 (N, H, W) letterboxed to ``cfg.size`` (an array or a
+            view of the decode cache).
         y: Their class indices.
         n_classes: Outputs of the model.
         cfg: The configuration asked for.
@@ -183,7 +210,9 @@ def prepare_training(
         weights: Pretrained weights file, or None (from scratch: no head-only epochs).
         batch_size: Rule ``(images, run config) -> batch size`` replacing ``cfg.batch_size``
             (e.g. smaller for tiny folds), or None.
-        make_batches: Class of the training batches (:class:`Batches` or a sharded one).
+        make_batches: Class of the training batches (:class:`Batches` or a sharded one,
+            which places its batches itself).
+        device: Where the model and batches go (default: the CPU).
     """
     mean, std = pixel_stats(x)
     seeds = seeds_for(seed)
@@ -191,8 +220,12 @@ def prepare_training(
     run_cfg = run_config(cfg, pretrained)
     if batch_size is not None:
         run_cfg = run_cfg.with_(batch_size=batch_size(len(x), run_cfg))
-    model = seeded_model(cfg, n_classes, seeds["model"], weights)
+    where = torch.device("cpu") if device is None else torch.device(device)
+    model = seeded_model(cfg, n_classes, seeds["model"], weights).to(where)
     loss_weights, sample_w = class_balance(y, n_classes, cfg.balance)
+    if loss_weights is not None:
+        loss_weights = loss_weights.to(where)
+    placed = {} if device is None else {"device": where}
     train = make_batches(
         x,
         y,
@@ -200,46 +233,97 @@ def prepare_training(
         mean,
         std,
         shuffle_seed=seeds["shuffle"],
-        augment=build_augment(cfg.augment, seeds["augment"]),
+        augment=build_batch_augment(cfg.augment, seeds["augment"]),
         sample_weights=sample_w,
         channels_last=cfg.channels_last,
+        **placed,
     )
-    calib = calibration_batches(x, y, run_cfg, mean, std, seeds["calibrate"])
-    return TrainSetup(model, run_cfg, pretrained, seeds, mean, std, train, calib, loss_weights)
+    calib = calibration_batches(x, y, run_cfg, mean, std, seeds["calibrate"], where)
+    return TrainSetup(
+        model, run_cfg, pretrained, seeds, mean, std, train, calib, loss_weights, where
+    )
 
 
 @dataclass
 class DecodedItems:
-    """Listed images decoded into the RAM cache.
+    """Listed images in the decode cache.
 
     Attributes:
-        images: uint16 (N, H, W), letterboxed.
+        images: uint16 (N, H, W), letterboxed: an array in RAM or an
+            :class:`~weldsynth.train.cache.ImageView` of the disk cache.
         items: The items decoded, in order (unreadable ones left out).
         failures: (file, reason) of every file left out.
-        seconds: Decoding time.
+        seconds: Decoding (or cache look-up) time.
+        where: "ram" or the disk cache's folder.
+        decoded: Files decoded by this call (the rest came from the disk cache).
     """
 
-    images: np.ndarray
+    images: Any
     items: list[Item]
     failures: list[tuple[str, str]]
     seconds: float
+    where: str = "ram"
+    decoded: int = 0
 
 
 def decode_items(
-    items: Sequence[Item], cfg: TrainConfig, say: Say, left: str = "skipped"
+    items: Sequence[Item],
+    cfg: TrainConfig,
+    say: Say,
+    left: str = "skipped",
+    root: Path | None = None,
 ) -> DecodedItems:
-    """Decode ``items`` at ``cfg.size`` (at least two decoder threads), warning through
-    ``say`` about unreadable files (``left``: the verb of the warning)."""
+    """Decode ``items`` at ``cfg.size`` into the decode cache (RAM up to ``cfg.cache_gb``,
+    else on disk under ``root``; at least two decoder threads), warning through ``say``
+    about unreadable files (``left``: the verb of the warning)."""
     started = time.perf_counter()
-    decoded = decode_all([i.path for i in items], cfg.size, threads=max(cfg.threads, 2))
-    if decoded.failures:
+    loaded = load_images(
+        [i.path for i in items],
+        cfg.size,
+        root=root,
+        rels=[i.rel for i in items] if root is not None else None,
+        cache_gb=cfg.cache_gb,
+        threads=max(cfg.threads, 2),
+    )
+    if loaded.failures:
         say(
-            f"warning: {len(decoded.failures)} unreadable image(s) {left}, e.g. "
-            f"{decoded.failures[0][0]}: {decoded.failures[0][1]}"
+            f"warning: {len(loaded.failures)} unreadable image(s) {left}, e.g. "
+            f"{loaded.failures[0][0]}: {loaded.failures[0][1]}"
+        )
+    if loaded.where != "ram":
+        say(
+            f"decode cache: {len(loaded.kept)} images on disk in {loaded.where} "
+            f"({loaded.decoded} decoded now)"
         )
     return DecodedItems(
-        images=decoded.images,
-        items=[items[k] for k in decoded.kept],
-        failures=decoded.failures,
+        images=loaded.images,
+        items=[items[k] for k in loaded.kept],
+        failures=loaded.failures,
         seconds=time.perf_counter() - started,
+        where=loaded.where,
+        decoded=loaded.decoded,
     )
+
+
+def compiled(model: torch.nn.Module, sample: Batches, precision: str, say: Say) -> torch.nn.Module:
+    """``torch.compile(model)`` when this platform compiles it, else ``model`` with one line.
+
+    Compilation happens on the first call, so one training step (forward and backward, no
+    optimiser step; gradients cleared) on a batch of ``sample`` tries it here; BatchNorm
+    statistics are re-estimated after every epoch, so the trial leaves no trace.
+    """
+    from weldsynth.train.device import autocast, model_device
+
+    try:
+        trial = torch.compile(model)
+        x, _ = sample.batch(np.arange(min(2, len(sample.images))))
+        trial.train()
+        with autocast(precision, model_device(model)):
+            trial(x).float().sum().backward()
+    except Exception as exc:  # any backend failure: train eagerly
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        say(f"warning: --compile: cannot compile here ({type(exc).__name__}: {reason}); eager")
+        return model
+    finally:
+        model.zero_grad(set_to_none=True)
+    return trial

@@ -41,13 +41,16 @@ def command(out: Path, samples_dir: Path | None) -> None:
       3. generate defects    OUT/data/ (ImageFolder, masks, manifest.csv, rejected.csv)
       4. balance good:bad    1:1 by label-preserving variants of good welds
       5. split               train/val/test grouped by source weld
-      6. audit               out-of-fold top losses of topology 3: OUT/audit/report.html
-      7. loop                train (OUT/loop/iter0/train/model.pt) -> audit -> apply
-                             -> retrain, against a fixed test set: OUT/loop/loop.csv
+      6. plant data          24 procedural welds of topology 3 -> OUT/plant/data, with
+                             8 % of the train/val labels flipped on purpose (a relabel
+                             step, listed in OUT/plant/injected.csv)
+      7. loop                train (OUT/loop/iter0/train/model.pt; its test error next to
+                             the seed's ResNet18 figure) -> audit (report.html in
+                             OUT/loop/iter1/audit/; its precision and recall on the
+                             flipped labels printed) -> apply -> retrain: OUT/loop/loop.csv
 
-    Steps 6-7 are sized to finish in about a minute on 2 CPU cores (WeldNet, the small
-    CNN that learns from scratch, 128x352 input, 10 epochs, 2 folds, 1 seed, on the few
-    bundled welds): they show the mechanics, not a finished model.
+    The whole demo is sized for about two minutes on 2 CPU cores (WeldNet, the small CNN
+    that learns from scratch, 64x176 input, 24 epochs, 3 folds, 1 seed).
 
     \b
     Example:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from weldsynth.cli.commands._options import device_option
+
 
 @click.command("ensemble")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -39,6 +41,7 @@ import click
     default=None,
     help="Also write the table as JSON here.",
 )
+@device_option
 def command(
     models: tuple[Path, ...],
     data: Path,
@@ -46,6 +49,7 @@ def command(
     split: str,
     topology: str | None,
     json_out: Path | None,
+    device: str = "auto",
 ) -> None:
     """Combine trained MODELS (model.pt files or run folders) into a committee.
 
@@ -64,7 +68,7 @@ def command(
     from weldsynth.train.ensemble import run_committee
     from weldsynth.train.reports import write_json
 
-    members = [load_checkpoint(m) for m in models]
+    members = [load_checkpoint(m, device=device) for m in models]
     result = run_committee(members, data, split, mode, topology)
     err = Console(stderr=True)
     for line in result.warnings:

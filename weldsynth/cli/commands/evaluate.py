@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from weldsynth.cli.commands._options import device_option
+
 SPLITS = ("test", "val", "train", "all")
 
 
@@ -36,6 +38,7 @@ SPLITS = ("test", "val", "train", "all")
     default=None,
     help="Also write one row per image (file, label, predicted, probability).",
 )
+@device_option
 def command(
     model: Path,
     data: Path,
@@ -43,6 +46,7 @@ def command(
     topology: str | None,
     json_out: Path | None,
     csv_out: Path | None,
+    device: str = "auto",
 ) -> None:
     """Evaluate a trained MODEL on one split of the data set DATA.
 
@@ -63,7 +67,7 @@ def command(
     from weldsynth.train.metrics import f1_score
     from weldsynth.train.reports import write_csv, write_json
 
-    ckpt = load_checkpoint(model)
+    ckpt = load_checkpoint(model, device=device)
     result = evaluate(ckpt, data, split, topology)
     console, err = Console(), Console(stderr=True)
     for line in result.warnings:
@@ -80,8 +84,7 @@ def command(
         soft_wrap=True,
     )
     console.print(confusion_table(result.confusion, result.classes))
-    breakdown = result.per_defect()
-    console.print(defect_table(breakdown, result.classes))
+    console.print(defect_table(breakdown := result.per_defect(), result.classes))
     by_verdict = result.per_defect_verdict()
     if result.has_verdicts:
         console.print(defect_table(by_verdict, result.classes, "per defect x verdict"))

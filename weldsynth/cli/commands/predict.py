@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from weldsynth.cli.commands._options import device_option
 from weldsynth.core.errors import WeldsynthError
 
 
@@ -20,9 +21,15 @@ from weldsynth.core.errors import WeldsynthError
     help="Also write file, label, probability and one column per class here.",
 )
 @click.option("--batch-size", type=int, default=64, show_default=True)
+@device_option
 @click.option("--quiet", "-q", is_flag=True, help="No table (use with --csv).")
 def command(
-    model: Path, images: tuple[Path, ...], csv_out: Path | None, batch_size: int, quiet: bool
+    model: Path,
+    images: tuple[Path, ...],
+    csv_out: Path | None,
+    batch_size: int,
+    quiet: bool,
+    device: str = "auto",
 ) -> None:
     """Classify height maps with a trained MODEL (model.pt or its run folder).
 
@@ -44,7 +51,7 @@ def command(
     from weldsynth.train.predict import predict_files
     from weldsynth.train.reports import write_csv
 
-    ckpt = load_checkpoint(model)
+    ckpt = load_checkpoint(model, device=device)
     scan = scan_paths(images)
     files = scan.files
     skipped = [(str(path), reason) for path, reason in scan.skipped]

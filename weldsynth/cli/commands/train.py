@@ -8,6 +8,12 @@ from typing import Any
 
 import click
 
+from weldsynth.cli.commands._options import (
+    ARCH_HELP,
+    PRECISION_HELP,
+    WEIGHTS_HELP,
+    run_options,
+)
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.core.lock import output_lock
 from weldsynth.engines.base import list_engines
@@ -17,7 +23,8 @@ KEPT = "the last good checkpoint of each topology is kept in OUT/<topology>/mode
 
 
 class ArchChoice(click.Choice):
-    """``--arch``: the registered architectures (:func:`weldsynth.train.models.list_models`).
+    """``--arch``: "auto" and the registered architectures
+    (:func:`weldsynth.train.models.list_models`).
 
     Read from the registry when click first shows or checks them, so that loading the
     command line does not import torch.
@@ -28,8 +35,8 @@ class ArchChoice(click.Choice):
 
     @property
     def choices(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The registry's names (lazy)."""
-        return tuple(list_models())
+        """ "auto" and the registry's names (lazy)."""
+        return ("auto", *list_models())
 
     @choices.setter
     def choices(self, _value: object) -> None:
@@ -49,10 +56,9 @@ class ArchChoice(click.Choice):
 @click.option(
     "--arch",
     type=ArchChoice(),
-    default="resnet18",
+    default="auto",
     show_default=True,
-    help="Registered architecture: a torchvision ResNet (best with ImageNet weights), or "
-    "weldnet: a small CNN that learns from scratch.",
+    help=ARCH_HELP,
 )
 @click.option(
     "--epochs",
@@ -102,7 +108,7 @@ class ArchChoice(click.Choice):
     "--weights",
     default="imagenet",
     show_default=True,
-    help="imagenet (torch's cache, never downloaded), none, or a weights file.",
+    help=WEIGHTS_HELP,
 )
 @click.option(
     "--size",
@@ -134,10 +140,10 @@ class ArchChoice(click.Choice):
 @click.option("--by-defect", is_flag=True, help="One class per bad-<defect> instead of 'bad'.")
 @click.option(
     "--precision",
-    type=click.Choice(("auto", "bf16", "fp32")),
+    type=click.Choice(("auto", "bf16", "fp16", "fp32")),
     default="auto",
     show_default=True,
-    help="auto: bf16 autocast where the CPU supports it.",
+    help=PRECISION_HELP,
 )
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True)
 @click.option(
@@ -178,6 +184,7 @@ class ArchChoice(click.Choice):
     metavar="NAME=AMOUNT",
     help="Other Ray resources per topology, e.g. GPU=1 or big_memory=1 (repeatable).",
 )
+@run_options
 @click.option("--force", is_flag=True, help="Overwrite runs already in OUT.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or tables.")
 def command(
@@ -193,19 +200,25 @@ def command(
     quiet: bool,
     **settings: Any,
 ) -> None:
-    """Train a ResNet classifier per topology of DATA, with reports.
+    """Train a classifier per topology of DATA, with reports.
 
     DATA is DATA/<topology>/<class>/*.png, with or without DATA/manifest.csv (with
     it, the split is grouped by source weld). Each topology gets OUT/<topology>/ with
     config.json, metrics.csv, loss.png, confusion.png/.csv, model.pt and report.json;
     OUT/summary.csv and summary.md hold one row per topology.
 
+    The first line says what trains where: --arch auto takes resnet18 when ImageNet
+    weights can be had (torch's cache, or downloaded unless --offline), else weldnet;
+    --device auto takes a CUDA GPU, then MPS, then the CPU, with mixed precision where
+    it pays. Both choices and their reasons go into config.json.
+
     Scaling out: --engine ray trains the topologies as Ray tasks; data-parallel training
-    of one topology runs under torchrun (DDP, --batch-size per process, rank 0 writes):
-    torchrun --nproc-per-node 2 -m weldsynth train dataset/ --topology 7
+    of one topology runs under torchrun (DDP, nccl on GPUs, --batch-size per process,
+    rank 0 writes): torchrun --nproc-per-node 4 -m weldsynth train dataset/ --topology 7
 
     \b
     Examples:
+      weldsynth train dataset/ --all --out runs/all             # GPU if any, auto arch
       weldsynth train dataset/ --topology 7 --epochs 20 --out runs/t7
       weldsynth train dataset/ --all --arch resnet34 --out runs/all-r34
       weldsynth train dataset/ --all --arch weldnet --epochs 40   # no ImageNet weights
@@ -229,7 +242,7 @@ def command(
             )
     options = {"ray_cpus_per_task": ray_cpus_per_task, "ray_resource": ray_resources or None}
     with get_executor(engine, address=address, **options) as executor:
-        ddp = join_torchrun(executor)
+        ddp = join_torchrun(executor, cfg.device)
         if ddp is not None and not ddp.is_writer:  # torchrun rank > 0: rank 0 writes OUT
             out, quiet, cfg = ddp.scratch(), True, cfg.with_(track="")
         console = Console(quiet=quiet)

@@ -37,6 +37,8 @@ Builder = Callable[[int, int], "WeldModel"]
 """``(num_classes, in_channels) -> WeldModel``, randomly initialised."""
 WeightsFinder = Callable[[str], "Path | None"]
 """``arch -> file`` of local ImageNet weights (never downloads), or None when absent."""
+WeightsFetcher = Callable[[str], "Path"]
+"""``arch -> file``: downloads the ImageNet weights into torch's hub cache (may raise)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class ModelSpec:
         find_imagenet: Finds this architecture's ImageNet weights on disk (torch's hub
             cache); None when the family has no pretrained weights (always from scratch).
         module: The module that registered it.
+        fetch_imagenet: Downloads them into torch's hub cache (torchvision's loader), or
+            None when they cannot be downloaded.
     """
 
     name: str
@@ -57,6 +61,7 @@ class ModelSpec:
     summary: str = ""
     find_imagenet: WeightsFinder | None = None
     module: str = ""
+    fetch_imagenet: WeightsFetcher | None = None
 
     @property
     def pretrainable(self) -> bool:
@@ -69,7 +74,11 @@ _loaded = False
 
 
 def register_model(
-    name: str, *, summary: str = "", find_imagenet: WeightsFinder | None = None
+    name: str,
+    *,
+    summary: str = "",
+    find_imagenet: WeightsFinder | None = None,
+    fetch_imagenet: WeightsFetcher | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator registering a builder function under ``name``.
 
@@ -77,6 +86,7 @@ def register_model(
         name: The architecture's name (lower-case identifier, e.g. ``resnet18``).
         summary: One line for ``--help``.
         find_imagenet: See :attr:`ModelSpec.find_imagenet`.
+        fetch_imagenet: See :attr:`ModelSpec.fetch_imagenet`.
 
     Raises:
         ValueError: A bad name, or a name already taken by another builder.
@@ -91,7 +101,9 @@ def register_model(
                 f"model name {name!r} is already registered by {held.module}; "
                 f"cannot register {builder.__module__}.{builder.__qualname__}"
             )
-        _REGISTRY[name] = ModelSpec(name, builder, summary, find_imagenet, builder.__module__)
+        _REGISTRY[name] = ModelSpec(
+            name, builder, summary, find_imagenet, builder.__module__, fetch_imagenet
+        )
         return builder
 
     return decorate

@@ -126,12 +126,18 @@ class WeldModel(nn.Module):
 
 
 def unwrap(model: nn.Module) -> WeldModel:
-    """The :class:`WeldModel` inside a ``DistributedDataParallel`` wrapper (or the model).
+    """The :class:`WeldModel` inside ``DistributedDataParallel`` and ``torch.compile``
+    wrappers (or the model itself).
 
     Raises:
         TypeError: Not a WeldModel (an architecture built outside the registry).
     """
-    inner = getattr(model, "module", model)
+    inner = model
+    while not isinstance(inner, WeldModel):
+        nested = getattr(inner, "_orig_mod", None) or getattr(inner, "module", None)
+        if not isinstance(nested, nn.Module):
+            break
+        inner = nested
     if not isinstance(inner, WeldModel):
         raise TypeError(f"{type(inner).__name__} is not a WeldModel (build it with build_model)")
     return inner

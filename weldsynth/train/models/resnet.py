@@ -8,12 +8,16 @@ one output per class.
 The modules keep torchvision's names (``conv1``, ``bn1``, ``layer1``–``layer4``, ``fc``):
 they are the keys of torchvision's weight files and of every saved ``model.pt``.
 
-ImageNet weights are never downloaded: :func:`imagenet_file` looks in torch's hub cache
-(``torch.hub.get_dir()/checkpoints/``) for torchvision's file.
+ImageNet weights are torchvision's: :func:`imagenet_file` looks in torch's hub cache
+(``torch.hub.get_dir()/checkpoints/``, moved by ``TORCH_HOME``) for torchvision's file, and
+:func:`fetch_imagenet` downloads it there the way torchvision's weights API does
+(``torch.hub.load_state_dict_from_url``); the caller decides whether downloading is allowed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import torch
@@ -73,28 +77,53 @@ def imagenet_file(arch: str) -> Path | None:
     return found[0] if found else None
 
 
+def imagenet_url(arch: str) -> str:
+    """Where torchvision downloads ``arch``'s default ImageNet weights from."""
+    import torchvision
+
+    return str(torchvision.models.get_model_weights(arch).DEFAULT.url)
+
+
+def fetch_imagenet(arch: str) -> Path:
+    """Download ``arch``'s ImageNet weights into torch's hub cache; returns the file.
+
+    Raises:
+        Exception: Whatever the download raises (no network, refused, bad file).
+    """
+    url = imagenet_url(arch)
+    with contextlib.redirect_stdout(io.StringIO()):  # torch's "Downloading: ..." line:
+        torch.hub.load_state_dict_from_url(  # the caller's note says it in one line
+            url, progress=False, map_location="cpu", weights_only=True
+        )
+    found = imagenet_file(arch)
+    if found is None:
+        raise FileNotFoundError(f"{url.rsplit('/', 1)[-1]} not in the hub cache after download")
+    return found
+
+
 _PRETRAINED = "torchvision ResNet (best with ImageNet weights)"
+_WEIGHTS = {"find_imagenet": imagenet_file, "fetch_imagenet": fetch_imagenet}
 
 
-@register_model("resnet18", summary=_PRETRAINED, find_imagenet=imagenet_file)
+@register_model("resnet18", summary=_PRETRAINED, **_WEIGHTS)
 def resnet18(num_classes: int, in_channels: int = IN_CHANNELS) -> ResNetModel:
     """ResNet-18 (basic blocks 2-2-2-2)."""
     return ResNetModel(BasicBlock, [2, 2, 2, 2], num_classes, in_channels)
 
 
-@register_model("resnet34", summary=_PRETRAINED, find_imagenet=imagenet_file)
+@register_model("resnet34", summary=_PRETRAINED, **_WEIGHTS)
 def resnet34(num_classes: int, in_channels: int = IN_CHANNELS) -> ResNetModel:
     """ResNet-34 (basic blocks 3-4-6-3)."""
     return ResNetModel(BasicBlock, [3, 4, 6, 3], num_classes, in_channels)
 
 
-@register_model("resnet50", summary=_PRETRAINED, find_imagenet=imagenet_file)
+@register_model("resnet50", summary=_PRETRAINED, **_WEIGHTS)
 def resnet50(num_classes: int, in_channels: int = IN_CHANNELS) -> ResNetModel:
     """ResNet-50 (bottleneck blocks 3-4-6-3)."""
     return ResNetModel(Bottleneck, [3, 4, 6, 3], num_classes, in_channels)
 
 
-@register_model("resnet101", summary=_PRETRAINED, find_imagenet=imagenet_file)
+@register_model("resnet101", summary=_PRETRAINED, **_WEIGHTS)
 def resnet101(num_classes: int, in_channels: int = IN_CHANNELS) -> ResNetModel:
     """ResNet-101 (bottleneck blocks 3-4-23-3)."""
     return ResNetModel(Bottleneck, [3, 4, 23, 3], num_classes, in_channels)
