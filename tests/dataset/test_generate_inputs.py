@@ -158,8 +158,16 @@ def test_a_good_weld_without_a_bead_is_rejected_not_kept(
     kept = tmp_path / "kept"
     res = CliRunner().invoke(
         cli,
-        ["generate", str(good), "--recipe", str(recipe), "--out", str(kept), "-q"]
-        + ["--keep-unlocated"],
+        [
+            "generate",
+            str(good),
+            "--recipe",
+            str(recipe),
+            "--out",
+            str(kept),
+            "-q",
+            "--keep-unlocated",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert (kept / "7" / "good" / "flat.png").exists()
