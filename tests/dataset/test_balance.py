@@ -361,7 +361,9 @@ def test_run_killed_before_the_manifest_resumes_to_a_clean_run(
     monkeypatch.setattr("weldsynth.dataset.balance.apply.write_manifest", killed)
     with pytest.raises(KeyboardInterrupt):
         balance(b, "1:1", "both", seed=8, extras=2, max_variants=1)
-    assert len(snapshot(b)) == len(snapshot(a)), "files written, manifest not"
+    written = {k for k in snapshot(b) if not k.startswith(".weldsynth")}
+    assert len(written) == len(snapshot(a)), "files written, manifest not"
+    assert (b / ".weldsynth" / "balance-pending.json").is_file(), "what it was writing"
     monkeypatch.undo()
     balance(b, "1:1", "both", seed=8, extras=2, max_variants=1)
     assert snapshot(b) == snapshot(a)
@@ -437,3 +439,25 @@ def test_cli_prints_before_after_and_errors_in_one_line(ds: Path) -> None:
     assert res.exit_code == 2 and "--method" in res.output
     res = runner.invoke(cli, ["balance", str(ds), "--augment", "mixup"])
     assert res.exit_code == 2 and "--augment 'mixup'" in res.output and "hflip" in res.output
+
+
+def test_a_killed_run_leaves_no_orphan_files_after_a_rerun_with_another_ratio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted run's files that the next plan does not write are swept, so the data
+    set never holds images its manifest does not list (issue 18: 106,747 orphan PNGs)."""
+    ds = tmp_path / "ds"
+    make_dataset(ds)
+
+    def killed(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("weldsynth.dataset.balance.apply.write_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        balance(ds, "3:1", "oversample", seed=8)
+    monkeypatch.undo()
+    balance(ds, "1:1", "oversample", seed=8)  # fewer new files than the killed plan
+    listed = {r.path for r in read_manifest(ds)}
+    on_disk = {p.relative_to(ds).as_posix() for p in ds.rglob("*.png") if "_masks" not in p.parts}
+    assert on_disk - listed == set()
+    assert not list(ds.rglob("*.tmp")) and not (ds / ".weldsynth" / "balance-pending.json").exists()

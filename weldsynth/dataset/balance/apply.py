@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from weldsynth.core.atomic import atomic_write_bytes
+from weldsynth.core.atomic import atomic_write_bytes, atomic_write_text
+from weldsynth.core.lock import STATE_DIR
 from weldsynth.dataset import augment
 from weldsynth.dataset.balance.plan import plan_balance
 from weldsynth.dataset.balance.types import (
@@ -38,10 +39,19 @@ def apply_plan(
     run killed half-way leaves files the manifest does not list, and the rerun writes the
     same bytes over them. A file that exists, is not in the manifest and differs from what
     would be written is someone else's: balance stops instead of overwriting it.
+
+    The paths a run is about to write are recorded first (``.weldsynth/balance-pending.json``,
+    removed with the manifest write); the next run removes those of them the manifest does
+    not list, with their temp files, so a killed run never leaves orphan images behind, even
+    when the rerun asks for another ratio.
     """
     base_dir = Path(root)
+    _sweep_interrupted(base_dir, records)
     items = [it for t in plan.topologies for it in t.new]
     items.sort(key=lambda it: (it.base.path, it.kind, it.k))
+    pending = base_dir / STATE_DIR / PENDING_NAME
+    if items:
+        atomic_write_text(pending, json.dumps([it.path for it in items], indent=0))
     iterator: Iterable[NewItem] = progress(items) if progress else items
     statuses = {p: s for t in plan.topologies for p, s in t.status.items()}
     new_rows: list[Record] = []
@@ -83,7 +93,29 @@ def apply_plan(
     result = updated + new_rows
     if new_rows or statuses:
         write_manifest(base_dir, result)
+    pending.unlink(missing_ok=True)
     return result
+
+
+PENDING_NAME = "balance-pending.json"
+"""Paths an unfinished balance run was writing (see :func:`apply_plan`)."""
+
+
+def _sweep_interrupted(base_dir: Path, records: list[Record]) -> None:
+    """Remove what a killed balance run wrote that the manifest does not list."""
+    pending = base_dir / STATE_DIR / PENDING_NAME
+    if not pending.is_file():
+        return
+    listed = {r.path for r in records}
+    for rel in json.loads(pending.read_text(encoding="utf-8")):
+        if rel in listed:
+            continue
+        target = safe_join(base_dir, rel)
+        for leftover in (target, target.with_suffix(".json")):
+            leftover.unlink(missing_ok=True)
+        for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+    pending.unlink()
 
 
 def balance(
