@@ -208,7 +208,7 @@ def _demo_config():
 
     return TrainConfig(
         arch="weldnet",
-        epochs=24,
+        epochs=20,
         batch_size=16,
         size=(64, 176),
         augment="hflip,vflip",

@@ -35,7 +35,7 @@ SEED_RESNET18_ERROR_PCT = {
 """The seed's validation error (%) of ResNet18 per topology, on its first data set and after
 cleaning its labels (seed 001, figures 6.33 and 6.52), on thousands of welds with ImageNet
 weights and a GPU."""
-PLANT_WELDS = 24
+PLANT_WELDS = 20
 """Good welds of the plant data (8 to 12 images each after generate and balance)."""
 FLIP_SHARE = 0.08
 """Share of the training and validation labels flipped on purpose."""

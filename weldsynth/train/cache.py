@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,6 @@ class Loaded:
     failures: list[tuple[str, str]]
     where: str = "ram"
     decoded: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def cache_dir(root: Path, size: tuple[int, int]) -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -121,20 +122,26 @@ def one_cycle(
 def evaluate_batches(
     model: nn.Module, batches: Batches, precision: str, loss_fn: nn.Module
 ) -> tuple[float, np.ndarray]:
-    """Mean loss and logits (float32, in ``batches`` order) of a model in eval mode."""
+    """Mean loss and logits (float32, in ``batches`` order) of a model in eval mode (summed
+    and kept on the device, read once at the end)."""
     model.eval()
     device = model_device(model)
-    total, n, outs = 0.0, 0, []
+    total, n, outs = torch.zeros((), dtype=_wide(device), device=device), 0, []
     with torch.inference_mode():
         for x, y in batches:
             with autocast(precision, device):
                 logits = model(x)
             logits = logits.float()
-            total += float(loss_fn(logits, y)) * len(y)
+            total += loss_fn(logits, y).to(total.dtype) * len(y)
             n += len(y)
-            outs.append(logits.cpu().numpy())
-    logits_all = np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
-    return total / max(n, 1), logits_all
+            outs.append(logits)
+    logits_all = torch.cat(outs).cpu().numpy() if outs else np.zeros((0, 0), np.float32)
+    return float(total) / max(n, 1), logits_all
+
+
+def _wide(device: torch.device) -> torch.dtype:
+    """The dtype sums of losses are kept in: float64, float32 on MPS (no float64 there)."""
+    return torch.float32 if device.type == "mps" else torch.float64
 
 
 def fit(
@@ -319,15 +326,17 @@ def _train_epoch(
 ) -> tuple[float, float]:
     """One pass over the training batches: (mean loss, head learning rate of the last step).
 
-    fp16 scales the loss (a step whose gradients overflow is skipped by the scaler); the
-    loss is summed on the device and read once, so a GPU is not stopped every step.
+    fp16 scales the loss (a step whose gradients overflow is skipped by the scaler, so the
+    schedule's "step before optimizer step" warning is expected and silenced); the loss is
+    summed on the device and read once (and every 20 steps for a progress bar), so a GPU
+    is not stopped every step.
     """
     model.train()
     device = model_device(model)
     scaler = grad_scaler(precision, device)
-    wide = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    wide = _wide(device)
     total, n, lr = torch.zeros((), dtype=wide, device=device), 0, 0.0
-    for x, y in batches:
+    for step, (x, y) in enumerate(batches, start=1):
         with autocast(precision, device):
             logits = model(x)
             loss = loss_fn(logits.float(), y)
@@ -336,9 +345,12 @@ def _train_epoch(
         scaler.step(optimizer)
         scaler.update()
         lr = float(optimizer.param_groups[-1]["lr"])
-        scheduler.step()
+        with warnings.catch_warnings():  # fp16: the scaler may have skipped the step
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler")
+            scheduler.step()
         total += loss.detach().to(wide) * len(y)
         n += len(y)
         if progress is not None:
-            progress.update(task, advance=1, info=f"loss {float(total) / n:.4f}")
+            info = {"info": f"loss {float(total) / n:.4f}"} if step % 20 == 1 else {}
+            progress.update(task, advance=1, **info)
     return float(total) / max(n, 1), lr

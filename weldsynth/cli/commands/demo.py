@@ -41,7 +41,7 @@ def command(out: Path, samples_dir: Path | None) -> None:
       3. generate defects    OUT/data/ (ImageFolder, masks, manifest.csv, rejected.csv)
       4. balance good:bad    1:1 by label-preserving variants of good welds
       5. split               train/val/test grouped by source weld
-      6. plant data          24 procedural welds of topology 3 -> OUT/plant/data, with
+      6. plant data          20 procedural welds of topology 3 -> OUT/plant/data, with
                              8 % of the train/val labels flipped on purpose (a relabel
                              step, listed in OUT/plant/injected.csv)
       7. loop                train (OUT/loop/iter0/train/model.pt; its test error next to
@@ -50,7 +50,7 @@ def command(out: Path, samples_dir: Path | None) -> None:
                              flipped labels printed) -> apply -> retrain: OUT/loop/loop.csv
 
     The whole demo is sized for about two minutes on 2 CPU cores (WeldNet, the small CNN
-    that learns from scratch, 64x176 input, 24 epochs, 3 folds, 1 seed).
+    that learns from scratch, 64x176 input, 20 epochs, 3 folds, 1 seed).
 
     \b
     Example:
