@@ -115,19 +115,9 @@ def write_images(data: Path, n: int) -> None:
         records.append((rel, label, f"w{k:06d}", "val" if k % 100 == 0 else "train"))
         if k and k % 20000 == 0:
             print(f"  {k} images written", flush=True)
-    cols = [
-        "path",
-        "topology",
-        "label",
-        "defect",
-        "source",
-        "params",
-        "seed",
-        "mask",
-        "sha256",
-        "split",
-        "status",
-    ]
+    from weldsynth.io.manifest import COLUMNS  # the manifest columns every data set has
+
+    cols = list(COLUMNS)
     with (data / "manifest.csv").open("w", newline="") as fh:
         out = csv.writer(fh, lineterminator="\n")
         out.writerow(cols)

@@ -13,20 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from weldsynth.io.manifest import COLUMNS
+
 SHAPE = (32, 96)
-COLUMNS = (
-    "path",
-    "topology",
-    "label",
-    "defect",
-    "source",
-    "params",
-    "seed",
-    "mask",
-    "sha256",
-    "split",
-    "status",
-)
 
 
 def weld(
