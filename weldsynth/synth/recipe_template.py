@@ -8,11 +8,16 @@ a comment block appended that lists every parameter each defect takes under ``pa
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
+from dataclasses import dataclass, field
+from typing import Any
 
 from weldsynth.core.topology import get_topology
 from weldsynth.data import recipes_dir
+from weldsynth.io.calibration import Calibration, calibration_from_mapping
+from weldsynth.synth.norm import NormError
 from weldsynth.synth.recipe import RecipeError
 
 _WIDTH = 92
@@ -90,6 +95,19 @@ def _g(value: object) -> str:
 
 STRADDLE = (0.4, 2.5)
 """``recipe init --norm`` writes size ranges from 0.4 to 2.5 times each limit."""
+PROBE_FEW = 0.5
+"""A defect whose acceptable draws fit less often than this is flagged."""
+FINE_PX = 2.0
+"""A limit whose size is under this many pixels (or grey levels) at the scan's resolution
+is flagged: a comment in the recipe and a warning."""
+
+
+@dataclass
+class NormSizes:
+    """What ``recipe init --norm`` wrote: the recipe text and its resolution warnings."""
+
+    text: str
+    warnings: list[str] = field(default_factory=list)
 
 
 def norm_recipe(
@@ -97,23 +115,42 @@ def norm_recipe(
 ) -> str:
     """A starting recipe judged by a norm preset, sizes in mm straddling each limit.
 
+    See :func:`norm_recipe_sizes` (this is its text).
+    """
+    return norm_recipe_sizes(topology, preset, t_mm, scan).text
+
+
+def norm_recipe_sizes(
+    topology: int, preset: str, t_mm: float | None = None, scan: dict | None = None
+) -> NormSizes:
+    """A starting recipe judged by a norm preset, sizes in mm straddling each limit.
+
+    Every defect the norm judges by a limit gets a comment with the limit (mm, and px or
+    grey levels at the scan's resolution); one whose size is a pixel field gets a range in
+    mm from 0.4 to 2.5 times the limit (:data:`STRADDLE`), cut to what can be drawn at the
+    scan's ``pixel_mm`` (the field's smallest and largest size). A limit under
+    :data:`FINE_PX` pixels, or a range that had to be cut, is said in the comment and in
+    a warning.
+
     Args:
         topology: A registered topology id.
         preset: A norm preset (``weldsynth norm list``) or FILE.yaml[:LEVEL].
         t_mm: Plate thickness, mm (limits such as 0.2 s need it).
-        scan: The calibration mapping to embed as the recipe's ``scan:`` section.
+        scan: The calibration mapping to embed as the recipe's ``scan:`` section (it sets
+            the resolution the ranges are checked at).
 
     Raises:
-        NormError: Unknown preset or bad thickness.
+        NormError: Unknown preset or bad thickness, or a limit that no drawable size can
+            represent at the scan's resolution (naming defect, limit in mm and px, and the
+            coarsest pixel_mm that would do).
     """
     import yaml
 
-    from weldsynth.synth.defects import get_defect
-    from weldsynth.synth.norm import ExpressionError, NormSettings
+    from weldsynth.synth.norm import NormSettings
 
     settings = NormSettings.from_mapping({"preset": preset, "t_mm": t_mm})
     assert settings is not None
-    symbols = {"t": t_mm, "s": t_mm, "a": None, "b": None}
+    calibration = None if not scan else calibration_from_mapping(scan, "--scan")
     text = starter_recipe(topology).replace(
         "Sizes are in pixels of the height map.",
         "Sizes are in px, or in mm where a key ends in _mm.",
@@ -136,28 +173,189 @@ def norm_recipe(
         f"  guard: {settings.guard:g}",
     ]
     if scan:
-        text = yaml.safe_dump({"scan": scan}, default_flow_style=None, sort_keys=False)
-        block += ["# The scan calibration: mm per pixel and per grey level.", *text.splitlines()]
-    out = [*lines[:start], *block, *lines[end + 1 :]]
-    for i, line in enumerate(out):
+        dumped = yaml.safe_dump({"scan": scan}, default_flow_style=None, sort_keys=False)
+        block += ["# The scan calibration: mm per pixel and per grey level.", *dumped.splitlines()]
+    out: list[str] = []
+    warnings: list[str] = []
+    for line in [*lines[:start], *block, *lines[end + 1 :]]:
         match = re.match(r"^  (\w+): \{weight: ([0-9.]+)\}(.*)$", line)
-        if not match:
+        if match is None:
+            out.append(line)
             continue
-        name, weight, comment = match.groups()
-        plugin = get_defect(name)
-        rule_id = plugin.imperfections[0] if plugin.imperfections else ""
-        if not rule_id or settings.level.rule(rule_id) is None or plugin.norm_size is None:
+        entry = _norm_entry(*match.groups(), settings, {"t": t_mm, "s": t_mm}, calibration)
+        out += [f"  # {note}" for note in entry.notes]
+        out.append(entry.line)
+        warnings += entry.warnings
+    if calibration is not None:
+        _probe(out, warnings, topology, calibration)
+    return NormSizes("\n".join(out) + "\n", warnings)
+
+
+def _probe(lines: list[str], warnings: list[str], topology: int, calibration: Any) -> None:
+    """Try the acceptable draws on the shipped samples at the scan's resolution; a defect
+    none of whose draws fit gets ``p_acceptable: 0`` (only rejectable ones), one with few
+    a note; both a warning (:mod:`weldsynth.synth.recipe_probe`)."""
+    from weldsynth.synth.defects import get_defect
+    from weldsynth.synth.recipe_probe import acceptable_rates
+
+    pitch = min(calibration.pixel_mm_x, calibration.pixel_mm_y)
+    rates = acceptable_rates("\n".join(lines) + "\n", topology, calibration)
+    for name, (rate, why) in sorted(rates.items()):
+        if rate >= PROBE_FEW:
             continue
-        try:
-            limit = settings.resolve(rule_id, symbols)
-        except ExpressionError:
-            continue
-        if limit.value is None:
-            out[i] = f"  {name}: {{weight: {weight}, params: {{p_acceptable: 0}}}}{comment}"
-            out[i] += f" (not permitted at {settings.level.title})"
-            continue
-        field, per = plugin.norm_size
-        lo, hi = (round(k * limit.value / per, 3) for k in STRADDLE)
-        out[i] = f"  {name}: {{weight: {weight}, params: {{{field}_mm: [{lo:g}, {hi:g}]}}}}"
-        out[i] += f"{comment}; {limit.rule.quantity} limit {limit.value:g} mm"
-    return "\n".join(out) + "\n"
+        i = next(i for i, line in enumerate(lines) if line.startswith(f"  {name}: {{"))
+        said = (
+            f"{name}: {rate:.0%} of acceptable draws fit on the shipped samples at "
+            f"{pitch:g} mm/px" + (f" (first failure: {why.split('; ')[0]})" if why else "")
+        )
+        if get_defect(name).norm_size is None:  # relative size: depends on the user's maps
+            said += "; it depends on your maps' beads: check rejected.csv after generate"
+        elif rate == 0:
+            said += "; so p_acceptable: 0, only bad ones are drawn (a finer scan would draw some)"
+            line = lines[i]
+            if ", params: {" in line:
+                lines[i] = line.replace(", params: {", ", params: {p_acceptable: 0, ", 1)
+            else:
+                lines[i] = re.sub(
+                    r"\{weight: ([0-9.]+)\}",
+                    r"{weight: \1, params: {p_acceptable: 0}}",
+                    line,
+                    count=1,
+                )
+        lines[i:i] = [f"  # {t}" for t in textwrap.wrap(said, width=_WIDTH - 4)]
+        warnings.append(said)
+
+
+@dataclass
+class _Entry:
+    """One defect line of a norm recipe, the comments above it and its warnings."""
+
+    line: str
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _norm_entry(
+    name: str,
+    weight: str,
+    comment: str,
+    settings: Any,
+    thickness: dict[str, float | None],
+    calibration: Calibration | None,
+) -> _Entry:
+    """The recipe line of defect ``name`` under the norm (unchanged when it judges none)."""
+    from weldsynth.synth.defects import get_defect
+    from weldsynth.synth.norm import ExpressionError
+
+    plain = _Entry(f"  {name}: {{weight: {weight}}}{comment}")
+    plugin = get_defect(name)
+    rule_id = plugin.imperfections[0] if plugin.imperfections else ""
+    rule = settings.level.rule(rule_id) if rule_id else None
+    if rule is None:
+        return plain
+    try:
+        limit = settings.resolve(rule_id, {**thickness, "a": None, "b": None})
+    except ExpressionError:  # depends on the bead (b): known per map only
+        expr = settings.level.limit_of(rule).describe()
+        said = (
+            f"{name}: {rule.imperfection} ({rule.reference}): {rule.quantity} limit {expr} mm "
+            "(b = each map's bead width); its size is relative to each map, drawn per map"
+        )
+        plain.notes += textwrap.wrap(said, width=_WIDTH - 4)
+        return plain
+    if limit.value is None:
+        return _Entry(
+            f"  {name}: {{weight: {weight}, params: {{p_acceptable: 0}}}}{comment}"
+            f" (not permitted at {settings.level.title})"
+        )
+    if plugin.norm_size is None:
+        return _relative_entry(plain, name, plugin, limit, calibration)
+    return _sized_entry(name, weight, comment, plugin, limit, calibration)
+
+
+def _sized_entry(
+    name: str, weight: str, comment: str, plugin: Any, limit: Any, calibration: Any
+) -> _Entry:
+    """A pixel-size field in mm straddling the limit, cut to what the scan can draw."""
+    field_name, per = plugin.norm_size
+    lo, hi = (k * limit.value / per for k in STRADDLE)  # the field, mm
+    entry = _Entry("")
+    if calibration is not None:
+        pitch = min(calibration.pixel_mm_x, calibration.pixel_mm_y)  # generate's square grid
+        spec = next(s for s in plugin.Config.describe() if s["name"] == field_name)
+        smallest, largest = (b * pitch for b in spec["bounds"])
+        q = limit.rule.quantity
+        at = (
+            f"{name}: {limit.rule.imperfection} {q} limit {limit.value:g} mm is "
+            f"{limit.value / pitch:.3g} px at {pitch:g} mm/px ({field_name} "
+            f"{limit.value / per / pitch:.3g} px)"
+        )
+        if smallest * per > limit.accept_max:
+            raise NormError(
+                f"{at}: the smallest {field_name} that can be drawn, {spec['bounds'][0]:g} px "
+                f"({smallest * per:.3g} mm {q}), is above the acceptable maximum "
+                f"{limit.accept_max:.3g} mm, so this norm cannot be represented at this "
+                f"resolution; use a scan of at most "
+                f"{limit.accept_max / (per * spec['bounds'][0]):.3g} mm/px"
+            )
+        if largest * per < limit.reject_min:
+            raise NormError(
+                f"{at}: the largest {field_name} that can be drawn, {spec['bounds'][1]:g} px "
+                f"({largest * per:.3g} mm {q}), is below the rejectable minimum "
+                f"{limit.reject_min:.3g} mm; use a finer scan"
+            )
+        cut = lo < smallest or hi > largest
+        lo, hi = max(lo, smallest), min(hi, largest)
+        if cut or limit.value / per / pitch < FINE_PX:
+            good = f"[{lo * per:.3g}, {limit.accept_max:.3g}] mm"
+            said = (
+                f"{at}: near the resolution; {field_name} drawn from {lo:.3g} mm = "
+                f"{lo / pitch:.3g} px"
+                + (" (the smallest that can be drawn)" if lo == smallest else "")
+                + f", acceptable {q}s only in {good}"
+            )
+            entry.notes += textwrap.wrap(said, width=_WIDTH - 4)
+            entry.warnings.append(said)
+    lo, hi = _ceil3(lo), max(_floor3(hi), _ceil3(lo))
+    entry.line = (
+        f"  {name}: {{weight: {weight}, params: {{{field_name}_mm: [{lo:g}, {hi:g}]}}}}"
+        f"{comment}; {limit.rule.quantity} limit {limit.value:g} mm"
+    )
+    return entry
+
+
+def _relative_entry(
+    entry: _Entry, name: str, plugin: Any, limit: Any, calibration: Calibration | None
+) -> _Entry:
+    """A defect whose size is relative to each map (× width, × height): the limit said in
+    mm and at the scan's resolution; the plugin draws the size that gives each verdict."""
+    q, value = limit.rule.quantity, limit.value
+    said = f"{name}: {limit.rule.imperfection} ({limit.rule.reference}): {q} limit {value:g} mm"
+    fine = None
+    if calibration is not None and plugin.measures_height:
+        if calibration.height_mm:
+            fine = value / calibration.height_mm
+            said += f" = {fine:.3g} grey levels at height_mm {calibration.height_mm:g}"
+        else:
+            entry.warnings.append(
+                f"{name}: {limit.rule.imperfection} is a height: the scan needs height_mm "
+                "(or height_range_mm), else generate refuses its maps"
+            )
+    elif calibration is not None:
+        pitch = min(calibration.pixel_mm_x, calibration.pixel_mm_y)
+        fine = value / pitch
+        said += f" = {fine:.3g} px at {pitch:g} mm/px"
+    said += "; its size is relative to each map, drawn per map"
+    entry.notes += textwrap.wrap(said, width=_WIDTH - 4)
+    if fine is not None and fine < FINE_PX:
+        entry.warnings.append(f"{said.split('; ')[0]}: under {FINE_PX:g}, near the resolution")
+        entry.notes[-1] += " (near the resolution)"
+    return entry
+
+
+def _ceil3(value: float) -> float:
+    return math.ceil(round(value * 1000, 6)) / 1000
+
+
+def _floor3(value: float) -> float:
+    return math.floor(round(value * 1000, 6)) / 1000

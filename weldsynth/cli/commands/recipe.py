@@ -120,6 +120,12 @@ def init(
       weldsynth recipe check my.yaml
       weldsynth generate good/7 --recipe my.yaml --out data/
       weldsynth recipe init --topology 3 --norm iso5817-2014-C --t 3 --out iso.yaml
+      weldsynth recipe init --topology 3 --scan scan.yaml --norm iso5817-2014-C --t 3 \\
+        --out iso.yaml
+
+    With --scan the mm ranges are cut to what can be drawn at the scan's pixel_mm; a limit
+    of under 2 px (or grey levels) there is said in a comment and a warning, and a limit
+    no drawable size can represent is an error naming the pixel_mm that would do.
     """
     import yaml
 
@@ -130,17 +136,21 @@ def init(
 
     if out.exists() and not force:
         raise WeldsynthError(f"{out}: already exists; use --force to overwrite it")
+    warnings: list[str] = []
     if preset is None:
         if t_mm is not None or scan_file is not None:
             raise WeldsynthError("recipe init: --t and --scan go with --norm PRESET")
         text = starter_recipe(int(topology))
     else:
         from weldsynth.io.calibration import read_scan_file
-        from weldsynth.synth.recipe_template import norm_recipe
+        from weldsynth.synth.recipe_template import norm_recipe_sizes
 
         scan = None if scan_file is None else read_scan_file(scan_file).to_dict()
-        text = norm_recipe(int(topology), preset, t_mm, scan)
+        sized = norm_recipe_sizes(int(topology), preset, t_mm, scan)
+        text, warnings = sized.text, sized.warnings
     # what is written must validate: a broken shipped recipe fails here, not in the user's run
     recipe_from_dict(yaml.safe_load(text), source=f"starter recipe for topology {topology}")
     atomic_write_text(out, text)
+    for warning in warnings:  # a limit near the scan's resolution
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"wrote {out} (topology {topology}); check it with: weldsynth recipe check {out}")
