@@ -379,7 +379,7 @@ def test_cli_writes_samples_and_rejects_unknown_topology(tmp_path: Path) -> None
     assert none.exit_code == 2 and "--all" in none.output
 
 
-SAMPLES_ORDER = ("knobs", "render", "paths", "shapes", "weld", "io", "__init__")
+SAMPLES_ORDER = ("knobs", "render", "paths", "shapes", "clutter", "weld", "io", "__init__")
 """The modules of weldsynth.synth.samples, each importing only those before it."""
 
 

@@ -7,14 +7,18 @@ from pathlib import Path
 import click
 
 from weldsynth.core.topology import topology_ids
+from weldsynth.synth.samples.knobs import CLUTTER_LEVELS
 
 _EPILOG = """\b
 Examples:
   weldsynth samples --topology 7 -n 50 --out good/ --seed 0
   weldsynth samples --all -n 20 --out good/ --bit-depth 8
+  weldsynth samples --topology 3 -n 40 --out cluttered/ --clutter realistic
 \b
 Writes OUT/<topology>/<topology>_<index>.png and a .json truth sidecar next to each
 (bead path, widths, plates, every drawn knob). The same seed gives byte-identical files.
+--clutter realistic|heavy adds what a plant's good welds carry (ripples, spatter on the
+plate, scanner noise, dropouts, shadows, a tilted or warped part); the welds stay good.
 """
 
 
@@ -61,6 +65,13 @@ Writes OUT/<topology>/<topology>_<index>.png and a .json truth sidecar next to e
 @click.option(
     "--start", type=click.IntRange(min=0), default=0, show_default=True, help="First sample index."
 )
+@click.option(
+    "--clutter",
+    type=click.Choice(CLUTTER_LEVELS),
+    default="none",
+    show_default=True,
+    help="Clutter of good welds (none: the clean welds, as before).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     topologies: tuple[str, ...],
@@ -71,14 +82,14 @@ def command(
     bit_depth: str,
     start: int,
     quiet: bool,
+    clutter: str = "none",
 ) -> None:
     """Generate procedural good weld height maps with exact truth.
 
     Each topology of the seed (2, 3, 4, 5, 7, 8, 9, 10, 11) has its own look: plates
     visible or not, bead length, shadows, square beads for 7.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    from weldsynth.cli.progress import Reporter
     from weldsynth.synth.samples import write_samples
 
     if all_topologies and topologies:
@@ -87,18 +98,16 @@ def command(
         raise click.UsageError("give --topology T (repeatable) or --all")
     chosen = list(topology_ids()) if all_topologies else sorted({int(t) for t in topologies})
     total = len(chosen) * n
-    with Progress(
-        TextColumn("samples"), BarColumn(), MofNCompleteColumn(), disable=quiet, transient=True
-    ) as bar:
-        task = bar.add_task("samples", total=total)
+    with Reporter(quiet=quiet, transient=True) as reporter:
         paths = write_samples(
             out_dir,
             chosen,
             n,
             seed,
             bit_depth=int(bit_depth),
-            progress=lambda done, _total: bar.update(task, completed=done),
+            progress=reporter.counter("samples", total, "map"),
             start=start,
+            clutter=clutter,
         )
     if not quiet:
         click.echo(f"wrote {len(paths)} samples ({len(chosen)} topologies) to {out_dir}")

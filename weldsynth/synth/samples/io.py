@@ -14,7 +14,7 @@ from typing import Any
 
 from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.io.heightmap import SUPPORTED_BIT_DEPTHS, read_heightmap, write_heightmap
-from weldsynth.synth.samples.knobs import topology_spec
+from weldsynth.synth.samples.knobs import clutter_knobs, topology_spec
 from weldsynth.synth.samples.weld import SyntheticWeld, generate_weld, sample_seed
 
 
@@ -63,6 +63,7 @@ def write_samples(
     progress: Callable[[int, int], None] | None = None,
     *,
     start: int = 0,
+    clutter: str = "none",
 ) -> list[Path]:
     """Write ``n`` good welds per topology as ``OUT/<topology>/<topology>_<index:04d>.png``.
 
@@ -78,6 +79,9 @@ def write_samples(
         bit_depth: 8 or 16.
         progress: Called as ``progress(done, total)`` after each sample.
         start: First index (indices ``start .. start + n - 1``).
+        clutter: "none" (clean welds, the files as always), "realistic" or "heavy" (see
+            :func:`~weldsynth.synth.samples.weld.generate_weld`); recorded in the sidecar's
+            ``"sample"`` when not "none".
 
     Returns:
         The written PNG paths, in order.
@@ -87,14 +91,19 @@ def write_samples(
         raise ValueError(f"n must be >= 0, got {n}")
     if bit_depth not in SUPPORTED_BIT_DEPTHS:
         raise ValueError(f"bit_depth must be one of {SUPPORTED_BIT_DEPTHS}, got {bit_depth}")
+    clutter_knobs(3, clutter)  # an unknown level fails before anything is written
     out = Path(out_dir)
     total = len(topos) * n
     written: list[Path] = []
     for topo in topos:
         for index in range(start, start + n):
-            weld = generate_weld(topo, sample_seed(seed, topo, index), bit_depth=bit_depth)
+            rng = sample_seed(seed, topo, index)
+            weld = generate_weld(topo, rng, bit_depth=bit_depth, clutter=clutter)
             png = out / str(topo) / f"{sample_name(topo, index)}.png"
-            written.append(write_weld(weld, png, {"sample": {"seed": seed, "index": index}}))
+            sample: dict[str, Any] = {"seed": seed, "index": index}
+            if clutter != "none":
+                sample["clutter"] = clutter
+            written.append(write_weld(weld, png, {"sample": sample}))
             if progress is not None:
                 progress(len(written), total)
     return written

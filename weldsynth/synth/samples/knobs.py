@@ -10,7 +10,7 @@ and :data:`TOPOLOGIES` is a live view of every registered topology with its knob
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -258,3 +258,81 @@ def draw_knobs(knobs: GeneratorKnobs, rng: np.random.Generator, shape: tuple[int
     k["shift"] = [rng.uniform(-1, 1), rng.uniform(-1, 1)]
     k["field_seed"] = int(rng.integers(0, 2**62))
     return k
+
+
+CLUTTER_LEVELS: tuple[str, ...] = ("none", "realistic", "heavy")
+"""Clutter levels of ``weldsynth samples --clutter``; "none" draws nothing (the old output)."""
+
+
+@dataclass(frozen=True)
+class ClutterKnobs:
+    """What a plant's *good* welds carry besides the clean bead (drawn per weld).
+
+    Every height is in full-scale units (the map's [0, 1]), every length in pixels at a
+    128 px short side (scaled like the bead). Spatter droplets stay well under the smallest
+    ball a recipe draws as bad (``ball.radius`` >= 3 px), so a cluttered weld is still good.
+
+    Attributes:
+        ripple: Range of the extra scale-mark amplitude on the bead crown.
+        spatter: Range of droplets per image (on the plate near the bead; on the bead's toe
+            where no plate is measured).
+        spatter_radius: Range of a droplet's radius.
+        spatter_height: Range of a droplet's height above the surface.
+        spatter_reach: How far from the bead edge droplets land, in bead widths.
+        noise: Range of the extra per-pixel scanner noise (standard deviation).
+        spikes: Fraction of measured pixels with an outlier of up to ``3 * noise * 10``.
+        dropouts: Range of the fraction of measured pixels lost in specks (0 = no data).
+        shadow_prob: Probability of a shadow band (0) along one bead edge.
+        shadow_width: Range of the band's width off the bead edge.
+        tilt: Largest height change of a tilted part across the image's long side.
+        warp: Largest amplitude of a smooth bend of the whole part.
+    """
+
+    ripple: tuple[float, float] = (0.01, 0.025)
+    spatter: tuple[int, int] = (3, 12)
+    spatter_radius: tuple[float, float] = (0.6, 1.4)
+    spatter_height: tuple[float, float] = (0.01, 0.04)
+    spatter_reach: float = 1.2
+    noise: tuple[float, float] = (0.002, 0.006)
+    spikes: float = 0.0005
+    dropouts: tuple[float, float] = (0.002, 0.008)
+    shadow_prob: float = 0.3
+    shadow_width: tuple[float, float] = (2.0, 6.0)
+    tilt: float = 0.06
+    warp: float = 0.02
+
+
+_HEAVY = ClutterKnobs(
+    ripple=(0.02, 0.04),
+    spatter=(10, 30),
+    spatter_radius=(0.8, 1.8),
+    spatter_height=(0.02, 0.06),
+    spatter_reach=1.8,
+    noise=(0.005, 0.012),
+    spikes=0.002,
+    dropouts=(0.008, 0.025),
+    shadow_prob=0.6,
+    shadow_width=(3.0, 10.0),
+    tilt=0.12,
+    warp=0.04,
+)
+CLUTTER_KNOBS: dict[str, ClutterKnobs] = {"realistic": ClutterKnobs(), "heavy": _HEAVY}
+"""Clutter defaults per level (every level but "none")."""
+TOPOLOGY_CLUTTER: dict[int, dict[str, Any]] = {
+    5: {"shadow_prob": 0.0},  # its scans are already half shadow (GENERATOR_KNOBS)
+    7: {"tilt": 0.03, "warp": 0.01},  # a square part on a fixture: little room to tilt
+}
+"""Per-topology changes to :data:`CLUTTER_KNOBS` (applied to every level)."""
+
+
+def clutter_knobs(topology: int, level: str) -> ClutterKnobs | None:
+    """The clutter knobs of ``topology`` at ``level`` (None for "none").
+
+    Raises:
+        ValueError: an unknown level.
+    """
+    if level not in CLUTTER_LEVELS:
+        raise ValueError(f"clutter must be one of {', '.join(CLUTTER_LEVELS)}, got {level!r}")
+    if level == "none":
+        return None
+    return replace(CLUTTER_KNOBS[level], **TOPOLOGY_CLUTTER.get(int(topology), {}))

@@ -13,13 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from weldsynth.core.seeding import rng_for
 from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, Plate, WeldGeometry
 from weldsynth.geometry.bead_mask import bead_mask_from_field
 from weldsynth.geometry.path import BeadPath, axis_angle
 from weldsynth.io.heightmap import SUPPORTED_BIT_DEPTHS, to_float, to_uint
-from weldsynth.synth.samples.knobs import draw_knobs, topology_spec
+from weldsynth.synth.samples.clutter import apply_clutter
+from weldsynth.synth.samples.knobs import ClutterKnobs, clutter_knobs, draw_knobs, topology_spec
 from weldsynth.synth.samples.render import left_side
-from weldsynth.synth.samples.shapes import render_weld
+from weldsynth.synth.samples.shapes import Rendered, render_weld
 
 DEFAULT_SHAPE = (128, 352)
 """(H, W) of the seed's height maps: 352 x 128 px, bead along the long side."""
@@ -78,6 +80,7 @@ def generate_weld(
     curvature: float | None = None,
     shadows: bool | None = None,
     noise: float | None = None,
+    clutter: str = "none",
 ) -> SyntheticWeld:
     """Generate one good weld height map with its truth.
 
@@ -93,13 +96,15 @@ def generate_weld(
         curvature: Signed centreline curvature in 1/px (line beads; 0 = straight).
         shadows: Force shadow (zero) zones on or off.
         noise: Standard deviation of the scanner noise (height units).
+        clutter: "none" (the clean weld), "realistic" or "heavy" (:mod:`.clutter`: drawn
+            from a stream of its own, over the clean weld).
 
     Returns:
         The :class:`SyntheticWeld`. ``truth`` holds ``topology``, ``bit_depth``, ``shape``,
         ``path`` (:meth:`BeadPath.to_dict`), ``axis_angle`` (line beads, else None),
         ``corners`` (arc lengths, closed beads), ``plates`` (visible ones: side, kind, height
         at the image centre, plane ``[a, b, c]`` of ``h = a*x + b*y + c``) and
-        ``generator`` (every drawn knob).
+        ``generator`` (every drawn knob); with clutter, ``clutter`` (what was drawn).
     """
     spec = topology_spec(topology)
     if bit_depth not in SUPPORTED_BIT_DEPTHS:
@@ -117,7 +122,9 @@ def generate_weld(
         if not (0.0 <= noise < 0.2):
             raise ValueError(f"noise must be in [0, 0.2), got {noise}")
         knobs["noise"] = float(noise)
+    cknobs = clutter_knobs(spec.id, clutter)  # an unknown level fails before the render
     out = render_weld(spec, knobs, shape, VERTEX_STEP)
+    drawn_clutter = _clutter(out, cknobs, int(knobs["field_seed"]))
     height = to_float(to_uint(out.height, bit_depth))
     path_dict = out.path.to_dict()
     truth: dict[str, Any] = {
@@ -132,6 +139,8 @@ def generate_weld(
         "plates": out.plates,
         "generator": _jsonable(out.generator),
     }
+    if drawn_clutter is not None:
+        truth["clutter"] = _jsonable({"level": clutter, **drawn_clutter})
     return SyntheticWeld(
         height=height,
         bit_depth=bit_depth,
@@ -140,6 +149,18 @@ def generate_weld(
         bead_mask=out.bead_mask,
         left_side=out.left_side,
     )
+
+
+def _clutter(out: Rendered, knobs: ClutterKnobs | None, field_seed: int) -> dict | None:
+    """Clutter a rendered weld in place from its own stream ``(field seed, "clutter")``;
+    returns what was drawn (None, and nothing drawn, without clutter)."""
+    if knobs is None:
+        return None
+    crng = rng_for(field_seed, "clutter")
+    out.height, drawn = apply_clutter(
+        out.height, out.path, out.bead_mask, out.generator, out.plates, knobs, crng
+    )
+    return drawn
 
 
 def truth_geometry(weld: SyntheticWeld) -> WeldGeometry:
