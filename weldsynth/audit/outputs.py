@@ -17,6 +17,7 @@ import numpy as np
 from weldsynth.audit import suspects as sus
 from weldsynth.audit.gradcam import LOW_LIFT, cam_to_map, png_shape
 from weldsynth.audit.oof import OOF, Scores, finite
+from weldsynth.audit.plots import plot_confusion_by_defect
 from weldsynth.audit.report import render_report
 from weldsynth.io.manifest import safe_join
 
@@ -45,7 +46,7 @@ def write_tables(
     sus.write_csv(out / "suspects.csv", rows, sus.SUSPECT_COLUMNS)
     write_decisions(out / "decisions_suggested.csv", rows)
     sus.write_csv(out / "confusion_by_defect.csv", confusion)
-    sus.plot_confusion_by_defect(
+    plot_confusion_by_defect(
         out / "confusion_by_defect.png",
         confusion,
         classes,

@@ -43,6 +43,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from weldsynth.audit.oof import Scores
+from weldsynth.audit.plots import plot_confusion_by_defect  # noqa: F401  (re-export)
 from weldsynth.core.atomic import atomic_write_bytes
 
 RELABEL_P = 0.90
@@ -357,40 +358,3 @@ def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str] | None = 
     writer.writeheader()
     writer.writerows(rows)
     return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
-
-
-def plot_confusion_by_defect(
-    path: Path, rows: Sequence[dict], classes: Sequence[str], title: str
-) -> Path:
-    """Heat map: one row per (given, defect), one column per predicted class, shares."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [f"{r['given']} / {r['defect']} (n={r['n']})" for r in rows]
-    shares = np.array([[r[f"pred_{c}"] for c in classes] for r in rows], np.float64)
-    if shares.size == 0:
-        shares = np.zeros((1, len(classes)))
-        labels = ["(no samples)"]
-    fig, ax = plt.subplots(figsize=(2.0 + 1.2 * len(classes), 1.2 + 0.42 * len(labels)))
-    ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(classes)), [f"predicted {c}" for c in classes])
-    ax.set_yticks(range(len(labels)), labels)
-    for i in range(shares.shape[0]):
-        for j in range(shares.shape[1]):
-            ax.text(
-                j,
-                i,
-                f"{100 * shares[i, j]:.0f}%",
-                ha="center",
-                va="center",
-                color="white" if shares[i, j] > 0.55 else "black",
-                fontsize=9,
-            )
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())

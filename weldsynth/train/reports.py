@@ -73,21 +73,36 @@ def write_confusion_csv(path: Path, matrix: np.ndarray, classes: Sequence[str]) 
 
 
 def plot_loss(path: Path, history: Sequence[Any], title: str = "") -> Path:
-    """``loss.png``: train and validation loss per epoch, error rate on a second axis."""
+    """``loss.png``: train and validation loss per epoch, error rate on a second axis.
+
+    Epochs are whole numbers on the axis (also for one or two epochs); the legend stands
+    under the axes, where it covers no curve.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     epochs = [r.epoch for r in history]
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110, layout="constrained")
     ax.plot(epochs, [r.train_loss for r in history], "o-", label="train loss")
     ax.plot(epochs, [r.val_loss for r in history], "s-", label="val loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if epochs:
+        ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
     ax2 = ax.twinx()
     ax2.plot(epochs, [100 * r.error_rate for r in history], "--", color="grey", label="val error %")
     ax2.set_ylabel("val error %")
     lines = ax.get_legend_handles_labels()
     more = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize="small")
-    ax.set_title(title, fontsize="medium")
+    fig.legend(
+        lines[0] + more[0],
+        lines[1] + more[1],
+        fontsize="small",
+        loc="outside lower center",
+        ncols=3,
+    )
+    ax.set_title(wrap_title(title, 6.0), fontsize="medium")
     return _save(fig, path, plt)
 
 
@@ -95,9 +110,16 @@ def plot_confusion(path: Path, matrix: np.ndarray, classes: Sequence[str], title
     """``confusion.png``: the confusion matrix with its counts."""
     plt = _pyplot()
     n = len(classes)
-    fig, ax = plt.subplots(figsize=(1.2 * n + 2.2, 1.2 * n + 1.6), dpi=110)
+    longest = max((len(c) for c in classes), default=4)
+    width = 1.2 * n + 2.2 + 0.06 * longest
+    fig, ax = plt.subplots(
+        figsize=(width, 1.2 * n + 1.6 + 0.04 * longest), dpi=110, layout="constrained"
+    )
     ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(n), classes, rotation=30, ha="right")
+    if longest > 12:  # upright, so a long name's box never reaches its neighbour
+        ax.set_xticks(range(n), classes, rotation=90)
+    else:
+        ax.set_xticks(range(n), classes, rotation=30, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(n), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("actual")
@@ -106,7 +128,7 @@ def plot_confusion(path: Path, matrix: np.ndarray, classes: Sequence[str], title
         for j in range(n):
             colour = "white" if top and matrix[i, j] > top / 2 else "black"
             ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", color=colour)
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(wrap_title(title, width), fontsize="medium")
     return _save(fig, path, plt)
 
 
@@ -187,8 +209,17 @@ def _pyplot():
     return plt
 
 
+def wrap_title(text: str, width_in: float, points: float = 10.0) -> str:
+    """``text`` wrapped at spaces to lines that fit ``width_in`` inches at ``points`` pt."""
+    import textwrap
+
+    chars = max(12, int(0.9 * width_in * 72.0 / (0.6 * points)))
+    return "\n".join(textwrap.wrap(text, chars)) if text else ""
+
+
 def _save(fig, path: Path, plt) -> Path:
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

@@ -90,30 +90,6 @@ def _manifest_table(minv: ManifestInventory) -> Table:
 
 
 def _plot(inv: Inventory, out: Path) -> None:
-    import matplotlib
+    from weldsynth.dataset.plots import plot_counts
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from weldsynth.core.atomic import atomic_write_bytes
-
-    topos = inv.topologies
-    x = np.arange(len(topos))
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(topos) + 2), 3.2), dpi=120)
-    bottom = np.zeros(len(topos))
-    for cls in inv.classes:
-        vals = np.array([inv.count(t, cls) for t in topos], float)
-        ax.bar(x, vals, bottom=bottom, label=cls)
-        bottom += vals
-    ax.set_xticks(x, topos)
-    ax.set_xlabel("topology")
-    ax.set_ylabel("height maps")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(out, buf.getvalue())
+    plot_counts(inv, out)

@@ -61,7 +61,7 @@ def command(file: Path, overlay: Path | None, as_json: bool, scan_file: Path | N
     geo = locate(hm.height)
     dims = bead_dimensions(hm.height, geo, hm.bit_depth, calibration)
     if overlay is not None:
-        write_png(overlay, render_overlay(hm.height, geo))
+        write_png(overlay, render_overlay(hm.height, geo, dimensions=dims))
     if as_json:
         data = {"file": str(file), "bit_depth": hm.bit_depth, **geo.to_dict()}
         data["calibration"] = _calibration_dict(calibration)

@@ -8,6 +8,7 @@ draws do not depend on which others are shown.
 from __future__ import annotations
 
 import io
+import textwrap
 import zlib
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from weldsynth.geometry import WeldGeometry
 from weldsynth.synth.defects.base import Defect, DefectResult
 from weldsynth.synth.defects.functional import to_unit
 
+CAPTION_CHARS = 52
+"""Characters of a caption line that fit a 3.2-inch panel at 7 pt."""
 _UNCAPTIONED = ("s", "d", "s0", "angle", "half_width")
 """Params left out of captions (positions and bookkeeping, not what the defect looks like)."""
 
@@ -60,6 +63,15 @@ def caption(shot: Shot, limit: int = 4) -> str:
     return f"#{shot.index} {r.label}: {text}"
 
 
+def fit_caption(text: str, chars: int = CAPTION_CHARS) -> str:
+    """``text`` wrapped at spaces to two lines of at most ``chars`` characters (the rest
+    cut with "..."), so a caption stays above its own panel."""
+    lines = textwrap.wrap(text, chars) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), chars, placeholder="...")]
+    return "\n".join(lines)
+
+
 def render(
     height: np.ndarray, shots: dict[str, list[Shot]], *, title: str = "", dpi: int = 110
 ) -> bytes:
@@ -79,7 +91,7 @@ def render(
     vmax = 1.0
     h, w = height.shape
     panel_w = 3.2
-    panel_h = panel_w * h / w + 0.35
+    panel_h = panel_w * h / w + 0.45  # room for a two-line caption
     single = len(shots) == 1
     rows = next(iter(shots.values())) if single else list(shots)
     n_rows = len(rows)
@@ -93,7 +105,7 @@ def render(
         if mask is not None and mask.any():  # outline 2 px outside, not over the defect
             ring = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8))
             ax.contour(ring.astype(float), levels=[0.5], colors="red", linewidths=0.6, alpha=0.8)
-        ax.set_title(text, fontsize=7, loc="left")
+        ax.set_title(fit_caption(text), fontsize=7, loc="left")
         ax.set_axis_off()
 
     if single:
