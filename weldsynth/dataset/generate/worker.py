@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from weldsynth.core.atomic import atomic_write_bytes
+from weldsynth.core.atomic import atomic_write_bytes, durable_batch
 from weldsynth.core.errors import HeightMapError
 from weldsynth.dataset.generate.plan import (
     MASKS_DIR,
@@ -45,7 +45,13 @@ from weldsynth.synth.recipe import (
 
 
 def run_task(task: SourceTask) -> SourceResult:
-    """Do (or skip, when its record exists) all the work of one good weld."""
+    """Do (or skip, when its record exists) all the work of one good weld.
+
+    Its files (images, masks, sidecars) are written atomically without an fsync each and
+    made durable together (:func:`weldsynth.core.atomic.durable_batch`) before its record,
+    which the manifest's rows come from, is written: a crash never leaves a record (or a
+    manifest row) pointing at a file that is not on disk.
+    """
     record_file = _record_file(task)
     if record_file.exists():
         result = _read_record(record_file)
@@ -56,15 +62,24 @@ def run_task(task: SourceTask) -> SourceResult:
         hm, calibration = _read_source(task)  # calibration: square pixels, or None
     except HeightMapError as exc:
         return SourceResult(rejections=[Rejection(source, "", "", exc.reason)])
+    with durable_batch():
+        result = _draw_and_write(task, hm, calibration)
+    _write_record(record_file, result)
+    return result
 
+
+def _draw_and_write(
+    task: SourceTask, hm: HeightMap, calibration: Calibration | None
+) -> SourceResult:
+    """The good weld and its variants, written; their records and rejections."""
     from weldsynth.geometry import locate
 
+    source = source_id(task.topology, task.name)
     result = SourceResult()
     geometry = locate(hm.height)
     if not geometry.found and not task.keep_unlocated:  # not a weld to learn as good
         reason = f"no bead located: {geometry.reason}; not kept as a good weld"
         result.rejections.append(Rejection(source, "", "", f"{reason} (--keep-unlocated)"))
-        _write_record(record_file, result)
         return result
     pixels = hm.to_uint()
     stem = Path(task.name).stem
@@ -77,7 +92,6 @@ def run_task(task: SourceTask) -> SourceResult:
         result.rejections.append(
             Rejection(source, "*", "", f"no bead located: {geometry.reason}; no variants drawn")
         )
-        _write_record(record_file, result)
         return result
     plugins: dict[tuple[str, str], Any] = {}
     for variant, kind in plans:
@@ -113,7 +127,6 @@ def run_task(task: SourceTask) -> SourceResult:
                 judged=out,
             )
         )
-    _write_record(record_file, result)
     return result
 
 
