@@ -4,8 +4,9 @@
   host; the first finishes byte-identical to a run alone.
 * The first killed with SIGKILL: a later run takes over its stale lock with a notice and
   ends byte-identical.
-* The disk fills up (``fsync`` raising ENOSPC after some files): one line naming the file,
-  no temporary or partial file left, and a rerun completes byte-identical.
+* The disk fills up (``fsync``, or the ``syncfs`` making a source's files durable, raising
+  ENOSPC after some syncs): one line naming the file, no temporary or partial file left,
+  and a rerun completes byte-identical.
 
 A run is paused with SIGSTOP once it holds the lock, so what the second run meets does not
 depend on timing.
@@ -31,14 +32,20 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and flock")
 
 FULL_DISK = """
 import errno, os, sys
+from weldsynth.core import atomic
 calls = [0]
-real = os.fsync
-def fsync(fd):
+real, real_syncfs = os.fsync, atomic._syncfs
+def full(name=None):
     calls[0] += 1
     if calls[0] > int(os.environ["FSYNCS_LEFT"]):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), *([name] if name else []))
+def fsync(fd):
+    full()
     return real(fd)
-os.fsync = fsync
+def syncfs(folder):  # a source's batch: its files made durable at once
+    full(str(folder))
+    return real_syncfs(folder)
+os.fsync, atomic._syncfs = fsync, syncfs
 from weldsynth.cli.main import main
 main(sys.argv[1:])
 """
@@ -147,7 +154,9 @@ def test_a_full_disk_leaves_no_partial_file_and_a_rerun_completes(
     good: Path, solo: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "data"
-    full = _run(_args(good, out), tmp_path, FULL_DISK, FSYNCS_LEFT="12")
+    # run.json, the recipe, the first source's batch and record: the second source's
+    # batch meets the full disk
+    full = _run(_args(good, out), tmp_path, FULL_DISK, FSYNCS_LEFT="4")
     assert full.returncode == 2, full.stderr
     (line,) = full.stderr.strip().splitlines()
     assert line.startswith(f"error: {out}/") and ": No space left on device; " in line

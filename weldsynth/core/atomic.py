@@ -12,8 +12,9 @@ remove them when it is interrupted between the creation of one and its ``try``.
 Many small files (``generate``'s images, masks and sidecars of one source) are made durable
 together: inside ``with durable_batch():`` each write is still temp file + rename, but
 without an fsync of its own; when the block ends without an error every file written in it
-is made durable at once (one ``syncfs`` of their file system where the OS has it, else an
-fsync per file) and each folder that gained an entry is fsynced. Record the files anywhere
+is made durable at once: one ``syncfs`` of their file system where the OS has it (Linux;
+it writes the data and the metadata, folder entries included, and waits), else an fsync
+per file and then per folder that gained an entry. Record the files anywhere
 (a manifest row, a done marker) only after the block: a crash before it leaves files that
 nothing points at, and the next run rewrites them.
 """
@@ -94,11 +95,12 @@ class DurableBatch:
             return
         folders = list(self.folders)
         devices = {os.stat(f).st_dev: f for f in reversed(folders)}  # a folder per file system
-        if not all([_syncfs(f) for f in devices.values()]):  # no syncfs: the files one by one
+        if not all([_syncfs(f) for f in devices.values()]):
+            # no syncfs (it writes the folders' entries too): each file, then each folder
             for path in self.files:
                 _fsync_path(path, os.O_RDONLY)
-        for folder in folders:
-            _fsync_path(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            for folder in folders:
+                _fsync_path(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         self.files.clear()
         self.folders.clear()
 
