@@ -32,6 +32,7 @@ import numpy as np
 
 from weldsynth import __version__
 from weldsynth.audit import suspects as sus
+from weldsynth.audit.folds import FoldProgress, FoldTally
 from weldsynth.audit.gradcam import cam_in_mask, cam_to_map, read_mask
 from weldsynth.audit.oof import OOF, Scores, audit_seeds, out_of_fold, read_probs, score
 from weldsynth.audit.outputs import (
@@ -50,7 +51,7 @@ from weldsynth.train.data import Item, check_classes, list_images
 from weldsynth.train.setup import decode_items, run_config
 
 Say = Callable[[str], None]
-Progress = Callable[[int, int], None]
+Progress = FoldProgress
 
 
 @dataclass
@@ -306,16 +307,8 @@ def _train_oof(
     folds = min(settings.folds, n_groups)
     if folds < settings.folds:
         say(f"warning: only {n_groups} source welds: {folds} folds instead of {settings.folds}")
-    total = settings.seeds * folds * run_cfg.total_epochs
-    done = [0]
-
-    def on_epoch(_rec) -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], total)
-
-    if progress is not None:
-        progress(0, total)
+    tally = FoldTally(settings.seeds, folds, run_cfg.total_epochs, progress)
+    tally.start()
     oof = out_of_fold(
         decoded.images,
         labels,
@@ -329,7 +322,7 @@ def _train_oof(
         device=run.device.device,
         good=classes.index("good") if "good" in classes else None,
         cams=settings.cams,
-        on_epoch=on_epoch,
+        on_epoch=tally.on_epoch,
     )
     used = {"arch": cfg.arch, **run.describe()}
     return _Predictions(oof, items, note, run_cfg.total_epochs, settings.seeds, cfg.arch, used)

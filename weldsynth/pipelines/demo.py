@@ -108,18 +108,26 @@ class StepResult:
 Step = Callable[[], StepResult]
 
 
-def demo_steps(out: Path, samples_dir: Path | None = None) -> list[tuple[str, str, Step]]:
-    """The demo's steps as (key, title, run) in order, writing into ``out``."""
+def demo_steps(
+    out: Path, samples_dir: Path | None = None, progress: Any = None
+) -> list[tuple[str, str, Step]]:
+    """The demo's steps as (key, title, run) in order, writing into ``out``.
+
+    ``progress`` (the CLI's reporter, or None) follows the long steps: its
+    ``ticker(label, total, unit)``, ``track(label, unit)``, ``fold_models(label)`` and
+    ``epochs(batch_size, lines=False)`` give the callbacks generate, balance, the audit
+    and training take.
+    """
     data = out / "data"
     held: dict[str, Any] = {}  # the plant data, from its step to the loop's
     return [
         ("good", "good welds", lambda: _good_welds(out / "good", samples_dir)),
         ("locate", "locate the bead", lambda: _locate(out / "good", out)),
-        ("generate", "generate defects", lambda: _generate(out / "good", data)),
-        ("balance", "balance good:bad 1:1", lambda: _balance(data)),
+        ("generate", "generate defects", lambda: _generate(out / "good", data, progress)),
+        ("balance", "balance good:bad 1:1", lambda: _balance(data, progress)),
         ("split", "split train/val/test", lambda: _split(data)),
         ("plant", "plant data, labels flipped on purpose", lambda: _plant(out, held)),
-        ("loop", "loop: train, audit, fix, retrain", lambda: _loop(out, held)),
+        ("loop", "loop: train, audit, fix, retrain", lambda: _loop(out, held, progress)),
     ]
 
 
@@ -166,7 +174,7 @@ def _locate(good: Path, out: Path) -> StepResult:
     return StepResult(f"found in {found}/{len(rows)} maps; overlays in {out / 'inspect'}", rows)
 
 
-def _generate(good: Path, data: Path) -> StepResult:
+def _generate(good: Path, data: Path, progress: Any = None) -> StepResult:
     from weldsynth.dataset import generate as gen
     from weldsynth.synth.recipe import recipe_for_topology
 
@@ -174,7 +182,8 @@ def _generate(good: Path, data: Path) -> StepResult:
     recipes = {t: recipe_for_topology(t) for t in topologies}
     gen.prepare_out(data, recipes, by_defect=False, force=False)
     tasks, rejected = gen.plan_all(good, recipes, data, by_defect=False)
-    summary = gen.run(tasks, data, rejected, workers=gen.default_workers())
+    tick = progress.ticker("generate", len(tasks), "weld") if progress is not None else None
+    summary = gen.run(tasks, data, rejected, workers=gen.default_workers(), progress=tick)
     counts = gen.counts_by_topology(summary)
     bad = sum(v for row in counts.values() for k, v in row.items() if k.startswith("bad:"))
     return StepResult(
@@ -183,10 +192,11 @@ def _generate(good: Path, data: Path) -> StepResult:
     )
 
 
-def _balance(data: Path) -> StepResult:
+def _balance(data: Path, progress: Any = None) -> StepResult:
     from weldsynth.dataset.balance import balance
 
-    plan = balance(data, ratio="1:1", method="oversample", seed=0)
+    track = progress.track("writing variants", "img") if progress is not None else None
+    plan = balance(data, ratio="1:1", method="oversample", seed=0, progress=track)
     added = sum(len(t.new) for t in plan.topologies)
     return StepResult(f"{added} label-preserving good variants added", plan)
 
@@ -228,7 +238,7 @@ def _plant(out: Path, held: dict[str, Any]) -> StepResult:
     )
 
 
-def _loop(out: Path, held: dict[str, Any]) -> StepResult:
+def _loop(out: Path, held: dict[str, Any], progress: Any = None) -> StepResult:
     from weldsynth.audit.run import AuditSettings
     from weldsynth.pipelines.demo_plant import audit_scores, loop_message
     from weldsynth.pipelines.loop import LoopSettings, run_loop
@@ -239,7 +249,16 @@ def _loop(out: Path, held: dict[str, Any]) -> StepResult:
         auto=0.95,
         audit=AuditSettings(folds=3, seeds=1, top=12, cams=False, weights="none"),
     )
-    state = run_loop(plant.data, plant.topology, out / "loop", _demo_config(), settings)
+    cfg = _demo_config()
+    state = run_loop(
+        plant.data,
+        plant.topology,
+        out / "loop",
+        cfg,
+        settings,
+        progress=None if progress is None else progress.fold_models("audit: fold models"),
+        progress_factory=None if progress is None else progress.epochs(cfg.batch_size, False),
+    )
     suspects = out / "loop" / "iter1" / "audit" / "suspects.csv"
     scores = audit_scores(suspects, plant.injected) if suspects.is_file() else None
     changed = any(r["moved"] or r["dropped"] for r in state.rows)

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from weldsynth.audit.folds import FoldProgress
 from weldsynth.audit.outputs import write_decisions
 from weldsynth.audit.run import AuditSettings, audit_topology
 from weldsynth.audit.suspects import write_csv
@@ -182,9 +183,13 @@ def run_loop(
     *,
     resume: bool = False,
     say: Say = lambda _l: None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: FoldProgress | None = None,
+    progress_factory: Callable[[], Any] | None = None,
 ) -> LoopState:
     """Run (or resume) the loop until it finishes or waits for manual decisions.
+
+    ``say`` prints one line; ``progress`` follows the audits' fold models and
+    ``progress_factory`` gives the training rounds their bars (as ``train_topology``'s).
 
     Raises:
         LoopError: a loop already in ``out`` without ``resume``, a changed test set...
@@ -241,7 +246,7 @@ def run_loop(
                     f"{settings.auto:g}; nothing to change"
                 )
                 break
-        _train_round(data, topology, out, k, cfg, state, weights, note, say)
+        _train_round(data, topology, out, k, cfg, state, (weights, note), say, progress_factory)
         state.pending = 0
         state.save(out)
     state.save(out)
@@ -295,9 +300,9 @@ def _train_round(
     k: int,
     cfg: TrainConfig,
     state: LoopState,
-    weights: Path | None,
-    note: str,
+    weights: tuple[Path | None, str],
     say: Say,
+    progress_factory: Callable[[], Any] | None = None,
 ) -> None:
     from weldsynth.train.run import prepare, train_topology
 
@@ -313,7 +318,13 @@ def _train_round(
     started = time.perf_counter()
     listing = prepare(data, topology, cfg)
     report = train_topology(
-        listing, out / f"iter{k}" / "train", cfg, weights=weights, weights_note=note, say=say
+        listing,
+        out / f"iter{k}" / "train",
+        cfg,
+        weights=weights[0],
+        weights_note=weights[1],
+        say=say,
+        progress_factory=progress_factory,
     )
     val = float(report["val"]["error_rate"])
     test = float(report["test"]["error_rate"]) if report.get("test") else float("nan")

@@ -14,6 +14,7 @@ from weldsynth.cli.commands._options import (
     run_options,
 )
 from weldsynth.cli.commands.train import ArchChoice
+from weldsynth.cli.tables import print_table
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.core.lock import output_lock
 
@@ -22,11 +23,7 @@ def model_options(func: Callable) -> Callable:
     """The training options shared by ``audit`` and ``loop`` (fold models and retraining)."""
     options = [
         click.option(
-            "--arch",
-            type=ArchChoice(),
-            default="auto",
-            show_default=True,
-            help=ARCH_HELP,
+            "--arch", type=ArchChoice(), default="auto", show_default=True, help=ARCH_HELP
         ),
         click.option(
             "--epochs",
@@ -42,7 +39,13 @@ def model_options(func: Callable) -> Callable:
             show_default=True,
             help="Head-only epochs first (only with pretrained weights).",
         ),
-        click.option("--batch-size", type=click.IntRange(2), default=16, show_default=True),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(2),
+            default=16,
+            show_default=True,
+            help="Images per training step of each fold model.",
+        ),
         click.option(
             "--lr", type=float, default=2e-3, show_default=True, help="Base learning rate."
         ),
@@ -51,7 +54,7 @@ def model_options(func: Callable) -> Callable:
             default="64x176",
             show_default=True,
             help="Input HEIGHTxWIDTH; maps keep their aspect and are zero-padded (half the "
-            "scan size: many small models in minutes on a laptop's CPU).",
+            "scan size: an audit trains many small models).",
         ),
         click.option(
             "--augment",
@@ -59,12 +62,7 @@ def model_options(func: Callable) -> Callable:
             show_default=True,
             help="none, a list of hflip, vflip, rotate=DEG, or an albumentations .json/.yaml file.",
         ),
-        click.option(
-            "--weights",
-            default="imagenet",
-            show_default=True,
-            help=WEIGHTS_HELP,
-        ),
+        click.option("--weights", default="imagenet", show_default=True, help=WEIGHTS_HELP),
         click.option(
             "--seed",
             type=int,
@@ -156,32 +154,14 @@ def pick_topology(data: Path, topology: str | None) -> str:
     return topology
 
 
-def progress_bar(quiet: bool, label: str):
-    """A rich progress bar and a ``(done, total)`` callback that drives it."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+def progress_bar(quiet: bool, label: str, console=None):
+    """Progress of the fold models (bars on a terminal, a line per fold model and every
+    ``WELDSYNTH_PROGRESS_SECONDS`` otherwise): the reporter and its ``(done, total, step)``
+    callback."""
+    from weldsynth.cli.progress import Reporter
 
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=quiet,
-        transient=True,
-    )
-    task = bar.add_task(label, total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, update
+    reporter = Reporter(console, quiet=quiet, transient=True)
+    return reporter, reporter.fold_models(label)
 
 
 @click.command("audit")
@@ -285,17 +265,22 @@ def command(
             line, markup=False, highlight=False, soft_wrap=True
         )
 
-    bar, update = progress_bar(quiet, f"topology {topo}: fold models (epochs)")
+    bar, update = progress_bar(quiet, f"topology {topo}: fold models (epochs)", console)
     with output_lock(out, "the files of an earlier audit in OUT are kept"), bar:
         result = audit_topology(data, topo, out, cfg, settings, say=say, progress=update)
     if not quiet:
-        console.print(suspects_table(result.rows[: min(top, 10)], f"top suspects, topology {topo}"))
+        table = suspects_table(result.rows[: min(top, 10)], f"top suspects, topology {topo}")
+        print_table(console, table, drop=SUSPECT_DROP)
     s = result.summary
     say(
         f"{s['audited']} samples audited, out-of-fold error {100 * (s['oof_error'] or 0):.1f}%"
         f", {s['flagged']} flagged ({_counts(s['suggestions'])}) in "
         f"{s['seconds']['total']:.0f} s -> {out / 'report.html'}"
     )
+
+
+SUSPECT_DROP = ("loss", "rank", "predicted")
+"""Columns of the suspects table that go first on a narrow terminal (p_given stays)."""
 
 
 def suspects_table(rows: list[dict], title: str):

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.cli.tables import print_table
 from weldsynth.core.lock import output_lock
 from weldsynth.dataset.balance import (
     DEFAULT_MAX_VARIANTS,
@@ -120,20 +121,11 @@ def command(
         if not dry_run:
             check_plan_size(out, plan, force)
         if not dry_run and plan.changes:
-            if quiet:
-                apply_plan(out, records, plan)
-            else:
-                from rich.progress import track
+            from weldsynth.cli.progress import Reporter
 
-                apply_plan(
-                    out,
-                    records,
-                    plan,
-                    progress=lambda items: track(
-                        items, description="writing variants", console=console, transient=True
-                    ),
-                )
-    console.print(balance_table(plan, ratio, dry_run))
+            with Reporter(console, quiet=quiet, transient=True) as reporter:
+                apply_plan(out, records, plan, progress=reporter.track("writing variants", "img"))
+    print_table(console, balance_table(plan, ratio, dry_run))
     for t in plan.topologies:
         if t.note:
             console.print(f"topology {t.topology}: {t.note}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from weldsynth.cli.tables import print_table
 from weldsynth.core.errors import WeldsynthError
 
 _EPILOG = """\b
@@ -76,7 +77,7 @@ def list_command(as_json: bool) -> None:
         params = "\n".join(_describe(p) for p in row["parameters"])
         source = "" if row["source"].startswith("weldsynth.") else f"\n[dim]{row['source']}[/dim]"
         table.add_row(row["name"], " / ".join(row["labels"]), params, row["description"] + source)
-    Console().print(table)
+    print_table(Console(), table)
 
 
 @command.command("show", epilog=_EPILOG)

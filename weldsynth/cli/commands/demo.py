@@ -14,6 +14,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.cli.tables import print_table
+
 
 @click.command("demo")
 @click.option(
@@ -49,29 +51,38 @@ def command(out: Path, samples_dir: Path | None) -> None:
                              OUT/loop/iter1/audit/; its precision and recall on the
                              flipped labels printed) -> apply -> retrain: OUT/loop/loop.csv
 
-    The whole demo is sized for about two minutes on 2 CPU cores (WeldNet, the small CNN
-    that learns from scratch, 64x176 input, 20 epochs, 3 folds, 1 seed).
+    It trains WeldNet, the small CNN that learns from scratch (64x176 input, 20 epochs,
+    3 folds, 1 seed). Measured: 62 s on 2 loaded CPU cores (bench/results/defaults.json,
+    "demo"); the time depends on the machine and its load, and each long step shows its
+    progress.
 
     \b
     Example:
       weldsynth demo --out weldsynth-demo
     """
+    from weldsynth.cli.progress import Reporter
     from weldsynth.pipelines.demo import bundled_samples_dir, demo_steps, prepare_output
 
     console = Console()
     started = time.perf_counter()
     source = samples_dir or bundled_samples_dir()
     prepare_output(out, [source] if source is not None else [])
-    steps = demo_steps(out, samples_dir)
-    for number, (key, title, step) in enumerate(steps, start=1):
-        t0 = time.perf_counter()
-        with console.status(f"{title}..."):
+    with Reporter(console, transient=True) as reporter:
+        steps = demo_steps(out, samples_dir, progress=reporter)
+        for number, (key, title, step) in enumerate(steps, start=1):
+            t0 = time.perf_counter()
+            if not reporter.live:
+                reporter.print(f"{number}/{len(steps)} {title}...")
+            reporter.add(f"{number}/{len(steps)} {title}")
             done = step()
-        seconds = time.perf_counter() - t0
-        console.print(f"[bold]{number}/{len(steps)} {title}[/] ({seconds:.1f} s): {done.message}")
-        table = _table(key, done.result)
-        if table is not None:
-            console.print(table)
+            reporter.clear()
+            seconds = time.perf_counter() - t0
+            console.print(
+                f"[bold]{number}/{len(steps)} {title}[/] ({seconds:.1f} s): {done.message}"
+            )
+            table = _table(key, done.result)
+            if table is not None:
+                print_table(console, table)
     console.print(f"done in {time.perf_counter() - started:.1f} s -> {out}")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from weldsynth.cli.commands._options import device_option
+from weldsynth.cli.tables import print_table
 
 
 @click.command("ensemble")
@@ -98,7 +99,7 @@ def command(
             str(round(row["error_rate"] * n)),
             style=style,
         )
-    Console().print(table)
+    print_table(Console(), table, drop=("arch",))
     if json_out is not None:
         write_json(
             json_out,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from weldsynth.cli.commands._options import device_option
+from weldsynth.cli.tables import print_table
 
 SPLITS = ("test", "val", "train", "all")
 
@@ -83,11 +84,7 @@ def command(
         highlight=False,
         soft_wrap=True,
     )
-    console.print(confusion_table(result.confusion, result.classes))
-    console.print(defect_table(breakdown := result.per_defect(), result.classes))
-    by_verdict = result.per_defect_verdict()
-    if result.has_verdicts:
-        console.print(defect_table(by_verdict, result.classes, "per defect x verdict"))
+    breakdown, by_verdict = _print_tables(console, result)
     if json_out is not None:
         write_json(
             json_out,
@@ -119,6 +116,21 @@ def command(
             for i, p, pr in zip(result.items, result.y_pred, result.probs, strict=True)
         ]
         write_csv(csv_out, ["file", "label", "defect", "predicted", "probability"], rows)
+
+
+def _print_tables(console, result) -> tuple[list[dict], list[dict]]:
+    """Print the confusion and per-defect tables fitted to the terminal (the "as <class>"
+    columns go first: the errors column says most of it); returns the per-defect and the
+    per defect x verdict rows."""
+    print_table(console, confusion_table(result.confusion, result.classes))
+    also = tuple(f"as {c}" for c in result.classes)
+    breakdown = result.per_defect()
+    print_table(console, defect_table(breakdown, result.classes), also, keys=2)
+    by_verdict = result.per_defect_verdict()
+    if result.has_verdicts:
+        table = defect_table(by_verdict, result.classes, "per defect x verdict")
+        print_table(console, table, also, keys=3)
+    return breakdown, by_verdict
 
 
 def confusion_table(matrix, classes: list[str]):

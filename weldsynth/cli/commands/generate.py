@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from weldsynth.cli.progress import Reporter
+from weldsynth.cli.tables import print_table
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.core.lock import output_lock
 from weldsynth.engines.base import list_engines
@@ -178,10 +170,11 @@ def command(
         if keep_unlocated:
             tasks = [replace(t, keep_unlocated=True) for t in tasks]
         gen.prepare_out(out, recipes, by_defect, force, _scan(scan_file))
-        with _progress(len(tasks), quiet) as tick:
+        with Reporter(Console(stderr=True), quiet=quiet) as reporter:
+            tick = reporter.ticker("generate", len(tasks), "weld")
             summary = gen.run(tasks, out, rejected, progress=tick, executor=executor)
     if not quiet:
-        Console().print(_summary_table(summary, gen.counts_by_topology(summary)))
+        print_table(Console(), _summary_table(summary, gen.counts_by_topology(summary)))
     n_rej = len(summary.rejections)
     if n_rej:
         click.echo(
@@ -238,30 +231,6 @@ def _scan(scan_file: Path | None) -> dict | None:
     from weldsynth.io.calibration import read_scan_file
 
     return None if scan_file is None else read_scan_file(scan_file).to_dict()
-
-
-@contextmanager
-def _progress(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar of ``total`` sources on stderr; yields the function that advances it."""
-    with Progress(
-        TextColumn("generate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True, quiet=quiet),
-        disable=quiet,
-    ) as bar:
-        job = bar.add_task("sources", total=total, rate="")
-
-        def tick(n: int) -> None:
-            bar.advance(job, n)
-            speed = bar.tasks[0].speed
-            bar.update(job, rate=f"{speed:.1f} welds/s" if speed else "")
-
-        yield tick
 
 
 def _summary_table(summary: RunSummary, counts: dict[str, dict[str, int]]) -> Table:

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.cli.tables import print_table
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.dataset.inventory import Inventory, ManifestInventory, manifest_inventory, scan
 from weldsynth.io.manifest import manifest_path, read_manifest
@@ -39,7 +40,7 @@ def command(folder: Path, plot: Path | None) -> None:
     console = Console()
     if manifest_path(folder).is_file():
         minv = manifest_inventory(folder, read_manifest(folder))
-        console.print(_manifest_table(minv))
+        print_table(console, _manifest_table(minv), keys=3)
         left_out = sum(minv.excluded.values())
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(minv.excluded.items()))
         console.print(f"excluded rows: {left_out}" + (f" ({detail})" if detail else ""))
@@ -53,7 +54,7 @@ def command(folder: Path, plot: Path | None) -> None:
         inv = scan(folder)
         if inv.total == 0:
             raise WeldsynthError(f"{folder}: no PNG height maps found")
-        console.print(_table(inv))
+        print_table(console, _table(inv))
     if plot is not None:
         _plot(inv, plot)
         click.echo(f"bar chart written to {plot}")

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.cli.tables import print_table
 from weldsynth.geometry import WeldGeometry, locate
 from weldsynth.geometry.dimensions import BeadDimensions, bead_dimensions
 from weldsynth.geometry.overlay import render_overlay
@@ -68,7 +69,7 @@ def command(file: Path, overlay: Path | None, as_json: bool, scan_file: Path | N
         data["dimensions"] = None if dims is None else dims.to_dict()
         click.echo(json.dumps(data, indent=2))
     else:
-        Console().print(_table(file, hm.bit_depth, geo, dims, calibration))
+        print_table(Console(), _table(file, hm.bit_depth, geo, dims, calibration))
         if overlay is not None:
             click.echo(f"overlay written to {overlay}")
     if not geo.found:

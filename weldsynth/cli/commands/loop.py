@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from weldsynth.cli.commands.audit import make_config, model_options, pick_topology, progress_bar
+from weldsynth.cli.tables import print_table
 from weldsynth.core.lock import output_lock
 
 
@@ -68,6 +69,7 @@ from weldsynth.core.lock import output_lock
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("runs/loop"),
     show_default=True,
+    help="Loop folder: iter<k>/train, iter<k>/audit, loop.csv, the loop's state.",
 )
 @model_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -129,10 +131,20 @@ def command(
             line, markup=False, highlight=False, soft_wrap=True
         )
 
-    bar, update = progress_bar(quiet, f"topology {topo}: audit fold models (epochs)")
+    bar, update = progress_bar(quiet, f"topology {topo}: audit fold models (epochs)", console)
     with output_lock(out), output_lock(data), bar:  # the loop relabels DATA
-        state = run_loop(data, topo, out, cfg, settings, resume=resume, say=say, progress=update)
-    console.print(loop_table(state.rows, topo))
+        state = run_loop(
+            data,
+            topo,
+            out,
+            cfg,
+            settings,
+            resume=resume,
+            say=say,
+            progress=update,
+            progress_factory=bar.epochs(cfg.batch_size),
+        )
+    print_table(console, loop_table(state.rows, topo))
     say(f"table: {out / 'loop.csv'}")
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from weldsynth.cli.tables import print_table
+
 _EPILOG = """\b
 Examples:
   weldsynth norm list
@@ -54,7 +56,7 @@ def list_command() -> None:
             str(unverified),
             Path(level.norm.path).name,
         )
-    Console().print(table)
+    print_table(Console(), table, drop=("file", "unverified rows"))
 
 
 @command.command("show")
@@ -108,7 +110,7 @@ def show(
         except ExpressionError as exc:
             cells = (str(exc).split(": ")[-1], "", "")
         table.add_row(rule.id, f"{rule.quantity} ({rule.unit})", text, *cells, rule.reference)
-    Console().print(table)
+    print_table(Console(), table, drop=("reference", "measured"))
 
 
 @command.command("check")

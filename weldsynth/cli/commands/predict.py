@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from weldsynth.cli.commands._options import device_option
+from weldsynth.cli.tables import print_table
 from weldsynth.core.errors import WeldsynthError
 
 
@@ -20,7 +21,13 @@ from weldsynth.core.errors import WeldsynthError
     default=None,
     help="Also write file, label, probability and one column per class here.",
 )
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Images scored per forward pass (memory, not results).",
+)
 @device_option
 @click.option("--quiet", "-q", is_flag=True, help="No table (use with --csv).")
 def command(
@@ -87,7 +94,7 @@ def command(
         table.add_column("probability", justify="right")
         for p in preds:
             table.add_row(p.file, p.label, f"{p.probability:.4f}")
-        Console().print(table)
+        print_table(Console(), table)
     if csv_out is not None:
         click.echo(f"predictions written to {csv_out}")
     if not preds:

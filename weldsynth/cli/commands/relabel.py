@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.cli.tables import print_table
 from weldsynth.core.lock import output_lock
 from weldsynth.dataset.relabel.journal import Journal, Outcome, Step, open_journal
 
@@ -111,7 +112,7 @@ def log_cmd(data: Path) -> None:
     if not steps:
         click.echo("no relabel steps yet")
         return
-    Console().print(_table(steps))
+    print_table(Console(), _table(steps), drop=("time (UTC)", "kept"))
 
 
 def _print_recovered(journal: Journal) -> None:

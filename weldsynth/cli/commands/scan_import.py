@@ -104,8 +104,7 @@ def command(
     a square grid keeping the highest point per cell; isolated spikes are dropped and small
     gaps filled. SOURCES are files or folders (searched recursively).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    from weldsynth.cli.progress import Reporter
     from weldsynth.io.scan.pipeline import ImportOptions
     from weldsynth.io.scan.run import REJECTED, plan_imports, run_imports
 
@@ -121,17 +120,10 @@ def command(
     jobs, rejected = plan_imports(list(sources), out_dir)
     with (
         output_lock(out_dir, "the maps written so far are kept; run the command again"),
-        Progress(
-            TextColumn("import"), BarColumn(), MofNCompleteColumn(), disable=quiet, transient=True
-        ) as bar,
+        Reporter(quiet=quiet, transient=True) as reporter,
     ):
-        task = bar.add_task("import", total=len(jobs))
         report = run_imports(
-            jobs,
-            out_dir,
-            options,
-            rejected,
-            progress=lambda done, _total: bar.update(task, completed=done),
+            jobs, out_dir, options, rejected, progress=reporter.counter("import", len(jobs), "scan")
         )
     if not quiet:
         click.echo(

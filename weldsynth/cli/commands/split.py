@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from weldsynth.cli.tables import print_table
 from weldsynth.core.lock import output_lock
 from weldsynth.dataset.inventory import natural_key
 from weldsynth.dataset.split import (
@@ -49,7 +50,12 @@ from weldsynth.io.manifest import LABELS, SPLITS, Record
     help="Keep the rows already in test (a fixed test set); re-split the others "
     "into train and val. --test is then ignored.",
 )
-def command(out: Path, val: float, test: float, seed: int, keep_test: bool) -> None:
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No table or summary line (notes on stderr stay)."
+)
+def command(
+    out: Path, val: float, test: float, seed: int, keep_test: bool, quiet: bool = False
+) -> None:
     """Write the split column (train/val/test) of OUT/manifest.csv.
 
     Rows are grouped by source, per topology: every variant of one good weld lands in the
@@ -69,8 +75,8 @@ def command(out: Path, val: float, test: float, seed: int, keep_test: bool) -> N
     with output_lock(out, "manifest.csv is unchanged"):
         before, after = split_dataset(out, val, test, seed, keep_test)
     changed = sum(1 for a, b in zip(before, after, strict=True) if a.split != b.split)
-    console = Console()
-    console.print(split_table(after))
+    console = Console(quiet=quiet)
+    print_table(console, split_table(after))
     console.print(f"{changed} row(s) changed split" if changed else "split unchanged")
     for note in fraction_notes(after, val, test, keep_test):
         click.echo(f"note: {note}", err=True)

@@ -14,6 +14,7 @@ from weldsynth.cli.commands._options import (
     WEIGHTS_HELP,
     run_options,
 )
+from weldsynth.cli.tables import print_table
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.core.lock import output_lock
 from weldsynth.engines.base import list_engines
@@ -74,7 +75,13 @@ class ArchChoice(click.Choice):
     show_default=True,
     help="Head-only epochs first (only with pretrained weights).",
 )
-@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Images per training step (per process under torchrun).",
+)
 @click.option("--lr", type=float, default=2e-3, show_default=True, help="Base learning rate.")
 @click.option(
     "--seed",
@@ -145,7 +152,12 @@ class ArchChoice(click.Choice):
     show_default=True,
     help=PRECISION_HELP,
 )
-@click.option("--channels-last/--no-channels-last", default=True, show_default=True)
+@click.option(
+    "--channels-last/--no-channels-last",
+    default=True,
+    show_default=True,
+    help="Channels-last memory layout of the model and its batches (a speed setting).",
+)
 @click.option(
     "--threads", type=int, default=0, show_default=True, help="Torch threads (0: all cores)."
 )
@@ -284,9 +296,9 @@ def pick_topologies(
 def _run(
     data: Path, chosen: list[str], out: Path, cfg, console, err, quiet: bool, executor, ddp
 ) -> None:
-    """Train ``chosen`` on ``executor`` with progress bars, then print the summary table."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    """Train ``chosen`` on ``executor`` with progress (bars on a terminal, a line per epoch
+    otherwise), then print the summary table."""
+    from weldsynth.cli.progress import Reporter
     from weldsynth.train import reports
     from weldsynth.train.batch import train_all
 
@@ -294,29 +306,19 @@ def _run(
         target = err if line.startswith("warning:") else console
         target.print(line, markup=False, highlight=False, soft_wrap=True)
 
-    def progress() -> Progress:
-        return Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=quiet,
-        )
-
     try:
-        rows = train_all(
-            data,
-            chosen,
-            out,
-            cfg,
-            executor,
-            say=say,
-            progress_factory=progress,
-            quiet=quiet,
-            ddp=ddp,
-        )
+        with Reporter(console, quiet=quiet) as reporter:
+            rows = train_all(
+                data,
+                chosen,
+                out,
+                cfg,
+                executor,
+                say=say,
+                progress_factory=reporter.epochs(cfg.batch_size),
+                quiet=quiet,
+                ddp=ddp,
+            )
     except KeyboardInterrupt:
         err.print(
             f"interrupted: the best checkpoint so far of each topology is in "
@@ -325,5 +327,5 @@ def _run(
             soft_wrap=True,
         )
         sys.exit(130)
-    console.print(reports.summary_table(rows))
+    print_table(console, reports.summary_table(rows), drop=("s", "best", "skipped"))
     say(f"summary: {out / 'summary.csv'}, {out / 'summary.md'}")

@@ -127,11 +127,13 @@ def balance(
     max_variants: int = DEFAULT_MAX_VARIANTS,
     dry_run: bool = False,
     augments: str = "flip",
+    progress: Callable[[list[NewItem]], Iterable[NewItem]] | None = None,
 ) -> BalancePlan:
     """Plan and apply balancing of the data set at ``root`` (see the module docstring).
 
     ``augments`` is a comma list of variant kinds (see
-    :func:`weldsynth.dataset.augment.parse_augments`).
+    :func:`weldsynth.dataset.augment.parse_augments`); ``progress`` wraps the variants
+    as they are written (as :func:`apply_plan`'s).
     """
     records = read_manifest(root)
     plan = plan_balance(
@@ -145,7 +147,7 @@ def balance(
         parse_variant_kinds(augments),
     )
     if not dry_run:
-        apply_plan(root, records, plan)
+        apply_plan(root, records, plan, progress=progress)
     return plan
 
 
