@@ -2,8 +2,9 @@
 
 :func:`suspect_rows` turns the scores and suggestions into ``suspects.csv`` rows in review
 order; :func:`write_tables` writes the CSVs and the per-defect confusion plot,
-:func:`write_report_html` the review page of the top suspects, :func:`write_decisions` the
-flagged suggestions as a decisions CSV (also used by ``weldsynth loop``).
+:func:`write_report_html` the review page of the top suspects and ``summary.html``,
+:func:`write_decisions` the flagged suggestions as a decisions CSV (also used by
+``weldsynth loop``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from weldsynth.audit.gradcam import LOW_LIFT, cam_to_map, png_shape
 from weldsynth.audit.oof import OOF, Scores, finite
 from weldsynth.audit.plots import plot_confusion_by_defect
 from weldsynth.audit.report import render_report
+from weldsynth.audit.summary import write_audit_summary
 from weldsynth.io.manifest import safe_join
 
 CAM_COLUMNS = (
@@ -67,7 +69,8 @@ def write_report_html(
     subtitle: str,
     folders: set[str],
 ) -> None:
-    """Write ``report.html`` of the ``top`` first rows, each with its CAM at map size.
+    """Write ``report.html`` of the ``top`` first rows, each with its CAM at map size, and
+    ``summary.html`` of all rows (:mod:`weldsynth.audit.summary`).
 
     Args:
         out: The audit folder.
@@ -90,6 +93,7 @@ def write_report_html(
         subtitle=subtitle,
         classes=sorted(folders, key=lambda c: (c != "good", c)),
     )
+    write_audit_summary(out, rows, data, topology, subtitle)
 
 
 def suspect_rows(

@@ -40,6 +40,7 @@ from weldsynth.dataset.relabel.journal import open_journal, read_journal
 from weldsynth.dataset.split import assign_splits
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 from weldsynth.io.manifest import write_manifest as _write_manifest
+from weldsynth.pipelines.loop_summary import write_loop_summary
 from weldsynth.train.config import TrainConfig
 
 Say = Callable[[str], None]
@@ -100,9 +101,10 @@ class LoopState:
     finished: str = ""
 
     def save(self, out: Path) -> None:
-        """Write ``loop.json`` and ``loop.csv`` atomically."""
+        """Write ``loop.json``, ``loop.csv`` and ``summary.html`` atomically."""
         atomic_write_bytes(out / STATE, (json.dumps(asdict(self), indent=2) + "\n").encode())
         write_csv(out / TABLE, self.rows, COLUMNS)
+        write_loop_summary(out, self.topology, self.rows, self.finished)
 
     @classmethod
     def load(cls, out: Path) -> LoopState:

@@ -26,6 +26,7 @@ from weldsynth.train import distributed, reports
 from weldsynth.train.choice import ModelChoice
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Listing
+from weldsynth.train.summary import write_train_summary
 
 Say = Callable[[str], None]
 RETRIES = 1
@@ -187,4 +188,5 @@ def train_all(
     for report in executor.map(fn, units, retries=RETRIES, chunk=1):
         rows.append(reports.summary_row(report))
         reports.write_summary(out, rows)
+    write_train_summary(out, [r["topology"] for r in rows])
     return rows

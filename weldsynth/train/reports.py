@@ -93,6 +93,7 @@ def plot_loss(path: Path, history: Sequence[Any], title: str = "") -> Path:
     ax2 = ax.twinx()
     ax2.plot(epochs, [100 * r.error_rate for r in history], "--", color="grey", label="val error %")
     ax2.set_ylabel("val error %")
+    ax2.set_ylim(0.0, max(1.0, ax2.get_ylim()[1]))  # an error is never negative
     lines = ax.get_legend_handles_labels()
     more = ax2.get_legend_handles_labels()
     fig.legend(

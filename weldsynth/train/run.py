@@ -29,6 +29,7 @@ from weldsynth.train.images import Batches
 from weldsynth.train.model import resolve_precision
 from weldsynth.train.outcome import SplitArrays, evaluate_best, split_counts
 from weldsynth.train.setup import TrainSetup, decode_items, prepare_training
+from weldsynth.train.summary import write_train_summary
 from weldsynth.train.tracking import NullTracker
 
 Say = Callable[[str], None]
@@ -379,4 +380,5 @@ def train_topologies(
         )
         rows.append(reports.summary_row(report))
         reports.write_summary(out, rows)
+    write_train_summary(out, [r["topology"] for r in rows])
     return rows
