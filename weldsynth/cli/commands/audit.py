@@ -234,7 +234,9 @@ def command(
     confusion_by_defect.csv/.png, confusion_by_defect_verdict.csv (the same per norm
     verdict: acceptable imperfections taken for bad are one row), cam_in_mask.csv
     (Grad-CAM energy inside defect masks, per defect; low means a possible shortcut),
-    report.html (the --top suspects) and audit.json (settings, timings, summary).
+    report.html (the --top suspects), summary.html (the page to open or print: error,
+    false alarms, misses, confusion matrices, misclassified samples, links) and
+    audit.json (settings, timings, summary).
 
     \b
     Examples:
@@ -275,7 +277,7 @@ def command(
     say(
         f"{s['audited']} samples audited, out-of-fold error {100 * (s['oof_error'] or 0):.1f}%"
         f", {s['flagged']} flagged ({_counts(s['suggestions'])}) in "
-        f"{s['seconds']['total']:.0f} s -> {out / 'report.html'}"
+        f"{s['seconds']['total']:.0f} s -> {out / 'report.html'}, {out / 'summary.html'}"
     )
 
 

@@ -99,7 +99,8 @@ def command(
     with --manual the loop stops after the audit and prints the commands to apply your
     decisions and resume. It stops early when the test error is not below the best so
     far, or when nothing reaches the threshold. One row per iteration (samples, moved,
-    dropped, validation and test error) is printed and written to OUT/loop.csv.
+    dropped, validation and test error) is printed and written to OUT/loop.csv;
+    OUT/summary.html shows it with each round's curves, matrices and mistakes.
 
     \b
     Examples:
@@ -145,7 +146,7 @@ def command(
             progress_factory=bar.epochs(cfg.batch_size),
         )
     print_table(console, loop_table(state.rows, topo))
-    say(f"table: {out / 'loop.csv'}")
+    say(f"table: {out / 'loop.csv'}, summary: {out / 'summary.html'}")
 
 
 def loop_table(rows: list[dict], topology: str) -> Table:

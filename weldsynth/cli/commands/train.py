@@ -217,7 +217,9 @@ def command(
     DATA is DATA/<topology>/<class>/*.png, with or without DATA/manifest.csv (with
     it, the split is grouped by source weld). Each topology gets OUT/<topology>/ with
     config.json, metrics.csv, loss.png, confusion.png/.csv, model.pt and report.json;
-    OUT/summary.csv and summary.md hold one row per topology.
+    OUT/summary.csv and summary.md hold one row per topology, and OUT/summary.html is
+    the page to open or print (table, loss curves, confusion matrices, misclassified
+    images, links).
 
     The first line says what trains where: --arch auto takes resnet18 when ImageNet
     weights can be had (torch's cache, or downloaded unless --offline), else weldnet;
@@ -328,4 +330,4 @@ def _run(
         )
         sys.exit(130)
     print_table(console, reports.summary_table(rows), drop=("s", "best", "skipped"))
-    say(f"summary: {out / 'summary.csv'}, {out / 'summary.md'}")
+    say(f"summary: {out / 'summary.html'}, {out / 'summary.csv'}, {out / 'summary.md'}")
