@@ -34,7 +34,18 @@ def bundled_samples_dir() -> Path | None:
 
 MARKER_TEXT = "made by `weldsynth demo`; safe to delete\n"
 DEMO_ENTRIES = frozenset(
-    {MARKER, ".weldsynth", "good", "inspect", "geometry.csv", "data", "audit", "loop", "plant"}
+    {
+        MARKER,
+        ".weldsynth",
+        "good",
+        "inspect",
+        "geometry.csv",
+        "data",
+        "norm",
+        "audit",
+        "loop",
+        "plant",
+    }
 )
 """What the demo (and weldsynth's own state: locks, crash reports) writes at the top of its
 folder; an earlier demo holding anything else is not deleted."""
@@ -124,6 +135,7 @@ def demo_steps(
         ("good", "good welds", lambda: _good_welds(out / "good", samples_dir)),
         ("locate", "locate the bead", lambda: _locate(out / "good", out)),
         ("generate", "generate defects", lambda: _generate(out / "good", data, progress)),
+        ("norm", "acceptable vs rejectable by a norm", lambda: _norm_pair(out)),
         ("balance", "balance good:bad 1:1", lambda: _balance(data, progress)),
         ("split", "split train/val/test", lambda: _split(data)),
         ("plant", "plant data, labels flipped on purpose", lambda: _plant(out, held)),
@@ -190,6 +202,35 @@ def _generate(good: Path, data: Path, progress: Any = None) -> StepResult:
         f"{len(summary.records)} images ({bad} bad), {len(summary.rejections)} rejected "
         f"draws -> {data}"
     )
+
+
+NORM_PRESET, NORM_T_MM = "iso5817-2014-C", 3.0
+NORM_CALIBRATION = {"pixel_mm": 0.1, "height_range_mm": [0.0, 8.0]}
+"""The calibration the demo assumes for its (uncalibrated) samples in the norm step."""
+
+
+def _norm_pair(out: Path) -> StepResult:
+    """One defect drawn acceptable and rejectable on the same weld under ISO 5817 C, the
+    two side by side in ``out/norm`` with their measures, verdicts and the rule."""
+    from weldsynth.geometry import locate
+    from weldsynth.io.calibration import calibration_from_mapping
+    from weldsynth.io.heightmap import read_heightmap
+    from weldsynth.synth.norm_pair import draw_pair, render_pair
+    from weldsynth.synth.recipe import recipe_for_topology, recipe_from_dict
+
+    data = recipe_for_topology(int(DEMO_TOPOLOGY)).model_dump()
+    data["norm"] = {**data["norm"], "preset": NORM_PRESET, "t_mm": NORM_T_MM}
+    recipe = recipe_from_dict(data, source=f"demo norm step (topology {DEMO_TOPOLOGY})")
+    calibration = calibration_from_mapping(NORM_CALIBRATION, "demo", 16)
+    for png in sorted((out / "good" / DEMO_TOPOLOGY).glob("*.png")):
+        hm = read_heightmap(png)
+        geometry = locate(hm.height)
+        pair = draw_pair(hm.to_uint(), geometry, recipe, calibration, 0) if geometry.found else None
+        if pair is not None:
+            figure = out / "norm" / "acceptable_vs_rejectable.png"
+            atomic_write_bytes(figure, render_pair(pair))
+            return StepResult(f"{png.name}: {pair.line()}; figure: {figure}", pair)
+    return StepResult(f"no weld of topology {DEMO_TOPOLOGY} drew both variants")
 
 
 def _balance(data: Path, progress: Any = None) -> StepResult:

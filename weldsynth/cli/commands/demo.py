@@ -41,12 +41,16 @@ def command(out: Path, samples_dir: Path | None) -> None:
       1. good welds          OUT/good/<topology>/*.png
       2. locate the bead     OUT/inspect/ overlays, OUT/geometry.csv
       3. generate defects    OUT/data/ (ImageFolder, masks, manifest.csv, rejected.csv)
-      4. balance good:bad    1:1 by label-preserving variants of good welds
-      5. split               train/val/test grouped by source weld
-      6. plant data          20 procedural welds of topology 3 -> OUT/plant/data, with
+      4. norm                one defect drawn acceptable (good) and rejectable (bad) on
+                             the same weld under ISO 5817 level C (t 3 mm, 0.1 mm/px
+                             assumed): OUT/norm/acceptable_vs_rejectable.png, and a line
+                             with both measures in mm, the verdicts and the rule
+      5. balance good:bad    1:1 by label-preserving variants of good welds
+      6. split               train/val/test grouped by source weld
+      7. plant data          20 procedural welds of topology 3 -> OUT/plant/data, with
                              8 % of the train/val labels flipped on purpose (a relabel
                              step, listed in OUT/plant/injected.csv)
-      7. loop                train (OUT/loop/iter0/train/model.pt; its test error next to
+      8. loop                train (OUT/loop/iter0/train/model.pt; its test error next to
                              the seed's ResNet18 figure) -> audit (report.html in
                              OUT/loop/iter1/audit/; its precision and recall on the
                              flipped labels printed) -> apply -> retrain: OUT/loop/loop.csv
