@@ -86,6 +86,36 @@ def test_keep_mode_keeps_the_source_heights(scan) -> None:
     assert np.sqrt(np.mean(error**2)) < 0.1
 
 
+def _map_tilt_deg(imported) -> float:
+    """Tilt of the plane through the map's plate (column, row in mm vs height; the bead's
+    cells dropped by two trimmed refits)."""
+    r, c = np.nonzero(imported.valid)
+    p = imported.calibration.pixel_mm_x
+    a = np.column_stack([c * p, r * p, np.ones(len(r))])
+    h = imported.heights_mm[r, c].astype(np.float64)
+    keep = np.ones(len(h), bool)
+    for _ in range(3):
+        coef = np.linalg.lstsq(a[keep], h[keep], rcond=None)[0]
+        keep = np.abs(h - a @ coef) < 0.15
+    return float(np.degrees(np.arctan(np.hypot(coef[0], coef[1]))))
+
+
+@pytest.mark.parametrize("align", ["bead", "none"])
+def test_keep_mode_leaves_a_tilted_plate_tilted(scan, align: str) -> None:
+    keep = import_points(scan.points, ImportOptions(pixel_mm=0.2, plate_plane="keep", align=align))
+    m = np.array(keep.info["pixel_to_source"])
+    # a map height is the frame's z itself: no plane removed, the frame only turned about z
+    np.testing.assert_array_equal(m[:, 2], [0.0, 0.0, 1.0])
+    assert m[2, 3] == 0.0 and np.allclose(m[2, :2], 0.0)
+    fitted = keep.info["plane"]["tilt_deg"]  # recorded, not applied
+    assert _map_tilt_deg(keep) == pytest.approx(fitted, abs=0.3)
+    removed = import_points(scan.points, ImportOptions(pixel_mm=0.2, align=align))
+    assert _map_tilt_deg(removed) < 0.1
+    if align == "none":
+        assert keep.info["rotation_deg"] == 0.0
+        np.testing.assert_allclose(m[:2, :2], [[0.2, 0.0], [0.0, -0.2]])
+
+
 def test_default_pixel_is_the_point_spacing_and_gaps_close(scan) -> None:
     imported = import_points(scan.points, ImportOptions())
     assert imported.info["pixel_mm"] == pytest.approx(0.1)

@@ -28,6 +28,26 @@ def test_clean_scan_lies_on_the_true_surface_in_the_robot_frame() -> None:
     assert spacing == pytest.approx(0.1, rel=0.05)  # neighbours along one laser line
 
 
+def _weld_pixels(scan) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest weld-image (row, col) of every scan point."""
+    w = scan.to_weld(scan.points)
+    p = scan.settings.surface_pixel_mm
+    rows = np.rint(scan.surface_mm.shape[0] - 1 - w[:, 1] / p).astype(int)
+    return rows, np.rint(w[:, 0] / p).astype(int)
+
+
+def test_the_welds_hidden_side_is_not_measured() -> None:
+    scan = simulate_scan(2, settings=CLEAN)  # upper plate seen, the lower side has no data
+    hidden = scan.weld.height == 0
+    assert hidden.mean() > 0.2 and np.array_equal(scan.measurable, ~hidden)
+    rows, cols = _weld_pixels(scan)
+    assert not hidden[rows, cols].any()
+    # an isolated bead lies on a plate at its foot's height, measured all around it
+    iso = simulate_scan(3, settings=CLEAN)
+    rows, cols = _weld_pixels(iso)
+    assert (iso.weld.height[rows, cols] == 0).mean() > 0.5 and iso.measurable.all()
+
+
 def test_occlusion_leaves_a_shadow_behind_the_bead() -> None:
     counts = {}
     for angle in (0, 45, 70):

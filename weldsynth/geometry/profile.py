@@ -26,6 +26,14 @@ MIN_SPAN = 0.4
 shows no plate (the bead runs off the image there)."""
 BRIDGE = 3
 """Longest run of samples without data inside a bead that does not end it (dropouts)."""
+FLANK = 0.5
+"""A section side whose data end before the section does, on samples that still come down
+outwards faster than this fraction of the mean descent from the section's top to them, ends
+on the bead's flank, not on a plate (a hidden plate in a map cropped close to the bead)."""
+FLANK_SAMPLES = 6
+"""How many of the last samples with data the flank slope is fitted to."""
+FLANK_T = 3.0
+"""How many standard errors (from the samples' noise) a flank's slope must stand out by."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,9 @@ def find_edges(
     """
     n, m = profile.shape
     cols = np.arange(m)[None, :]
-    right = _plate_level(profile[:, centre::-1], has[:, centre::-1], in_image[:, centre::-1])
-    left = _plate_level(profile[:, centre:], has[:, centre:], in_image[:, centre:])
+    noise = _noise(profile, has)
+    right = _plate_level(profile[:, centre::-1], has[:, centre::-1], in_image[:, centre::-1], noise)
+    left = _plate_level(profile[:, centre:], has[:, centre:], in_image[:, centre:], noise)
     shown = [lv for lv in (left, right) if lv is not None]
     step = step_above
     if shown:
@@ -216,13 +225,17 @@ def _bridge(inside: np.ndarray, has: np.ndarray) -> np.ndarray:
     return inside | (~has & (nxt - last - 1 <= BRIDGE))
 
 
-def _plate_level(prof: np.ndarray, has: np.ndarray, in_image: np.ndarray) -> np.ndarray | None:
+def _plate_level(
+    prof: np.ndarray, has: np.ndarray, in_image: np.ndarray, noise: float = 0.0
+) -> np.ndarray | None:
     """Rough plate height of one side per section, or None when the side shows no plate.
 
     Column 0 is the centre, columns go outwards. The outer part of each section (its last
     40 % inside the image) lies beyond the bead; when those samples mostly have data the
     side shows a plate, at the median of those samples (sections without any, or that
-    leave the image within MIN_SPAN of their length, take their neighbours' level).
+    leave the image within MIN_SPAN of their length, take their neighbours' level). Outer
+    samples where the side ends on the bead's flank (:func:`_on_flank`; ``noise``: the
+    samples' noise) are no plate.
     """
     m = prof.shape[1]
     cols = np.arange(m)[None, :]
@@ -231,6 +244,7 @@ def _plate_level(prof: np.ndarray, has: np.ndarray, in_image: np.ndarray) -> np.
     seen = span >= MIN_SPAN * m
     outer = in_image & (cols >= 0.6 * span[:, None]) & seen[:, None]
     data = has & outer
+    data &= ~_on_flank(prof, has, data, noise)[:, None]
     if data.sum() < VISIBLE_FRACTION * max(int(outer.sum()), 1):
         return None
     ok = data.sum(axis=1) >= 2
@@ -239,6 +253,43 @@ def _plate_level(prof: np.ndarray, has: np.ndarray, in_image: np.ndarray) -> np.
     level = np.full(len(prof), np.nan)
     level[ok] = _row_median(prof[ok], data[ok])
     return _fill_nan(level)
+
+
+def _on_flank(prof: np.ndarray, has: np.ndarray, data: np.ndarray, noise: float) -> np.ndarray:
+    """Sections whose side ends on the bead's flank (see FLANK).
+
+    The data stop before the section ends (no data, or the image border), and the last
+    FLANK_SAMPLES (3 or more) of the outer samples ``data`` come down outwards steeper than
+    FLANK times the mean slope from the section's top to them, and by FLANK_T standard
+    errors of the slope with ``noise`` (a noisy plate's slope is not a flank). Column 0 is
+    the centre.
+    """
+    m = prof.shape[1]
+    cols = np.arange(m, dtype=np.float64)[None, :]
+    ends_early = np.max(np.where(has, cols, -1.0), axis=1) < m - 1
+    rank = np.cumsum(data[:, ::-1], axis=1)[:, ::-1]  # 1 = the outermost sample with data
+    tail = data & (rank <= FLANK_SAMPLES)
+    n = tail.sum(axis=1)
+    w = tail.astype(np.float64)
+    xm = (w * cols).sum(axis=1) / np.maximum(n, 1)
+    ym = (w * prof).sum(axis=1) / np.maximum(n, 1)
+    dx = np.where(tail, cols - xm[:, None], 0.0)
+    sxx = np.maximum((dx * dx).sum(axis=1), 1e-9)
+    slope = (dx * (prof - ym[:, None])).sum(axis=1) / sxx
+    top = np.max(np.where(has, prof, -np.inf), axis=1)
+    mean_drop = (top - ym) / np.maximum(xm, 1.0)
+    steep = (-slope > FLANK * mean_drop) & (-slope > FLANK_T * noise / np.sqrt(sxx))
+    return ends_early & (n >= 3) & (mean_drop > 0) & steep
+
+
+def _noise(profile: np.ndarray, has: np.ndarray) -> float:
+    """Robust noise of the samples: from differences of neighbours with data (the bead's
+    slopes, a minority of them, raise it a little)."""
+    both = has[:, 1:] & has[:, :-1]
+    diff = np.diff(profile, axis=1)[both]
+    if diff.size < 16:
+        return 0.0
+    return 1.4826 * float(np.median(np.abs(diff))) / np.sqrt(2.0)
 
 
 def _level_near(

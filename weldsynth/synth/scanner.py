@@ -1,10 +1,11 @@
 """A virtual laser line scanner: point clouds of procedural welds, with their truth.
 
 The surface is a procedural good weld (:func:`weldsynth.synth.samples.generate_weld`, no
-noise, no shadows; where the weld has no data, its first plate's plane continues), in mm:
-``surface_pixel_mm`` per image pixel, ``height_scale_mm`` per unit of height, the plate at
-about 0. In this **weld frame** x runs along the image columns and y up the image (row 0 is
-the top).
+noise, no shadows), in mm: ``surface_pixel_mm`` per image pixel, ``height_scale_mm`` per unit
+of height, the plate at about 0. Where a weld with a plate has no data (the other plate, out
+of the sensor's view) the scanner measures nothing and that side casts no shadow; a bead
+without a plate (an isolated bead) lies on a plate at its foot's height. In this **weld
+frame** x runs along the image columns and y up the image (row 0 is the top).
 
 The scanner projects a laser line (points every ``point_spacing_mm``) and moves it by
 ``line_pitch_mm`` along the feed direction (``sweep_deg`` from +x). The camera looks along
@@ -74,6 +75,8 @@ class SimulatedScan:
         settings: The scanner.
         sensor: (origin (2,), line direction (2,), feed direction (2,)) of the image grid
             in the weld frame.
+        measurable: bool (H, W) where the surface can be measured (the weld's data; outside
+            it :attr:`surface_mm` holds the nearest measured height).
     """
 
     points: np.ndarray
@@ -83,6 +86,7 @@ class SimulatedScan:
     weld: SyntheticWeld
     settings: ScannerSettings
     sensor: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
+    measurable: np.ndarray | None = field(default=None, repr=False)
 
     def surface_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """True surface height at weld-frame (x, y), mm (bilinear; edge values outside)."""
@@ -124,7 +128,7 @@ def simulate_scan(
     """Scan procedural weld ``index`` of ``topology`` (see the module docstring)."""
     cfg = settings or ScannerSettings()
     weld = generate_weld(topology, sample_seed(seed, topology, index), shadows=False, noise=0.0)
-    surface = _surface_mm(weld, cfg)
+    surface, measurable = _surface_mm(weld, cfg)
     rng = rng_for(seed, "scanner", topology, index)
     origin, line, feed, a, b = _sensor_grid(surface.shape, cfg)
     xy = origin + a[..., None] * line + b[..., None] * feed
@@ -132,7 +136,11 @@ def simulate_scan(
     extent = np.array([(w - 1), (h - 1)]) * cfg.surface_pixel_mm
     inside = np.all((xy >= 0) & (xy <= extent), axis=-1)
     z = _surface_at(surface, cfg.surface_pixel_mm, xy[..., 0], xy[..., 1])
-    seen = inside & ~_occluded(surface, cfg, xy, z, feed)
+    rows = np.rint((h - 1) - xy[..., 1] / cfg.surface_pixel_mm).astype(np.intp)
+    cols = np.rint(xy[..., 0] / cfg.surface_pixel_mm).astype(np.intp)
+    inside &= measurable[np.clip(rows, 0, h - 1), np.clip(cols, 0, w - 1)]
+    blocker = np.where(measurable, surface, float(surface[measurable].min()))
+    seen = inside & ~_occluded(blocker, cfg, xy, z, feed)
     z = z + rng.normal(0.0, cfg.noise_mm, z.shape)
     spikes = rng.random(z.shape) < cfg.spike_fraction
     z = (
@@ -152,6 +160,7 @@ def simulate_scan(
         weld=weld,
         settings=cfg,
         sensor=(origin, line, feed),
+        measurable=measurable,
     )
 
 
@@ -169,18 +178,24 @@ def write_scan(scan: SimulatedScan, path: str | Path, **options: object) -> Path
     return write_points(dest, scan.points, **options)
 
 
-def _surface_mm(weld: SyntheticWeld, cfg: ScannerSettings) -> np.ndarray:
-    """The weld's heights in mm above its first plate, no-data filled with that plate."""
+def _surface_mm(weld: SyntheticWeld, cfg: ScannerSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The weld's heights in mm above its first plate, and where a scanner measures them.
+
+    With a plate, the weld's no-data side is not measurable (its heights: the nearest
+    measured ones, so interpolation at the edge stays on the weld); without one, the bead
+    lies on a plate at its foot's height (2 % quantile), measurable everywhere.
+    """
     h = weld.height.astype(np.float64)
-    rows, cols = np.indices(h.shape)
+    data = h > 0
     plates = weld.truth["plates"]
     if plates:
         a, b, c = (float(v) for v in plates[0]["plane"])
-        plate = a * cols + b * rows + c
-    else:
-        plate = np.full(h.shape, float(np.quantile(h[h > 0], 0.02)))
-    base = float(plate[h.shape[0] // 2, h.shape[1] // 2])
-    return (np.where(h > 0, h, plate) - base) * cfg.height_scale_mm
+        base = float(a * (h.shape[1] // 2) + b * (h.shape[0] // 2) + c)
+        near = ndimage.distance_transform_edt(~data, return_distances=False, return_indices=True)
+        filled = h[near[0], near[1]]
+        return (filled - base) * cfg.height_scale_mm, data
+    base = float(np.quantile(h[data], 0.02))
+    return (np.where(data, h, base) - base) * cfg.height_scale_mm, np.ones(h.shape, bool)
 
 
 def _sensor_grid(

@@ -104,6 +104,7 @@ def import_file(path: Path, options: ImportOptions, root: Path | None = None) ->
     imported.info.update(format=data.format, points_dropped=data.dropped)
     if data.grid_pitch_mm is not None:
         imported.info["source_pitch_mm"] = list(data.grid_pitch_mm)
+        imported.info["source_pitch_from"] = data.pitch_from
     return imported
 
 

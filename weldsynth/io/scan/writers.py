@@ -81,16 +81,26 @@ def write_xyz(
     return atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
-def write_tiff(path: str | Path, grid: np.ndarray) -> Path:
-    """Write a 2-D height grid as a TIFF (float32 in mm with NaN = no data, or uint16)."""
+def write_tiff(
+    path: str | Path, grid: np.ndarray, pixel_mm: float | tuple[float, float] | None = None
+) -> Path:
+    """Write a 2-D height grid as a TIFF (float32 in mm with NaN = no data, or uint16).
+
+    ``pixel_mm`` (one pitch, or (x, y)) goes into the XResolution / YResolution tags, in
+    pixels per centimetre; without it the tags say unit NONE (no pitch).
+    """
     tifffile = require("tifffile", "writing TIFF files")
     image = np.asarray(grid)
     if image.ndim != 2:
         raise ScanError(f"a height image is 2-D, got shape {image.shape}")
     if image.dtype.kind == "f":
         image = image.astype(np.float32)
+    options: dict = {}
+    if pixel_mm is not None:
+        px, py = (pixel_mm, pixel_mm) if np.isscalar(pixel_mm) else pixel_mm  # type: ignore[misc]
+        options = {"resolution": (10.0 / px, 10.0 / py), "resolutionunit": "CENTIMETER"}
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, image)
+    tifffile.imwrite(buffer, image, **options)
     return atomic_write_bytes(path, buffer.getvalue())
 
 
