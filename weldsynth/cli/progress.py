@@ -11,9 +11,6 @@ so ``train``'s ``progress_factory`` takes either.
 
 from __future__ import annotations
 
-import math
-import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,40 +26,28 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
-EVERY_ENV = "WELDSYNTH_PROGRESS_SECONDS"
-"""Environment variable: seconds between two plain progress lines of one task."""
-DEFAULT_EVERY = 30.0
+from weldsynth.cli.plain_progress import (
+    DEFAULT_EVERY,
+    EVERY_ENV,
+    PlainProgress,
+    PlainTask,
+    duration,
+    progress_every,
+    rate_text,
+)
 
-
-def progress_every() -> float:
-    """Seconds between plain progress lines (``WELDSYNTH_PROGRESS_SECONDS``, default 30)."""
-    raw = os.environ.get(EVERY_ENV, "")
-    try:
-        value = float(raw) if raw.strip() else DEFAULT_EVERY
-    except ValueError:
-        value = DEFAULT_EVERY
-    return value if math.isfinite(value) and value >= 0 else DEFAULT_EVERY
-
-
-def duration(seconds: float | None) -> str:
-    """``seconds`` as "42 s", "3m07s" or "1h02m" ("?" when unknown)."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def rate_text(per_second: float | None, unit: str) -> str:
-    """A rate as "12.3 img/s" ("" without a unit or a speed)."""
-    if not unit or not per_second:
-        return ""
-    return f"{per_second:.1f} {unit}/s" if per_second < 100 else f"{per_second:.0f} {unit}/s"
+__all__ = [
+    "DEFAULT_EVERY",
+    "EVERY_ENV",
+    "PlainProgress",
+    "Reporter",
+    "duration",
+    "progress_every",
+    "rich_bars",
+]
 
 
 class RateColumn(ProgressColumn):
@@ -75,141 +60,38 @@ class RateColumn(ProgressColumn):
         return Text(rate_text(speed, task.fields.get("unit", "")), style="progress.data.speed")
 
 
+class WhatColumn(ProgressColumn):
+    """What a task is doing: its description, and its ``info`` field on a line below
+    (wrapped at spaces, so a narrow terminal cuts none of it)."""
+
+    def render(self, task: Task) -> Text:
+        """The description and info of ``task``."""
+        info = str(task.fields.get("info", "") or "")
+        text = Text(task.description)
+        if info:
+            text.append("\n" + info, style="dim")
+        return text
+
+    def get_table_column(self) -> Column:
+        """A column that takes the room left and wraps."""
+        return Column(ratio=1, no_wrap=False, overflow="fold")
+
+
 def rich_bars(console: Console, transient: bool = False) -> Progress:
-    """The terminal's bars: description, bar, done/total, rate, info, elapsed, ETA."""
+    """The terminal's bars: what runs (and its info below), bar, done/total, rate, elapsed
+    and ETA; the numbers keep their width on an 80-column terminal."""
     return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(bar_width=24),
+        WhatColumn(),
+        BarColumn(bar_width=10),
         MofNCompleteColumn(),
         RateColumn(),
-        TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
         console=console,
         transient=transient,
+        expand=True,
     )
-
-
-@dataclass
-class _PlainTask:
-    description: str
-    total: float | None
-    completed: float = 0.0
-    fields: dict[str, Any] = field(default_factory=dict)
-    started: float = 0.0
-    printed: float = 0.0
-    finished: bool = False
-
-
-class PlainProgress:
-    """Progress as plain lines (for output that is not a terminal).
-
-    A line is printed when a task finishes (unless its ``done_line`` field is False), when
-    its ``stage`` field changes and otherwise
-    at most every ``every`` seconds; it names the task, done/total and percent, the
-    ``info`` field, the rate, the elapsed time and an ETA.
-    """
-
-    def __init__(
-        self,
-        console: Console,
-        every: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.console = console
-        self.every = progress_every() if every is None else every
-        self.clock = clock
-        self._tasks: dict[int, _PlainTask] = {}
-        self._next = 0
-
-    def __enter__(self) -> PlainProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(
-        self, description: str, total: float | None = None, completed: float = 0, **fields: Any
-    ) -> int:
-        """A new task; its id."""
-        now = self.clock()
-        task_id = self._next
-        self._next += 1
-        self._tasks[task_id] = _PlainTask(description, total, completed, fields, now, now)
-        return task_id
-
-    def advance(self, task_id: int, advance: float = 1) -> None:
-        """Add ``advance`` to the task's completed count."""
-        self.update(task_id, advance=advance)
-
-    @property
-    def task_ids(self) -> list[int]:
-        """The ids of the tasks (as ``rich.progress.Progress.task_ids``)."""
-        return list(self._tasks)
-
-    def remove_task(self, task_id: int) -> None:
-        """Forget a task."""
-        self._tasks.pop(task_id, None)
-
-    def reset(self, task_id: int, *, total: float | None = None, **fields: Any) -> None:
-        """Start a task again from nothing done (no line: a reused task stays quiet until
-        ``every`` seconds have passed)."""
-        task = self._tasks[task_id]
-        task.completed, task.finished, task.started = 0.0, False, self.clock()
-        task.total = task.total if total is None else total
-        description = fields.pop("description", None)
-        task.description = task.description if description is None else description
-        task.fields.update(fields)
-
-    def update(
-        self,
-        task_id: int,
-        *,
-        total: float | None = None,
-        completed: float | None = None,
-        advance: float | None = None,
-        description: str | None = None,
-        **fields: Any,
-    ) -> None:
-        """Change a task as ``rich.progress.Progress.update`` does; print when due."""
-        task = self._tasks[task_id]
-        stage = task.fields.get("stage")
-        task.total = task.total if total is None else total
-        task.completed = task.completed if completed is None else completed
-        task.completed += advance or 0
-        task.description = task.description if description is None else description
-        task.fields.update(fields)
-        now = self.clock()
-        done = task.total is not None and task.completed >= task.total
-        due = now - task.printed >= self.every and task.completed > 0
-        closing = done and not task.finished and task.fields.get("done_line", True)
-        if closing or due or task.fields.get("stage") != stage:
-            task.finished = task.finished or done
-            task.printed = now
-            self.console.print(self.line(task, now), markup=False, highlight=False, soft_wrap=True)
-
-    def line(self, task: _PlainTask, now: float) -> str:
-        """The plain line of ``task`` at time ``now``."""
-        elapsed = now - task.started
-        parts = [task.description]
-        if task.fields.get("stage"):
-            parts.append(str(task.fields["stage"]))
-        if task.total:
-            pct = 100 * task.completed / task.total
-            parts.append(f"{task.completed:g}/{task.total:g} ({pct:.0f}%)")
-        else:
-            parts.append(f"{task.completed:g}")
-        if task.fields.get("info"):
-            parts.append(str(task.fields["info"]))
-        speed = task.completed / elapsed if elapsed > 0 else None
-        rate = rate_text(
-            speed * task.fields.get("scale", 1) if speed else None, task.fields.get("unit", "")
-        )
-        timing = f"{duration(elapsed)} elapsed"
-        if task.total and speed and task.completed < task.total:
-            timing += f", eta {duration((task.total - task.completed) / speed)}"
-        return ", ".join(p for p in (*parts, rate, timing) if p)
 
 
 class Reporter:
@@ -332,7 +214,7 @@ class Reporter:
         """The summary line of a finished terminal task."""
         task = next(t for t in self.bars.tasks if t.id == task_id)
         started = 0.0 if task.start_time is None else task.start_time
-        entry = _PlainTask(
+        entry = PlainTask(
             task.description, task.total, task.completed, dict(task.fields), started, started
         )
         return PlainProgress(self.console, every=0).line(entry, started + (task.elapsed or 0.0))
