@@ -134,6 +134,27 @@ def _gallery(names: list[str] | None, n: int) -> Callable[[Path], object]:
     return draw
 
 
+def _norm_pair(topology: int, level: str) -> Callable[[Path], object]:
+    def draw(out: Path) -> object:
+        from weldsynth.data import samples_dir
+        from weldsynth.geometry import locate
+        from weldsynth.io.calibration import Calibration
+        from weldsynth.io.heightmap import read_heightmap
+        from weldsynth.synth.norm_pair import draw_pair, render_pair
+        from weldsynth.synth.recipe import recipe_for_topology, recipe_from_dict
+
+        hm = read_heightmap(sorted((samples_dir() / str(topology)).glob("*.png"))[0])
+        data = recipe_for_topology(topology).model_dump()
+        data["norm"] = {**data["norm"], "preset": f"iso5817-2014-{level}", "t_mm": 3}
+        calibration = Calibration(0.1, 0.1, height_mm=8 / 65535)
+        pair = draw_pair(hm.to_uint(), locate(hm.height), recipe_from_dict(data), calibration, 0)
+        assert pair is not None
+        out.write_bytes(render_pair(pair))
+        return out
+
+    return draw
+
+
 CASES: list[PlotCase] = [
     PlotCase(
         "weldsynth.dataset.plots.plot_counts",
@@ -167,7 +188,7 @@ CASES: list[PlotCase] = [
     PlotCase(
         "weldsynth.audit.plots.plot_confusion_by_defect",
         "by-defect-2-classes",
-        _by_defect(["bad", "good"], ["hole", "(none)", "ball", "crack"]),
+        _by_defect(["bad", "good"], ["hole", "(none)", "bead_deviation", "excess_material"]),
     ),
     PlotCase(
         "weldsynth.audit.plots.plot_confusion_by_defect",
@@ -184,6 +205,8 @@ CASES: list[PlotCase] = [
         "by-defect-empty",
         _by_defect(["bad", "good"], []),
     ),
+    PlotCase("weldsynth.synth.norm_pair.render_pair", "norm-pair-topology-3-C", _norm_pair(3, "C")),
+    PlotCase("weldsynth.synth.norm_pair.render_pair", "norm-pair-topology-7-B", _norm_pair(7, "B")),
     PlotCase("weldsynth.synth.defects.gallery.render", "gallery-one-defect", _gallery(["hole"], 2)),
     PlotCase(
         "weldsynth.synth.defects.gallery.render", "gallery-several-long-names", _gallery(None, 2)

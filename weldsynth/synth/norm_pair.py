@@ -136,7 +136,7 @@ def render_pair(pair: NormPair, margin: int = 24, dpi: int = 120) -> bytes:
     h, w = union.shape
     r0, r1 = max(0, rows.min() - margin), min(h, rows.max() + margin + 1)
     c0, c1 = max(0, cols.min() - margin), min(w, cols.max() + margin + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.9), squeeze=False)
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.9), squeeze=False, layout="constrained")
     for ax, result in zip(axes[0], (pair.accept, pair.reject), strict=True):
         image = to_unit(result.height)[r0:r1, c0:c1]
         valid = image[image > 0]
@@ -158,8 +158,7 @@ def render_pair(pair: NormPair, margin: int = 24, dpi: int = 120) -> bytes:
     fig.suptitle(
         "\n".join([*textwrap.wrap(head, 90), *textwrap.wrap(f"rule: {pair.reference}", 90)]),
         fontsize=8,
-    )
-    fig.tight_layout()
+    )  # constrained layout keeps the panel titles below this multi-line title
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
