@@ -7,12 +7,14 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from weldsynth.cli.main import cli
 from weldsynth.io.calibration import read_sidecar
 from weldsynth.io.heightmap import read_heightmap
+from weldsynth.io.scan.writers import write_tiff
 from weldsynth.synth.scanner import ScannerSettings, simulate_scan, write_scan
 
 
@@ -88,3 +90,24 @@ def test_help_has_an_example() -> None:
     result = CliRunner().invoke(cli, ["import", "--help"])
     assert result.exit_code == 0
     assert "weldsynth import scans/ --out maps/ --pixel-mm 0.1" in result.output
+
+
+def test_profile_csv_and_tagged_tiff_import_from_the_command_line(tmp_path: Path) -> None:
+    scan = simulate_scan(9, seed=2, settings=ScannerSettings(noise_mm=0.02))
+    src = tmp_path / "scans"
+    src.mkdir()
+    np.savetxt(src / "lines.csv", scan.image, delimiter=",", fmt="%.4f")  # one line per row
+    write_tiff(src / "tagged.tif", scan.image, pixel_mm=(0.1, 0.3))
+    out = tmp_path / "maps"
+    result = CliRunner().invoke(cli, ["import", str(src), "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    # without a pitch the profile grid is a rejected row; the TIFF's tags give its pitch
+    assert "needs --pixel-mm" in _rows(out)["lines.csv"]
+    info = json.loads((out / "tagged.json").read_text())["import"]
+    assert info["source_pitch_from"] == "tiff tags" and info["pixel_mm"] == 0.1
+    result = CliRunner().invoke(
+        cli, ["import", str(src / "lines.csv"), "--out", str(out), "--pixel-mm", "0.1", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "lines.json").read_text())["import"]
+    assert info["format"] == "profiles" and info["source_pitch_mm"] == [0.1, 0.1]

@@ -16,10 +16,12 @@ Examples:
   weldsynth import grid.npy --out maps/ --pixel-mm 0.05 --height-range -1 4
 \b
 Reads PCD (ascii/binary/binary_compressed), PLY (ascii/binary), XYZ/CSV/TXT (x y z
-columns), NPY/NPZ (N x 3 points, or a 2-D height grid in mm with --pixel-mm), float or
-16-bit TIFF height images and calibrated PNG height maps. Writes OUT/<relative path>.png
-(grey level 0 = no data) and a .json sidecar with the calibration (pixel_mm, height_mm,
-height_offset_mm) and where it came from, so `weldsynth generate` works in mm on it.
+columns, or one laser profile per row: a height grid in mm with --pixel-mm), NPY/NPZ
+(N x 3 points, or a 2-D height grid in mm with --pixel-mm), float or 16-bit TIFF height
+images (pitch from a sidecar, --pixel-mm or the TIFF's resolution tags) and calibrated PNG
+height maps. Writes OUT/<relative path>.png (grey level 0 = no data) and a .json sidecar
+with the calibration (pixel_mm, height_mm, height_offset_mm) and where it came from, so
+`weldsynth generate` works in mm on it.
 Files that cannot be read are listed in OUT/rejected.csv; the run goes on.
 Needs the scan extra: pip install "weldsynth[scan]".
 """
@@ -39,14 +41,15 @@ Needs the scan extra: pip install "weldsynth[scan]".
     type=click.FloatRange(min=0.0, min_open=True, max=10.0),
     default=None,
     help="Output pixel size in mm [default: the median point spacing]. Also the pitch of "
-    "NPY/TIFF height grids without a calibration.",
+    "NPY/TIFF/CSV height grids without a calibration (over a TIFF's resolution tags).",
 )
 @click.option(
     "--plate-plane",
     type=click.Choice(["remove", "keep"]),
     default="remove",
     show_default=True,
-    help="remove: heights above the robustly fitted plate plane; keep: the source z.",
+    help="remove: heights above the robustly fitted plate plane; keep: the source z (a "
+    "tilted plate stays tilted; the fitted plane is only recorded).",
 )
 @click.option(
     "--align",
