@@ -154,8 +154,8 @@ def test_a_full_disk_leaves_no_partial_file_and_a_rerun_completes(
     good: Path, solo: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "data"
-    # run.json, the recipe, the first source's batch and record: the second source's
-    # batch meets the full disk
+    # run.json, the recipe, the first two sources' batches: the third source's batch
+    # meets the full disk
     full = _run(_args(good, out), tmp_path, FULL_DISK, FSYNCS_LEFT="4")
     assert full.returncode == 2, full.stderr
     (line,) = full.stderr.strip().splitlines()

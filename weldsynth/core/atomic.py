@@ -30,12 +30,14 @@ from contextvars import ContextVar
 from pathlib import Path
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, sync: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically; parent folders are created.
 
     Args:
         path: Destination file.
         data: The whole new content.
+        sync: False: no fsync, not even in a :func:`durable_batch` (for a file whose loss
+            in a crash costs only work redone, e.g. a resume marker its reader checks).
 
     Returns:
         The destination path.
@@ -46,11 +48,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     _LIVE.add(tmp)
     try:
         os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; give what open() would
-        batch = _BATCH.get()
+        batch = _BATCH.get() if sync else None
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            if batch is None:
+            if sync and batch is None:
                 os.fsync(fh.fileno())
         os.replace(tmp, dest)
         if batch is not None:

@@ -53,10 +53,10 @@ def run_task(task: SourceTask) -> SourceResult:
     manifest row) pointing at a file that is not on disk.
     """
     record_file = _record_file(task)
-    if record_file.exists():
-        result = _read_record(record_file)
-        result.skipped = True
-        return result
+    done = _read_record(record_file) if record_file.exists() else None
+    if done is not None:
+        done.skipped = True
+        return done
     source = source_id(task.topology, task.name)
     try:
         hm, calibration = _read_source(task)  # calibration: square pixels, or None
@@ -250,12 +250,19 @@ def _write_record(path: Path, result: SourceResult) -> None:
         "records": [record_dict(r) for r in result.records],
         "rejections": [asdict(r) for r in result.rejections],
     }
-    atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"))
+    # no fsync: written after the source's files are durable, and a record a crash left
+    # empty or cut is read as "not done" (_read_record), so the source is simply redone
+    atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"), sync=False)
 
 
-def _read_record(path: Path) -> SourceResult:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return SourceResult(
-        records=[Record(**r) for r in data["records"]],
-        rejections=[Rejection(**r) for r in data["rejections"]],
-    )
+def _read_record(path: Path) -> SourceResult | None:
+    """The record of a finished source; None when it is unreadable (a crash before it
+    reached the disk): the source is done again."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SourceResult(
+            records=[Record(**r) for r in data["records"]],
+            rejections=[Rejection(**r) for r in data["rejections"]],
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
