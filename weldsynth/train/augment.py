@@ -73,20 +73,35 @@ class BatchAugment:
         """Restart the draws from ``seed`` (each torchrun rank its own stream)."""
         self.generator.manual_seed(int(seed))
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Augment a batch (N, 1, H, W) of heights in [0, 1], on its own device."""
+    def __call__(self, x: torch.Tensor, masks: torch.Tensor | None = None):
+        """Augment a batch (N, 1, H, W) of heights in [0, 1], on its own device.
+
+        Args:
+            x: The batch.
+            masks: Their defect masks (N, 1, h, w) at any resolution of the same aspect
+                (:mod:`weldsynth.train.masks`), or None. They get the same flips and
+                rotations as their images (dropout leaves them alone); the draws are the
+                same with or without masks.
+
+        Returns:
+            The augmented batch, or (batch, masks) when ``masks`` is given.
+        """
         n = x.shape[0]
         for term in self.terms:
             apply = torch.rand(n, generator=self.generator) < PROBABILITY
             if term.name in ("hflip", "vflip"):
-                x = flip(x, apply, -1 if term.name == "hflip" else -2)
+                dim = -1 if term.name == "hflip" else -2
+                x = flip(x, apply, dim)
+                masks = None if masks is None else flip(masks, apply, dim)
             elif term.name == "rotate":
                 angles = (torch.rand(n, generator=self.generator) * 2 - 1) * term.value
-                x = rotate(x, torch.where(apply, angles, torch.zeros_like(angles)))
+                angles = torch.where(apply, angles, torch.zeros_like(angles))
+                x = rotate(x, angles)
+                masks = None if masks is None else rotate(masks, angles)
             else:
                 seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
                 x = dropout(x, apply, term.value, seed)
-        return x
+        return x if masks is None else (x, masks)
 
 
 def flip(x: torch.Tensor, apply: torch.Tensor, dim: int) -> torch.Tensor:

@@ -41,13 +41,20 @@ class ImageView:
 
     Behaves like a uint16 ``(N, H, W)`` array for what training needs: ``len``, ``shape``,
     indexing (which reads the rows into a new array) and :meth:`subset` (which does not).
+    ``masks`` (uint8 (N, h, w), one per row of the view, :mod:`weldsynth.train.masks`), when
+    given, travel with the rows through :meth:`subset`.
     """
 
     dtype = np.dtype(np.uint16)
     ndim = 3
 
-    def __init__(self, base, rows: Sequence[int] | np.ndarray) -> None:
+    def __init__(
+        self, base, rows: Sequence[int] | np.ndarray, masks: np.ndarray | None = None
+    ) -> None:
         self.base, self.rows = base, np.asarray(rows, np.int64)
+        if masks is not None and len(masks) != len(self.rows):
+            raise ValueError(f"{len(masks)} masks for {len(self.rows)} images")
+        self.masks = masks
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -76,7 +83,8 @@ class ImageView:
 
     def subset(self, index) -> ImageView:
         """The rows ``index`` (positions or a boolean mask) of this view, not read."""
-        return ImageView(self.base, self.rows[index])
+        masks = None if self.masks is None else self.masks[index]
+        return ImageView(self.base, self.rows[index], masks)
 
 
 def subset(images, index) -> Any:
@@ -85,6 +93,21 @@ def subset(images, index) -> Any:
         return images.subset(index)
     rows = np.arange(len(images))[index]
     return ImageView(images, rows)
+
+
+def with_masks(images, masks: np.ndarray | None) -> Any:
+    """``images`` (an array or :class:`ImageView`) as a view carrying ``masks`` (one per
+    image, in order); ``images`` itself when ``masks`` is None."""
+    if masks is None:
+        return images
+    if isinstance(images, ImageView):
+        return ImageView(images.base, images.rows, masks)
+    return ImageView(images, np.arange(len(images)), masks)
+
+
+def masks_of(images) -> np.ndarray | None:
+    """The masks ``images`` carry (:func:`with_masks`), or None."""
+    return getattr(images, "masks", None)
 
 
 def available_memory() -> int:

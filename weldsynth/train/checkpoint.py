@@ -2,6 +2,12 @@
 
 Saved atomically (temp file + ``os.replace``), so an interrupted run leaves the last good
 checkpoint intact; loaded with ``weights_only=True`` and checked against its metadata.
+
+A model trained with ``--mask-loss`` has a mask head
+(:meth:`~weldsynth.train.models.base.WeldModel.add_mask_head`): its weights are saved under
+their own key (``mask_head``) beside ``state_dict``, which keeps exactly the keys of the
+architecture, so every weldsynth version loads every checkpoint (one without the key loads
+as before; an older version ignores the head).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from torch import nn
 
 from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
+from weldsynth.train.models.base import MASK_HEAD
 
 if TYPE_CHECKING:
     from weldsynth.train.models.base import WeldModel
@@ -62,8 +69,16 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     net = getattr(model, "module", model)  # the network inside a DDP wrapper
     state = {k: v.detach().cpu().clone().contiguous() for k, v in net.state_dict().items()}
+    prefix = f"{MASK_HEAD}."
+    head = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    payload = {
+        "format": FORMAT,
+        "state_dict": {k: v for k, v in state.items() if not k.startswith(prefix)},
+        "meta": meta,
+        **({MASK_HEAD: head} if head else {}),
+    }
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "state_dict": state, "meta": meta}, buffer)
+    torch.save(payload, buffer)
     try:
         return atomic_write_bytes(path, buffer.getvalue())
     except OSError as exc:  # disk full, read-only: say what is left
@@ -125,6 +140,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device | None = None) 
             f"{meta['in_channels']} channel(s) and {len(meta['classes'])} "
             f"classes{hint} ({first[:80]})"
         ) from exc
+    if isinstance(payload.get(MASK_HEAD), dict):
+        _load_mask_head(file, model, payload[MASK_HEAD])
     model.eval()
     if isinstance(device, str):  # a --device spec: auto, cpu, cuda:N, mps
         from weldsynth.train.device import resolve_device
@@ -133,6 +150,19 @@ def load_checkpoint(path: str | Path, device: str | torch.device | None = None) 
     if device is not None:
         model.to(device)
     return Checkpoint(model=model, meta=dict(meta), path=file)
+
+
+def _load_mask_head(file: Path, model: WeldModel, state: dict[str, Any]) -> None:
+    """Give ``model`` its saved mask head.
+
+    Raises:
+        WeldsynthError: The head's weights do not fit the model's features.
+    """
+    try:
+        model.add_mask_head().load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "shape mismatch"
+        raise WeldsynthError(f"{file}: the mask head does not fit ({first[:80]})") from exc
 
 
 def _check_meta(file: Path, meta: dict[str, Any]) -> None:

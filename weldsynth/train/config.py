@@ -29,6 +29,8 @@ AUGMENT_VALUES = {"dropout": (0.0, 1.0, 0.02), "rotate": (0.0, 180.0, 5.0)}
 AUGMENT_FILES = (".json", ".yaml", ".yml")
 MAX_THREADS = 1024
 """Most torch threads ``--threads`` accepts."""
+MAX_MASK_LOSS = 100.0
+"""Largest ``--mask-loss`` weight accepted."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class TrainConfig:
         cache_gb: Decoded images kept in RAM up to this many GB, else memory-mapped on
             disk (:mod:`weldsynth.train.cache`); 0: a share of the free memory.
         offline: Never download weights (also ``WELDSYNTH_OFFLINE=1``).
+        mask_loss: Weight of the auxiliary mask loss (a segmentation head trained on the
+            defect masks, :mod:`weldsynth.train.masks`); 0: off. Data sets without masks
+            train without it (one warning line).
     """
 
     arch: str = "resnet18"
@@ -93,6 +98,7 @@ class TrainConfig:
     compile: bool = False
     cache_gb: float = 0.0
     offline: bool = False
+    mask_loss: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
@@ -121,6 +127,8 @@ class TrainConfig:
             problems.append(f"patience must be 0 or more (got {self.patience})")
         if not self.cache_gb >= 0:
             problems.append(f"cache_gb must be 0 or more (got {self.cache_gb})")
+        if not 0 <= self.mask_loss <= MAX_MASK_LOSS:  # also nan
+            problems.append(f"mask_loss must be in [0, {MAX_MASK_LOSS:g}] (got {self.mask_loss})")
         if not 0 <= self.threads <= MAX_THREADS:
             problems.append(f"threads must be in [0, {MAX_THREADS}] (got {self.threads})")
         if problems:

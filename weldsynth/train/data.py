@@ -28,6 +28,8 @@ from weldsynth.dataset.inventory import natural_key
 from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
 
 GOOD = "good"
+MASKS_FOLDER = "_masks"
+"""Folder of the defect masks beside the class folders (``generate``'s ``MASKS_DIR``)."""
 LEAK_WARNING = (
     "no manifest.csv: random split per class; variants of one weld may leak "
     "across train and val, so the validation error may be optimistic"
@@ -47,6 +49,8 @@ class Item:
         split: "train", "val" or "test".
         verdict: The norm's verdict of its imperfection from the manifest ("accept",
             "reject"; "" when none or unknown).
+        mask: Its defect mask PNG (the manifest's ``mask`` column, or ``_masks/<name>``
+            beside the class folders of an ImageFolder), or None when it has none.
     """
 
     path: Path
@@ -56,6 +60,7 @@ class Item:
     source: str = ""
     split: str = ""
     verdict: str = ""
+    mask: Path | None = None
 
 
 @dataclass
@@ -215,6 +220,7 @@ def _from_manifest(
                 source=rec.source or rec.path,
                 split=rec.split,
                 verdict=rec.verdict,
+                mask=safe_join(base, rec.mask) if rec.mask else None,
             )
         )
     items, note = _fill_grouped_split(items, val_pct, split_seed)
@@ -249,6 +255,7 @@ def _from_folders(
         label = class_of_folder(class_dir.name, by_defect)
         for file in files:
             rel = file.relative_to(base).as_posix()
+            mask = folder / MASKS_FOLDER / file.name
             items.append(
                 Item(
                     path=file,
@@ -256,6 +263,7 @@ def _from_folders(
                     label=label,
                     defect=defect_of_folder(class_dir.name),
                     source=rel,
+                    mask=mask if mask.is_file() else None,
                 )
             )
     items = random_split(items, val_pct, split_seed)

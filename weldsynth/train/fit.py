@@ -30,6 +30,7 @@ from torch import nn
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.device import autocast, grad_scaler, model_device
 from weldsynth.train.images import Batches
+from weldsynth.train.masks import mask_loss
 from weldsynth.train.metrics import error_rate, f1_score
 from weldsynth.train.model import freeze_body, param_groups
 
@@ -128,7 +129,7 @@ def evaluate_batches(
     device = model_device(model)
     total, n, outs = torch.zeros((), dtype=_wide(device), device=device), 0, []
     with torch.inference_mode():
-        for x, y in batches:
+        for x, y, *_ in batches:
             with autocast(precision, device):
                 logits = model(x)
             logits = logits.float()
@@ -188,6 +189,7 @@ def fit(
         calibration,
         progress,
         label,
+        mask_weight=float(getattr(cfg, "mask_loss", 0.0)),
     )
     result = FitResult(history=[])
     best_key = (math.inf, math.inf)
@@ -245,6 +247,7 @@ class _EpochLoop:
     label: str
     total_epochs: int = 0
     val_loss_fn: nn.Module = field(default_factory=nn.CrossEntropyLoss)
+    mask_weight: float = 0.0
 
     def run(self, epoch: int, phase: Phase, optimizer, scheduler) -> EpochRecord:
         """Train one epoch, re-estimate BatchNorm, score on validation."""
@@ -266,6 +269,7 @@ class _EpochLoop:
             self.precision,
             self.progress,
             task,
+            self.mask_weight,
         )
         if self.calibration is not None:
             recalibrate_batchnorm(self.model, self.calibration, self.precision)
@@ -305,7 +309,7 @@ def recalibrate_batchnorm(model: nn.Module, batches: Batches, precision: str) ->
     model.train()
     device = model_device(model)
     with torch.no_grad():
-        for x, _ in batches:
+        for x, *_ in batches:
             if len(x) < 2:
                 continue  # BatchNorm in train mode needs two samples
             with autocast(precision, device):
@@ -323,8 +327,12 @@ def _train_epoch(
     precision: str,
     progress,
     task,
+    mask_weight: float = 0.0,
 ) -> tuple[float, float]:
     """One pass over the training batches: (mean loss, head learning rate of the last step).
+
+    Batches that carry defect masks (images, labels, masks) add ``mask_weight`` times the
+    mask head's loss (:func:`weldsynth.train.masks.mask_loss`) to the classification loss.
 
     fp16 scales the loss (a step whose gradients overflow is skipped by the scaler, so the
     schedule's "step before optimizer step" warning is expected and silenced); the loss is
@@ -336,10 +344,13 @@ def _train_epoch(
     scaler = grad_scaler(precision, device)
     wide = _wide(device)
     total, n, lr = torch.zeros((), dtype=wide, device=device), 0, 0.0
-    for step, (x, y) in enumerate(batches, start=1):
+    for step, (x, y, *rest) in enumerate(batches, start=1):
         with autocast(precision, device):
-            logits = model(x)
-            loss = loss_fn(logits.float(), y)
+            if rest and mask_weight > 0:
+                logits, seg = model(x, with_mask=True)
+                loss = loss_fn(logits.float(), y) + mask_weight * mask_loss(seg, rest[0])
+            else:
+                loss = loss_fn(model(x).float(), y)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)

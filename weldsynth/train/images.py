@@ -147,6 +147,27 @@ def build_augment(spec: str, seed: int):
     return A.Compose(transforms, seed=seed)
 
 
+def _augment_each(
+    augment, x: np.ndarray, masks: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """An albumentations pipeline on each image (and its mask, brought to the image's size
+    and back to its cells, so it gets the same geometric transforms)."""
+    if masks is None:
+        return np.stack([augment(image=img)["image"] for img in x]), None
+    h, w = x.shape[1:]
+    mh, mw = masks.shape[1:]
+    sh, sw = -(-h // mh), -(-w // mw)  # input pixels per mask cell
+    images, cells = [], []
+    for img, mask in zip(x, masks, strict=True):
+        big = np.repeat(np.repeat(mask, sh, axis=0), sw, axis=1)
+        out = augment(image=img, mask=np.ascontiguousarray(big[:h, :w]))
+        big[:] = 0
+        big[:h, :w] = out["mask"]
+        cells.append(big.reshape(mh, sh, mw, sw).max(axis=(1, 3)))
+        images.append(out["image"])
+    return np.stack(images), np.stack(cells)
+
+
 class Batches:
     """Mini-batches of normalised 1-channel tensors from a uint16 image cache.
 
@@ -193,6 +214,9 @@ class Batches:
         if shuffle_seed is not None:
             self.generator = torch.Generator().manual_seed(shuffle_seed)
         self.sample_weights = sample_weights
+        self.with_masks = False
+        """Yield (images, labels, masks): the defect masks the images carry
+        (:func:`weldsynth.train.cache.with_masks`), flipped and turned with them."""
 
     def __len__(self) -> int:
         n = len(self.images)
@@ -220,28 +244,36 @@ class Batches:
             yield self.batch(chunk)
 
     def batch(self, chunk: np.ndarray) -> tuple:
-        """The (images, labels) tensors of the cache rows ``chunk``, on the device."""
+        """The (images, labels) tensors of the cache rows ``chunk``, on the device
+        (images, labels, masks with :attr:`with_masks`)."""
         import torch
 
         raw = np.ascontiguousarray(self.images[chunk])
         labels = self._move(torch.from_numpy(self.labels[chunk]))
+        masks = self.images.masks[chunk] if self.with_masks else None
         on_device = getattr(self.augment, "on_device", False)  # a BatchAugment
         per_image = self.augment is not None and not on_device
         if self.device.type == "cpu" or per_image:
             x = raw.astype(np.float32) * np.float32(1 / 65535)
             if per_image:
-                x = np.stack([self.augment(image=img)["image"] for img in x])
+                x, masks = _augment_each(self.augment, x, masks)
             xt = self._move(torch.from_numpy(np.ascontiguousarray(x)))
         else:  # uint16 crosses as int16 bits (half the bytes), widened on the device
             bits = self._move(torch.from_numpy(raw.view(np.int16)))
             xt = (bits.to(torch.int32) & 0xFFFF).to(torch.float32) * (1 / 65535)
         xt = xt.unsqueeze(1)
-        if on_device:
+        mt = None
+        if masks is not None:
+            mt = self._move(torch.from_numpy(np.ascontiguousarray(masks))).unsqueeze(1)
+            mt = mt.to(torch.float32) * (1 / 255)
+        if on_device and mt is None:
             xt = self.augment(xt)
+        elif on_device:
+            xt, mt = self.augment(xt, mt)
         xt = (xt - self.mean) / self.std
         if self.channels_last:
             xt = xt.contiguous(memory_format=torch.channels_last)
-        return xt, labels
+        return (xt, labels) if mt is None else (xt, labels, mt)
 
     def _move(self, tensor):
         """``tensor`` on the device: pinned and copied without blocking to a GPU."""

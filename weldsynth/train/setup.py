@@ -27,11 +27,12 @@ import numpy as np
 import torch
 
 from weldsynth.train.augment import build_batch_augment
-from weldsynth.train.cache import load_images, subset
+from weldsynth.train.cache import load_images, masks_of, subset, with_masks
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Item
 from weldsynth.train.fit import FitResult, fit
 from weldsynth.train.images import Batches, pixel_stats
+from weldsynth.train.masks import load_masks
 from weldsynth.train.model import build_model, load_pretrained
 
 CALIBRATION_IMAGES = 64
@@ -82,15 +83,20 @@ def run_config(cfg: TrainConfig, pretrained: bool) -> TrainConfig:
 
 
 def seeded_model(
-    cfg: TrainConfig, n_classes: int, seed: int, weights: Path | None
+    cfg: TrainConfig, n_classes: int, seed: int, weights: Path | None, mask_head: bool = False
 ) -> torch.nn.Module:
     """The network of ``cfg.arch``, initialised from ``seed`` without touching torch's global
-    random state, with ``weights`` loaded into its body and channels-last if configured."""
+    random state, with ``weights`` loaded into its body, a mask head when ``mask_head``
+    (seeded too) and channels-last if configured."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = build_model(cfg.arch, n_classes)
     if weights is not None:
         load_pretrained(model, weights)
+    if mask_head:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed + 1)
+            model.add_mask_head()
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
@@ -221,7 +227,9 @@ def prepare_training(
     if batch_size is not None:
         run_cfg = run_cfg.with_(batch_size=batch_size(len(x), run_cfg))
     where = torch.device("cpu") if device is None else torch.device(device)
-    model = seeded_model(cfg, n_classes, seeds["model"], weights).to(where)
+    masks = masks_of(x) if cfg.mask_loss > 0 else None
+    use_masks = masks is not None and bool(masks.any())
+    model = seeded_model(cfg, n_classes, seeds["model"], weights, use_masks).to(where)
     loss_weights, sample_w = class_balance(y, n_classes, cfg.balance)
     if loss_weights is not None:
         loss_weights = loss_weights.to(where)
@@ -238,6 +246,7 @@ def prepare_training(
         channels_last=cfg.channels_last,
         **placed,
     )
+    train.with_masks = use_masks
     calib = calibration_batches(x, y, run_cfg, mean, std, seeds["calibrate"], where)
     return TrainSetup(
         model, run_cfg, pretrained, seeds, mean, std, train, calib, loss_weights, where
@@ -295,14 +304,34 @@ def decode_items(
             f"decode cache: {len(loaded.kept)} images on disk in {loaded.where} "
             f"({loaded.decoded} decoded now)"
         )
+    kept = [items[k] for k in loaded.kept]
     return DecodedItems(
-        images=loaded.images,
-        items=[items[k] for k in loaded.kept],
+        images=_masked(loaded.images, kept, cfg, say),
+        items=kept,
         failures=loaded.failures,
         seconds=time.perf_counter() - started,
         where=loaded.where,
         decoded=loaded.decoded,
     )
+
+
+NO_MASKS = (
+    "warning: --mask-loss: no defect masks here (manifest mask column or _masks/ beside "
+    "the class folders); training without the mask loss"
+)
+
+
+def _masked(images: Any, items: list[Item], cfg: TrainConfig, say: Say) -> Any:
+    """``images`` carrying the items' defect masks when ``cfg.mask_loss`` asks for them
+    (:func:`weldsynth.train.masks.load_masks`); as they are, with a warning, when the data
+    set has none."""
+    if cfg.mask_loss <= 0:
+        return images
+    masks, non_empty = load_masks(items, cfg.size, threads=max(cfg.threads, 2))
+    if masks is None or not non_empty:
+        say(NO_MASKS)
+        return images
+    return with_masks(images, masks)
 
 
 def compiled(model: torch.nn.Module, sample: Batches, precision: str, say: Say) -> torch.nn.Module:

@@ -22,7 +22,7 @@ def device_option(func: Callable) -> Callable:
 
 
 def run_options(func: Callable) -> Callable:
-    """``--device``, ``--compile``, ``--cache-gb`` and ``--offline``."""
+    """``--device``, ``--compile``, ``--cache-gb``, ``--offline`` and ``--mask-loss``."""
     options = [
         click.option(
             "--compile",
@@ -43,6 +43,14 @@ def run_options(func: Callable) -> Callable:
             "--offline",
             is_flag=True,
             help="Never download ImageNet weights (also WELDSYNTH_OFFLINE=1).",
+        ),
+        click.option(
+            "--mask-loss",
+            type=click.FloatRange(0, 100),
+            default=0.0,
+            show_default=True,
+            help="Weight of an auxiliary loss on the defect masks (_masks/): a segmentation "
+            "head learns where each defect is (0: off; data without masks train as without).",
         ),
     ]
     func = device_option(func)

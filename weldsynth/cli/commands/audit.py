@@ -110,6 +110,7 @@ def make_config(
     compile: bool = False,
     cache_gb: float = 0.0,
     offline: bool = False,
+    mask_loss: float = 0.0,
 ):
     """A validated :class:`~weldsynth.train.config.TrainConfig` from the shared options."""
     import torch
@@ -135,6 +136,7 @@ def make_config(
         compile=compile,
         cache_gb=cache_gb,
         offline=offline,
+        mask_loss=mask_loss,
     )
 
 

@@ -39,6 +39,13 @@ SPLITS = ("test", "val", "train", "all")
     default=None,
     help="Also write one row per image (file, label, predicted, probability).",
 )
+@click.option(
+    "--no-heatmap",
+    is_flag=True,
+    help="Skip the heat-map scores printed on generated data: per defect, the mean IoU of "
+    "the thresholded heat map with the true mask and the CAM-in-mask energy (share of the "
+    "map inside the mask; low means a shortcut).",
+)
 @device_option
 def command(
     model: Path,
@@ -48,6 +55,7 @@ def command(
     json_out: Path | None,
     csv_out: Path | None,
     device: str = "auto",
+    no_heatmap: bool = False,
 ) -> None:
     """Evaluate a trained MODEL on one split of the data set DATA.
 
@@ -85,6 +93,7 @@ def command(
         soft_wrap=True,
     )
     breakdown, by_verdict = _print_tables(console, result)
+    located = None if no_heatmap else _localisation(console, ckpt, result)
     if json_out is not None:
         write_json(
             json_out,
@@ -101,6 +110,7 @@ def command(
                 "confusion": result.confusion.tolist(),
                 "per_defect": breakdown,
                 "per_defect_verdict": by_verdict,
+                **({"localisation": located.to_dict()} if located is not None else {}),
                 "skipped": [{"file": f, "reason": r} for f, r in result.failures],
             },
         )
@@ -164,3 +174,36 @@ def defect_table(rows: list[dict], classes: list[str], title: str = "per defect"
             *(str(r[f"as_{c}"]) for c in classes),
         )
     return table
+
+
+def _localisation(console, ckpt, result):
+    """Print the heat-map scores of the bad images with masks (None, nothing printed, when
+    the split has none)."""
+    from rich.table import Table
+
+    from weldsynth.train.localise import localise
+
+    located = localise(ckpt, result.items)
+    if located is None or not located.images:
+        return None
+    console.print(
+        f"heat maps ({located.method}) on {len(located.images)} bad images with masks: mean "
+        f"IoU {_pct(located.mean_iou)} (heat >= {located.threshold:g}), CAM-in-mask "
+        f"{_pct(located.mean_energy)}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table(title="heat map vs defect mask, per defect")
+    for col in ("defect", "images", "mean IoU", "CAM-in-mask"):
+        table.add_column(col, justify="left" if col == "defect" else "right")
+    for row in located.per_defect():
+        table.add_row(
+            row["defect"], str(row["images"]), _pct(row["mean_iou"]), _pct(row["cam_in_mask"])
+        )
+    console.print(table)
+    return located
+
+
+def _pct(value) -> str:
+    return "-" if value is None or value != value else f"{100 * value:.1f}%"

@@ -28,6 +28,15 @@ from weldsynth.core.errors import WeldsynthError
     show_default=True,
     help="Images scored per forward pass (memory, not results).",
 )
+@click.option(
+    "--heatmap",
+    "heatmap_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write per image an overlay PNG of where the model sees the defect (mask head "
+    "when trained with --mask-loss, else Grad-CAM) into this folder; the table and CSV "
+    "get the share of the map on the weld bead.",
+)
 @device_option
 @click.option("--quiet", "-q", is_flag=True, help="No table (use with --csv).")
 def command(
@@ -37,6 +46,7 @@ def command(
     batch_size: int,
     quiet: bool,
     device: str = "auto",
+    heatmap_dir: Path | None = None,
 ) -> None:
     """Classify height maps with a trained MODEL (model.pt or its run folder).
 
@@ -72,6 +82,7 @@ def command(
     for file, reason in failures:
         err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
     classes = ckpt.classes
+    heat, heat_cols = _heatmaps(ckpt, preds, heatmap_dir)
     if csv_out is not None:
         rows = [
             {
@@ -80,23 +91,61 @@ def command(
                 "probability": p.probability,
                 **{f"p_{c}": v for c, v in zip(classes, p.probs, strict=True)},
                 "error": "",
+                **_heat_fields(heat, p.file),
             }
             for p in preds
         ]
         rows += [{"file": f, "label": "", "probability": "", "error": r} for f, r in failures]
         write_csv(
-            csv_out, ["file", "label", "probability", *(f"p_{c}" for c in classes), "error"], rows
+            csv_out,
+            ["file", "label", "probability", *(f"p_{c}" for c in classes), "error", *heat_cols],
+            rows,
         )
     if preds and not quiet:
         table = Table(title=f"{ckpt.path}: {len(preds)} predicted, {len(failures)} unreadable")
         table.add_column("file", overflow="fold")
         table.add_column("label")
         table.add_column("probability", justify="right")
+        _bead_column(table, heat_cols)
         for p in preds:
-            table.add_row(p.file, p.label, f"{p.probability:.4f}")
+            table.add_row(p.file, p.label, f"{p.probability:.4f}", *_on_bead(heat, p.file))
         print_table(Console(), table)
     if csv_out is not None:
         click.echo(f"predictions written to {csv_out}")
     if not preds:
         first = f" ({failures[0][0]}: {failures[0][1]})" if failures else ""
         raise WeldsynthError(f"none of the {len(files)} file(s) could be read{first}")
+
+
+def _heatmaps(ckpt, preds: list, folder: Path | None) -> tuple[dict, list[str]]:
+    """``--heatmap``: file -> (overlay, bead share) of the predicted files, and the CSV
+    columns they fill (({}, []) without)."""
+    if folder is None:
+        return {}, []
+    from weldsynth.train.heatmap import heatmaps_for_files
+
+    heat = heatmaps_for_files(ckpt, [p.file for p in preds], folder) if preds else {}
+    click.echo(f"{len(heat)} heat map overlay(s) written to {folder}")
+    return heat, ["heatmap", "bead_share"]
+
+
+def _bead_column(table, heat_cols: list[str]) -> None:
+    """The table's "on bead" column, with --heatmap."""
+    if heat_cols:
+        table.add_column("on bead", justify="right")
+
+
+def _on_bead(heat: dict, file: str) -> list[str]:
+    """The table's "on bead" cell of one file ([] without --heatmap)."""
+    if not heat:
+        return []
+    share = _heat_fields(heat, file).get("bead_share", "")
+    return [f"{100 * share:.0f}%" if share != "" else "-"]
+
+
+def _heat_fields(heat: dict, file: str) -> dict:
+    """The CSV fields of one file's heat map: overlay path and bead share ("" when none)."""
+    if file not in heat:
+        return {}
+    path, share = heat[file]
+    return {"heatmap": str(path), "bead_share": "" if share != share else round(share, 4)}

@@ -10,7 +10,12 @@ Grad-CAM use only this:
 * :attr:`WeldModel.cam_target_layer` — the layer Grad-CAM hooks;
 * :attr:`WeldModel.input_conv` — the first convolution (input channels, pretrained RGB
   filters summed to one channel);
-* :meth:`WeldModel.param_groups` and :meth:`WeldModel.freeze_body` — the fine-tune schedule.
+* :meth:`WeldModel.param_groups` and :meth:`WeldModel.freeze_body` — the fine-tune schedule;
+* :meth:`WeldModel.add_mask_head` — an optional segmentation head (a 1×1 convolution on
+  :meth:`WeldModel.features`) trained on the defect masks (``train --mask-loss``);
+  ``forward(x, with_mask=True)`` returns (logits, mask logits) and :meth:`WeldModel.mask_map`
+  its map. It is created on demand, never by a builder, so a model without it has exactly
+  the state dict it always had (the checkpoint keeps the head's weights apart).
 
 A family names its layers with three class attributes (``head_attr``, ``cam_attr``,
 ``early_attrs``) and implements ``features`` and ``forward_head``; the rest follows. Module
@@ -24,6 +29,9 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+
+MASK_HEAD = "mask_head"
+"""Attribute (and state-dict prefix) of the optional segmentation head."""
 
 
 class WeldModel(nn.Module):
@@ -48,9 +56,52 @@ class WeldModel(nn.Module):
         """Logits (N, num_classes) from :meth:`features`' output (pooling and head)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward_head()")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (N, num_classes)."""
-        return self.forward_head(self.features(x))
+    def forward(self, x: torch.Tensor, with_mask: bool = False):
+        """Logits (N, num_classes); with ``with_mask`` (and a mask head), (logits, mask
+        logits (N, 1, h, w) at the feature map's resolution)."""
+        feats = self.features(x)
+        if with_mask and self.has_mask_head:
+            return self.forward_head(feats), self.mask_head(feats)
+        return self.forward_head(feats)
+
+    @property
+    def has_mask_head(self) -> bool:
+        """True when :meth:`add_mask_head` gave the model a segmentation head."""
+        return isinstance(getattr(self, MASK_HEAD, None), nn.Module)
+
+    @property
+    def feature_channels(self) -> int:
+        """Channels of :meth:`features` (the last convolution's of ``cam_target_layer``)."""
+        convs = [m for m in self.cam_target_layer.modules() if isinstance(m, nn.Conv2d)]
+        if not convs:
+            raise TypeError(f"{type(self).__name__}: override feature_channels")
+        return int(convs[-1].out_channels)
+
+    def add_mask_head(self) -> nn.Module:
+        """Give the model a segmentation head: a 1×1 convolution from the features to one
+        defect logit per cell (initialised from torch's global RNG; kept as it is when
+        there is one already)."""
+        if not self.has_mask_head:
+            head = nn.Conv2d(self.feature_channels, 1, kernel_size=1)
+            nn.init.zeros_(head.bias)
+            ref = next(self.parameters(), None)
+            if ref is not None:
+                head = head.to(device=ref.device, dtype=ref.dtype)
+            setattr(self, MASK_HEAD, head)
+        return getattr(self, MASK_HEAD)
+
+    def mask_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Defect probability (N, h, w) per feature cell from the mask head."""
+        if not self.has_mask_head:
+            raise TypeError(f"{type(self).__name__} has no mask head")
+        return torch.sigmoid(getattr(self, MASK_HEAD)(self.features(x)).float())[:, 0]
+
+    def _trainable_heads(self) -> set[int]:
+        """Ids of the parameters of the heads (classifier and mask head)."""
+        heads = list(self.classifier.parameters())
+        if self.has_mask_head:
+            heads += list(getattr(self, MASK_HEAD).parameters())
+        return {id(p) for p in heads}
 
     @property
     def classifier(self) -> nn.Module:
@@ -105,11 +156,12 @@ class WeldModel(nn.Module):
         """Parameters in three groups for discriminative learning rates.
 
         Returns:
-            [stem and early stages (``early_attrs``), the rest of the body, head]: early
-            layers learn slowest. Order within a group is ``named_parameters`` order.
+            [stem and early stages (``early_attrs``), the rest of the body, heads (the
+            classifier and the mask head)]: early layers learn slowest. Order within a group
+            is ``named_parameters`` order.
         """
         early = {id(p) for a in self.early_attrs for p in getattr(self, a).parameters()}
-        head = {id(p) for p in self.classifier.parameters()}
+        head = self._trainable_heads()
         groups: list[list[nn.Parameter]] = [[], [], []]
         for _name, param in self.named_parameters():
             k = 2 if id(param) in head else 0 if id(param) in early else 1
@@ -117,8 +169,8 @@ class WeldModel(nn.Module):
         return groups
 
     def freeze_body(self, frozen: bool) -> None:
-        """Freeze (or unfreeze) every layer but the head; BatchNorm layers stay trainable."""
-        head = {id(p) for p in self.classifier.parameters()}
+        """Freeze (or unfreeze) every layer but the heads; BatchNorm layers stay trainable."""
+        head = self._trainable_heads()
         for module in self.modules():
             is_bn = isinstance(module, nn.modules.batchnorm._BatchNorm)
             for param in module.parameters(recurse=False):
