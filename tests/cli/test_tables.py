@@ -131,3 +131,58 @@ def test_audit_suspects_table_at_80_columns(tmp_path: Path) -> None:
         assert row["rank"] in cells
         matches = [p for p in every if p.endswith(cell.lstrip("…"))]
         assert matches == [row["path"]], cell  # the shortened path names one sample
+
+
+def _table_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line[:1] in "┏┃┡│└" or "━" in line]
+
+
+def _no_cut_cell(output: str) -> None:
+    """Every table line fits 80 columns and a cut (``…``) only opens a path."""
+    lines = _table_lines(output)
+    assert lines, output
+    assert max(len(line) for line in lines) <= 80, output
+    for cell in _cells("\n".join(lines)):
+        assert "…" not in cell or (cell.startswith("…") and "…" not in cell[1:]), cell
+
+
+def test_generate_summary_at_80_columns_wraps_defect_columns(tmp_path: Path) -> None:
+    runner = CliRunner(env={"COLUMNS": "80"})
+    good = tmp_path / "good"
+    made = runner.invoke(cli, ["samples", "-t", "3", "-t", "7", "-n", "2", "--out", str(good)])
+    assert made.exit_code == 0, made.output
+    res = runner.invoke(cli, ["generate", str(good), "--all", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    _no_cut_cell(res.output)
+    counts: dict[tuple[str, str], int] = {}
+    for r in read_manifest(tmp_path / "d"):
+        key = (r.topology, "good" if r.label == "good" else f"bad {r.defect}")
+        counts[key] = counts.get(key, 0) + 1
+    lines = _table_lines(res.output)
+    headers = " ".join(line for line in lines if line.startswith("┃"))
+    for (topology, column), n in counts.items():
+        assert column.split()[-1] in headers  # every defect column is shown
+        rows = [line for line in lines if re.match(rf"│\s*{topology}\s*│", line)]
+        assert any(str(n) in _cells(line) for line in rows), (topology, column, n)
+
+
+def test_norm_tables_at_80_columns_cut_nothing() -> None:
+    runner = CliRunner(env={"COLUMNS": "80"})
+    listed = runner.invoke(cli, ["norm", "list"])
+    assert listed.exit_code == 0, listed.output
+    _no_cut_cell(listed.output)
+    shown = runner.invoke(cli, ["norm", "show", "iso5817-2014-C", "--t", "3", "--b", "6"])
+    assert shown.exit_code == 0, shown.output
+    _no_cut_cell(shown.output)
+    from weldsynth.synth.norm import ExpressionError, NormSettings
+
+    settings = NormSettings.from_mapping({"preset": "iso5817-2014-C", "t_mm": 3})
+    cells = _cells("\n".join(_table_lines(shown.output)))
+    symbols = {"t": 3.0, "s": 3.0, "a": None, "b": 6.0}
+    for rule in settings.level.norm.rules.values():
+        try:
+            lim = settings.resolve(rule.id, symbols, rule.unit)
+        except ExpressionError:  # a limit needing a thickness not given
+            continue
+        if lim.value is not None:
+            assert f"{lim.value:.3g}" in cells, rule.id

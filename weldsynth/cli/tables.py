@@ -154,11 +154,13 @@ def _copy(table: Table, columns: list[Column]) -> Table:
 
 
 def _layout(cols: list[_Col], room: int) -> list[int]:
-    """Widths from the natural ones, shrinking path then text columns down to their
-    minimum, widest slack first, until they fit ``room``."""
+    """Widths from the natural ones, shrinking number columns (their headers wrap; a
+    number column is never narrower than its widest cell), then text columns (wrapped at
+    spaces), then path columns (shortened from the left) down to their minimum, widest
+    slack first, until they fit ``room``."""
     widths = [c.natural for c in cols]
     excess = sum(widths) - room
-    for kinds in (("path",), ("text",)):
+    for kinds in (("number",), ("text",), ("path",)):  # what wraps loses nothing: first
         while excess > 0:
             slack = [
                 (widths[i] - c.minimum, i)
@@ -233,7 +235,7 @@ def _column(col: _Col, width: int) -> Column:
         style=c.style,
         header_style=c.header_style,
         width=width,
-        no_wrap=col.kind != "text",
+        no_wrap=False,  # headers wrap; cells fit: numbers never narrower, paths shortened
         overflow="fold",
     )
 
