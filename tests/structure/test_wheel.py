@@ -80,5 +80,9 @@ def test_installed_wheel_runs_without_the_checkout(installed: Path, tmp_path: Pa
     demo = _run([str(installed / "weldsynth"), "demo", "--out", "demo-out"], cwd=tmp_path)
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
     assert "copied from" in demo.stdout  # the shipped samples, not a regenerated fallback
+    # not a terminal: the long steps report in plain lines (generate, each fold model)
+    assert "generate, " in demo.stdout and "(100%)" in demo.stdout
+    for k in (1, 2, 3):
+        assert f"audit: fold models, fold model {k}/3 (seed 1/1, fold {k}/3)" in demo.stdout
     assert (tmp_path / "demo-out" / "data" / "manifest.csv").is_file()
     assert (tmp_path / "demo-out" / "loop" / "iter1" / "audit" / "report.html").is_file()
