@@ -17,7 +17,11 @@ import numpy as np
 from weldsynth.core.units import to_unit
 
 HALF_PIXEL = 0.5
-"""Pixel centres inside a size L spread over (L - 1, L]: half a pixel is added."""
+"""Added to the largest distance between the changed pixel centres of a round defect."""
+ONE_PIXEL = 1.0
+"""Added to the spread of the pixel centres along the bead: the n pixels a band of length
+L covers (n = floor(L) or ceil(L)) have centres n - 1 apart, so n is within 1 px of L
+(half a pixel would leave the estimate half a pixel short on average)."""
 
 
 def feret_px(mask: np.ndarray) -> float:
@@ -34,7 +38,7 @@ def feret_px(mask: np.ndarray) -> float:
 def extent_along_px(mask: np.ndarray, geometry: Any) -> float:
     """Extent along the bead (arc length) of the changed pixels nearest the centreline
     (within 1.5 px of the nearest: round a corner the far edge of a band is longer than
-    its centreline), plus half a pixel."""
+    its centreline), plus one pixel (see ``ONE_PIXEL``)."""
     ys, xs = np.nonzero(mask)
     if xs.size == 0:
         return 0.0
@@ -42,9 +46,9 @@ def extent_along_px(mask: np.ndarray, geometry: Any) -> float:
     s, d = path.project(xs.astype(np.float64), ys.astype(np.float64))
     s = np.sort(s[np.abs(d) <= np.abs(d).min() + 1.5])
     if not path.closed:
-        return float(s[-1] - s[0]) + HALF_PIXEL
+        return float(s[-1] - s[0]) + ONE_PIXEL
     gaps = np.diff(np.concatenate([s, [s[0] + path.length]]))  # round a closed bead
-    return float(path.length - gaps.max()) + HALF_PIXEL
+    return float(path.length - gaps.max()) + ONE_PIXEL
 
 
 def _sample(unit: np.ndarray, xy: np.ndarray) -> np.ndarray:

@@ -10,7 +10,13 @@ under the disc are covered by the lump. A disc with no measured pixel under it c
 nothing (the draw is then rejected as a no-op).
 
 Norm: spatter / a lump (a plant rule; ISO 5817 leaves spatter to the application),
-measured by its diameter ``2 × radius``; verdict drawn first, then the radius.
+measured by its diameter ``2 × radius``; verdict drawn first, then the radius. On a sloped
+bead the cap above leaves the uphill part of its disc under the surface, so the lump on the
+map is smaller than its disc. Under a norm the lump is therefore *added* onto the surface
+(``rim_on_surface``): ``h' = h + (top - h(centre)) × sphere(r)`` over the whole disc (shadow
+under it filled with the smoothed surroundings first), so its rim follows the surface, the
+whole disc rises and the diameter measured is the one the map shows. Recipes without a norm
+draw the cap as above, byte for byte as before.
 """
 
 from __future__ import annotations
@@ -72,6 +78,9 @@ class BallParams(DefectParams):
     height: float
     s: float = 0.0
     d: float = 0.0
+    rim_on_surface: bool = False
+    """Under a norm: the lump is added onto the surface over its whole disc (see the module
+    docstring); False: the cap's rim sits at the lowest point under the disc."""
 
 
 def texture_of(unit: np.ndarray, valid: np.ndarray, sigma: float = 1.5) -> np.ndarray:
@@ -97,6 +106,25 @@ def ball_surface(unit: np.ndarray, r: np.ndarray, radius: float, height: float) 
     return np.where(inside, np.maximum(unit, np.minimum(cap, 1.0)), unit)
 
 
+def ball_on_surface(unit: np.ndarray, r: np.ndarray, radius: float, height: float) -> np.ndarray:
+    """New float heights of a box with a lump added onto the surface over ``r < 1``: its top
+    ``height`` above the highest measured point within ``CONTEXT`` px of the disc, its rim
+    following the surface (every pixel of the disc rises)."""
+    inside = r < 1.0
+    valid = unit > 0
+    if not (inside & valid).any():
+        return unit
+    near = unit[(r < 1.0 + CONTEXT / radius) & valid]
+    top = min(float(near.max()) + height, 1.0)
+    w = valid.astype(np.float32)
+    num = cv2.GaussianBlur((unit * valid).astype(np.float32), (0, 0), 1.5)
+    den = cv2.GaussianBlur(w, (0, 0), 1.5)
+    base = np.where(valid, unit, num / np.maximum(den, 1e-6))  # shadow: the surroundings
+    centre = float(base.flat[int(np.argmin(r))])
+    rise = max(top - centre, height) * F.sphere_profile(r)
+    return np.where(inside, np.minimum(base + rise, 1.0), unit)
+
+
 def apply_ball(height: np.ndarray, p: BallParams) -> tuple[np.ndarray, np.ndarray]:
     """Pure lump maths on any supported dtype; returns (new height, changed mask)."""
     cx, cy = p.center
@@ -105,6 +133,8 @@ def apply_ball(height: np.ndarray, p: BallParams) -> tuple[np.ndarray, np.ndarra
 
     def edit(unit: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         r = F.ellipse_radius(xs, ys, p.center, p.radius)
+        if p.rim_on_surface:
+            return ball_on_surface(unit, r, p.radius, p.height)
         return ball_surface(unit, r, p.radius, p.height)
 
     return F.edit_box(height, box, edit)
@@ -134,7 +164,8 @@ class Ball(Defect):
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> BallParams:
         """Centre on (or at the edge of) the bead, on measured data when possible."""
         c = self.config
-        if self.judged("spatter"):
+        judged = self.judged("spatter")
+        if judged:
             per_px = 2.0 * self.judge.px_per_unit()
             radius = self.draw_size(rng, c.radius, geometry, per_px, "spatter")
         else:
@@ -144,7 +175,12 @@ class Ball(Defect):
         width = float(geometry.path.width_at(s))  # type: ignore[union-attr]
         radius = max(1.0, min(radius, MAX_RADIUS_PER_WIDTH * width))
         return BallParams(
-            center=(float(xy[0]), float(xy[1])), radius=radius, height=height, s=s, d=d
+            center=(float(xy[0]), float(xy[1])),
+            radius=radius,
+            height=height,
+            s=s,
+            d=d,
+            rim_on_surface=judged,
         )
 
     def apply(self, height: np.ndarray, params: BallParams) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]

@@ -14,8 +14,18 @@ keep their heights; the change peaks half-way to each edge. A raise takes at mos
 would erase the texture). No-data pixels stay 0.
 
 Norm: excess weld metal (ISO 6520-1 502), the height of the raised side above the
-nominal reinforcement, ``|strength| × bead height`` (the bead's median height, mm from the
-calibration's ``height_mm``, recorded as ``reference_mm``); verdict drawn first.
+nominal reinforcement. Under a norm the change is *added* instead of scaled, so that this
+height is the same all along the section and is what the map shows:
+
+    h' = h + strength × level × a(s) × sin(π d / half width)
+
+with ``level`` the bead's median height on the map (recorded in the params): the crest of
+the raised half stands ``|strength| × level`` above the bead it replaces (mm:
+``|strength| × reference_mm``, ``reference_mm`` = ``level`` in mm from the calibration's
+``height_mm``) and the texture is kept (added to). Heights above ``KNEE`` are compressed
+softly towards full scale; the draw keeps most of the crest line under it, so the crest
+shows the whole raise. Verdict drawn first. Recipes without a norm scale the surface as
+above, byte for byte as before.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from weldsynth.core.units import full_scale
 from weldsynth.geometry import WeldGeometry
 from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
@@ -50,6 +61,12 @@ HEADROOM = 0.6
 the top keeps some of its texture)."""
 END_MARGIN = 0.05
 """On open beads a section keeps this fraction of the bead length from the ends."""
+KNEE = 0.95
+"""Under a norm, raised heights above this are compressed softly towards full scale (as a
+scanner nearing the end of its range); below it the raise is exact."""
+CREST_QUANTILE = 25.0
+"""Under a norm, a draw keeps this percentile of the crest line's heights (half-way to the
+bead edges) plus the raise under ``KNEE``, so the crest shows the whole raise."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,9 @@ class ExcessMaterialParams(DefectParams):
     s: float = 0.0
     reference_mm: float | None = None
     """Under a norm: the bead height (mm) the strength is a fraction of."""
+    level: float | None = None
+    """Under a norm: the bead height ([0, 1] units) the strength is a fraction of; the raise
+    ``strength × level`` is then added (see the module docstring). None: scaled."""
 
 
 def apply_excess_material(
@@ -140,6 +160,12 @@ def apply_excess_material(
         along = np.ones_like(f.s) if p.whole else section_weight(f.s, p.s0, p.s1, p.ramp)
         along = along * np.clip(1.0 - f.beyond / np.maximum(half, 1e-6), 0.0, 1.0)
         old = unit[f.iy, f.ix]
+        if p.level is not None:  # under a norm: the raise added, its crest as measured
+            new = old + p.strength * p.level * along * across
+            soft = 1.0 - KNEE  # above the knee: softly towards full scale
+            top = KNEE + soft * -np.expm1(-np.maximum(new - KNEE, 0.0) / soft)
+            new = np.where(new > KNEE, top, new)
+            return f.iy, f.ix, np.where(old > 0, np.clip(new, floor, 1.0), 0.0)
         change = old * (p.strength * along * across)
         # raises approach the ceiling softly (a clipped plateau would erase the texture)
         room = np.maximum(HEADROOM * (CEILING - old), 1e-6)
@@ -174,23 +200,54 @@ class ExcessMaterial(Defect):
             return {"height_rel": abs(params.strength)}
         return {"height_mm": abs(params.strength) * params.reference_mm}
 
+    def headroom(
+        self, geometry: WeldGeometry, sign: float, span: tuple[float, float]
+    ) -> tuple[float, float]:
+        """(bead level, room for a raise), [0, 1] units: the bead's median height on the
+        current map, and how far the crest line of the raised half (half-way to its edge,
+        lower ``CREST_QUANTILE``, over the arc lengths ``span``) lies under ``KNEE``."""
+        level = self.bead_level(geometry)
+        path = geometry.path
+        if self._map is None or path is None:
+            return level, KNEE - level
+        s = np.linspace(span[0], span[1], max(2, int((span[1] - span[0]) / 2.0)))
+        xy = path.to_image(s, sign * path.width_at(s) / 4)
+        h, w = self._map.shape
+        ix = np.clip(np.rint(xy[:, 0]).astype(int), 0, w - 1)
+        iy = np.clip(np.rint(xy[:, 1]).astype(int), 0, h - 1)
+        crest = self._map[iy, ix].astype(np.float64)
+        crest = crest[crest > 0] / full_scale(self._map.dtype)
+        low = float(np.percentile(crest, CREST_QUANTILE)) if crest.size else level
+        return level, max(0.0, KNEE - low)
+
+    def judged_size(
+        self, rng: np.random.Generator, geometry: WeldGeometry, sign: float, span: tuple
+    ) -> tuple[float, float, float]:
+        """(|strength|, bead level, reference_mm) drawn verdict first, the crest of the
+        raised half kept under ``KNEE`` (the raise is then what the map shows)."""
+        c = self.config
+        level, room = self.headroom(geometry, sign, span)
+        ref = level * self.judge.height_mm_per_unit(self.map_bits(), "excess_weld_metal")
+        bounds = (c.strength[0], min(c.strength[1], room / max(level, 1e-9)))
+        size = self.draw_size(rng, bounds, geometry, max(ref, 1e-9), "excess_weld_metal")
+        return size, level, ref
+
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> ExcessMaterialParams:
-        """Side, strength, and the whole bead or a section of it."""
+        """Side, strength, and the whole bead or a section of it (under a norm the strength
+        is drawn last, for the crest of the section drawn)."""
         c = self.config
         path = geometry.path
         assert path is not None
-        ref = None
-        if self.judged("excess_weld_metal"):
-            per = self.judge.height_mm_per_unit(self.map_bits(), "excess_weld_metal")
-            ref = self.bead_level(geometry) * per
-            size = self.draw_size(rng, c.strength, geometry, max(ref, 1e-9), "excess_weld_metal")
-        else:
-            size = uniform(rng, c.strength)
-        strength = size * draw_side(rng, c.side)
+        judged = self.judged("excess_weld_metal")
+        size = 0.0 if judged else uniform(rng, c.strength)
+        sign = draw_side(rng, c.side)
         whole = bool(rng.random() < c.p_whole)
         length = uniform(rng, c.length) * path.length
         ramp = uniform(rng, c.ramp) * path.mean_width
+        ref = level = None
         if whole:
+            if judged:
+                size, level, ref = self.judged_size(rng, geometry, sign, (0.0, path.length))
             points, widths = whole_piece(path)
             return ExcessMaterialParams(
                 points=points,
@@ -200,12 +257,15 @@ class ExcessMaterial(Defect):
                 s0=0.0,
                 s1=path.length,
                 ramp=0.0,
-                strength=strength,
+                strength=size * sign,
                 s=0.0,
                 reference_mm=ref,
+                level=level,
             )
         a, b = place_section(rng, path, length, END_MARGIN * path.length)
         ramp = min(ramp, (b - a) / 3)
+        if judged:
+            size, level, ref = self.judged_size(rng, geometry, sign, (a + ramp, b - ramp))
         pad = float(np.max(path.widths)) / 2 + 2.0
         points, widths, origin = local_piece(path, a - pad, b + pad)
         return ExcessMaterialParams(
@@ -216,9 +276,10 @@ class ExcessMaterial(Defect):
             s0=a - origin,
             s1=b - origin,
             ramp=ramp,
-            strength=strength,
+            strength=size * sign,
             s=origin,
             reference_mm=ref,
+            level=level,
         )
 
     def apply(

@@ -18,9 +18,16 @@ groove follows the path round the outside corners; inside (where mirrored rays c
 the corners) the section stays on one straight side.
 
 Norm: while the groove keeps a bottom (``depth < LACK_OF_FUSION_DEPTH``) beside a plate,
-the bead is still fused and the draw is an *undercut* (ISO 6520-1 5011) of depth ``depth ×
-plate height`` (mm, from the plate's mean height, recorded as ``reference_mm``); a groove
-down to no data, or no plate on that side, is *lack of fusion* (401). Verdict drawn first.
+the bead is still fused and the draw is an *undercut* (ISO 6520-1 5011). Its depth is then
+cut below the plate it copies, not as a fraction of it: the groove's target is ``plate -
+groove × min(1, 1.25 sin(...))`` (a flat bottom) with ``groove = depth ×`` the local plate
+height (the median of the plate mirrored into the groove's middle along the section,
+recorded in mm as ``reference_mm``), so the groove lies ``depth × reference_mm`` below the
+plate beside it all along the section: what the norm measures and what the map shows. A
+section whose plate is lower than the groove, or whose surface already is, is redrawn. A
+groove down to no data, or no plate on that side, is *lack of fusion* (401). Verdict drawn
+first. Recipes without a norm cut the groove as a fraction of the plate, byte for byte as
+before.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from weldsynth.core.units import full_scale
 from weldsynth.geometry import PLATE_LEFT, PLATE_RIGHT, WeldGeometry
 from weldsynth.geometry.path import BeadPath
 from weldsynth.synth.defects import functional as F
@@ -53,6 +61,12 @@ PLATE_BIAS = 0.5
 """With side "any" and one plate visible, that side is chosen 75 % of the time."""
 LACK_OF_FUSION_DEPTH = 0.9
 """A groove at least this deep (× plate height) no longer leaves the bead fused."""
+FLAT_BOTTOM = 1.25
+"""Under a norm the groove's profile is ``min(1, FLAT_BOTTOM × sin)``: a flat bottom over the
+middle 40 % of the groove, where the map shows the measured depth."""
+GROOVE_ROOM = 0.002
+"""Under a norm, an undercut's groove stays this far ([0, 1]) above 0 where the plate beside
+the section is lowest (the groove never reaches no data)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,9 @@ class MissingPlateParams(DefectParams):
     s: float = 0.0
     reference_mm: float | None = None
     """Under a norm: the plate height (mm) beside the section; 0 when there is no plate."""
+    groove: float | None = None
+    """Under a norm (undercut): the groove's depth below the plate it copies, [0, 1] units
+    (``depth`` × the local plate height); None: the groove is ``depth`` × the plate."""
 
 
 def apply_missing_plate(height: np.ndarray, p: MissingPlateParams) -> tuple[np.ndarray, np.ndarray]:
@@ -164,7 +181,12 @@ def apply_missing_plate(height: np.ndarray, p: MissingPlateParams) -> tuple[np.n
             f.y[sel] + step * vy - box[1],
         )  # type: ignore[index]
         groove = np.sin(np.pi * np.clip((qs - e0s) / np.maximum(e1s - e0s, 1e-6), 0.0, 1.0))
-        target = plate * (1.0 - p.depth * groove)
+        if p.groove is None:
+            target = plate * (1.0 - p.depth * groove)
+        else:  # under a norm: a depth below the plate beside it, the same all along, on a
+            # flat bottom (the pixels round the middle all show the whole depth)
+            bottom = np.minimum(FLAT_BOTTOM * groove, 1.0)
+            target = np.where(plate > 0, np.maximum(plate - p.groove * bottom, floor), 0.0)
         old = unit[f.iy[sel], f.ix[sel]]
         new = np.minimum(old, old + w * (target - old))
         new = np.where((old > 0) & (new < floor) & (target > 0), floor, new)
@@ -209,33 +231,72 @@ class MissingPlate(Defect):
             "length_mm": calibration.px_to_mm(length),
         }
 
+    def plate_beside(
+        self, geometry: WeldGeometry, side: float, flank: float, span: tuple[float, float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(plate, surface) heights ([0, 1]) every 2 px over ``span``: the plate the groove
+        copies at its middle (the current map at the mirror, across ``e1``, of the groove's
+        middle line) and the surface the groove is cut into there."""
+        path = geometry.path
+        assert path is not None and self._map is not None
+        s = np.linspace(span[0], span[1], max(2, int((span[1] - span[0]) / 2.0)))
+        half = path.width_at(s) / 2
+        e0, e1 = half * (1 - flank), half * (1 + self.config.margin)
+        mid = (e0 + e1) / 2
+        xy = np.concatenate([path.to_image(s, side * (2 * e1 - mid)), path.to_image(s, side * mid)])
+        h, w = self._map.shape
+        ix = np.clip(np.rint(xy[:, 0]).astype(int), 0, w - 1)
+        iy = np.clip(np.rint(xy[:, 1]).astype(int), 0, h - 1)
+        heights = self._map[iy, ix].astype(np.float64) / full_scale(self._map.dtype)
+        return heights[: len(s)], heights[len(s) :]
+
     def draw_depth(
-        self, rng: np.random.Generator, geometry: WeldGeometry, side: float
-    ) -> tuple[float, float | None]:
-        """(depth, plate height in mm or None): verdict first under a norm judging undercut."""
+        self,
+        rng: np.random.Generator,
+        geometry: WeldGeometry,
+        side: float,
+        flank: float,
+        span: tuple[float, float],
+    ) -> tuple[float, float, float | None]:
+        """(depth, plate height in mm, groove) under a norm judging undercut, verdict first:
+        the depth below the plate beside the section (``span``, its full-depth part).
+
+        Raises:
+            NoSizeError: An acceptable undercut where no plate is seen, a groove deeper
+                than the plate beside it, or a surface already lower than the groove.
+        """
         c = self.config
-        if not self.judged("undercut"):
-            return uniform(rng, c.depth), None
         want = PLATE_LEFT if side > 0 else PLATE_RIGHT
-        levels = [p.mean_height for p in geometry.plates if p.side == want and p.area > 0]
-        per = self.judge.height_mm_per_unit(self.map_bits(), "undercut")
-        ref = float(levels[0]) * per if levels else 0.0
-        if ref <= 0.0:  # no plate on that side: lack of fusion, never acceptable
+        fused = any(p.side == want and p.area > 0 for p in geometry.plates)
+        plate, surface = self.plate_beside(geometry, side, flank, span) if fused else ((), ())
+        plate = np.asarray(plate)
+        if not plate.size or plate.min() <= 0.0:  # no plate seen there: lack of fusion
             if self.wanted == "accept":
                 raise NoSizeError(f"{self.name}: no plate beside the section to be fused with")
-            return uniform(rng, c.depth), 0.0
+            return uniform(rng, c.depth), 0.0, None
+        level = float(np.median(plate))
+        ref = level * self.judge.height_mm_per_unit(self.map_bits(), "undercut")
         hi = c.depth[1] if self.wanted == "reject" else min(c.depth[1], LACK_OF_FUSION_DEPTH - 1e-3)
-        return self.draw_size(rng, (c.depth[0], hi), geometry, ref, "undercut"), ref
+        depth = self.draw_size(rng, (c.depth[0], hi), geometry, ref, "undercut")
+        if depth >= LACK_OF_FUSION_DEPTH:
+            return depth, ref, None
+        if depth * level > float(plate.min()) - GROOVE_ROOM:
+            raise NoSizeError(f"{self.name}: the plate beside the section is lower than the groove")
+        if np.any(np.asarray(surface) < plate - depth * level):
+            raise NoSizeError(f"{self.name}: the surface there already lies below the groove")
+        return depth, ref, depth * level
 
     def sample(self, rng: np.random.Generator, geometry: WeldGeometry) -> MissingPlateParams:
-        """Side (favouring a visible plate), section, flank, groove depth."""
+        """Side (favouring a visible plate), section, flank, groove depth (under a norm
+        drawn last, against the plate beside the section drawn)."""
         c = self.config
         path = geometry.path
         assert path is not None
         side = draw_side(rng, c.side, geometry, PLATE_BIAS)
         length = uniform(rng, c.length) * path.length
         flank = uniform(rng, c.flank)
-        depth, ref = self.draw_depth(rng, geometry, side)
+        judged = self.judged("undercut")
+        depth = 0.0 if judged else uniform(rng, c.depth)
         ramp = uniform(rng, c.ramp) * path.mean_width
         half = float(np.max(path.widths)) / 2
         guard = half * (1 + 2 * c.margin + flank) + SHOULDER
@@ -248,6 +309,9 @@ class MissingPlate(Defect):
             straight=path.closed and side < 0,
         )
         ramp = min(ramp, (b - a) / 3)
+        ref = groove = None
+        if judged:
+            depth, ref, groove = self.draw_depth(rng, geometry, side, flank, (a + ramp, b - ramp))
         pad = half + 2.0
         points, widths, origin = local_piece(path, a - pad, b + pad)
         return MissingPlateParams(
@@ -262,6 +326,7 @@ class MissingPlate(Defect):
             depth=depth,
             s=origin,
             reference_mm=ref,
+            groove=groove,
         )
 
     def apply(
