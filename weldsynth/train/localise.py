@@ -97,6 +97,7 @@ def localise(
     items: Sequence[Item],
     heights: Sequence[np.ndarray] | None = None,
     batch_size: int = 32,
+    method: str = "auto",
 ) -> Localisation | None:
     """Score a :class:`~weldsynth.train.checkpoint.Checkpoint`'s heat maps on the bad
     ``items`` that have masks.
@@ -106,6 +107,8 @@ def localise(
         items: Evaluated images (others than bad ones with a mask are skipped).
         heights: Their decoded height maps, in order (None: read them here).
         batch_size: Images per forward pass.
+        method: Heat map of :func:`~weldsynth.train.heatmap.defect_maps` ("auto": the mask
+            head when the model has one, else Grad-CAM).
 
     Returns:
         The scores, or None when no item is a bad image with a readable mask.
@@ -122,7 +125,7 @@ def localise(
         pick, chosen = [pick[j] for j in kept], got
     else:
         chosen = [heights[k] for k in pick]
-    out = Localisation(method=method_of(ckpt.model))
+    out = Localisation(method=method_of(ckpt.model, method))
     maps = maps_for_heights(
         ckpt.model,
         chosen,
@@ -131,6 +134,7 @@ def localise(
         float(ckpt.meta["std"]),
         classes=ckpt.classes,
         batch_size=batch_size,
+        method=out.method,
     )
     for k, heat in zip(pick, maps, strict=True):
         mask = masks[k]
