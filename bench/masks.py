@@ -14,7 +14,9 @@ size measured (the rule for making it the default on data with masks).
 Usage: python bench/masks.py [--topologies 3,5,7] [--counts 20,40,80] [--epochs 40]
 [--mask-loss 1.0] [--work DIR]. Rows already in the results file for other (topology,
 count) pairs are kept, so the curve can be measured in pieces; the JSON records the
-settings, the machine and its load.
+settings, the machine and its load. On a shared machine the two sides can run as two
+processes (``--variants plain --out A.json`` and ``--variants mask_loss --out B.json``,
+same ``--work`` after the data set exists), then ``--merge A.json B.json`` writes the table.
 """
 
 from __future__ import annotations
@@ -96,6 +98,34 @@ def one_run(data: Path, topo: str, out: Path, cfg) -> dict:
     }
 
 
+def merge(files: list[Path]) -> dict:
+    """One result from runs of single variants (rows joined by topology and count)."""
+    parts = [json.loads(f.read_text()) for f in files]
+    rows: dict[tuple[str, int], dict] = {}
+    for part in parts:
+        for row in part["rows"]:
+            key = (row["topology"], row["good_welds"])
+            held = rows.setdefault(key, {"topology": key[0], "good_welds": key[1]})
+            for side in ("plain", "mask_loss"):
+                if side in row:
+                    held[side] = row[side]
+            held.setdefault("measured", {})[_side(row)] = row.get("measured", {})
+    joined = sorted(rows.values(), key=lambda r: (int(r["topology"]), r["good_welds"]))
+    for row in joined:
+        if "plain" in row and "mask_loss" in row:
+            row["mask_loss_wins"] = wins(row)
+    return {
+        "rows": joined,
+        "settings": parts[0]["settings"],
+        "machine": parts[0]["machine"],
+        "default_wins": all(r.get("mask_loss_wins", False) for r in joined),
+    }
+
+
+def _side(row: dict) -> str:
+    return "+".join(s for s in ("plain", "mask_loss") if s in row)
+
+
 def wins(row: dict) -> bool:
     """The mask loss's validation + test error is below the plain model's."""
 
@@ -117,7 +147,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (reused)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--variants", default="plain,mask_loss", help="sides to train")
+    parser.add_argument("--merge", type=Path, nargs="*", help="join these results into --out")
     args = parser.parse_args()
+    if args.merge:
+        _write(args.out, merge(args.merge))
+        print(f"written {args.out}")
+        return
     from weldsynth.train.config import TrainConfig, parse_size
 
     if args.threads:
@@ -138,11 +174,13 @@ def main() -> None:
             load_before, when = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M")
             data = dataset(work, topo, count)
             row = {"topology": topo, "good_welds": count}
-            for key, weight in (("plain", 0.0), ("mask_loss", args.mask_loss)):
+            sides = (("plain", 0.0), ("mask_loss", args.mask_loss))
+            for key, weight in (s for s in sides if s[0] in args.variants.split(",")):
                 out = work / f"runs-{topo}-{count}-{key}"
                 row[key] = one_run(data, topo, out, base.with_(mask_loss=weight))
                 print(topo, count, key, row[key], flush=True)
-            row["mask_loss_wins"] = wins(row)
+            if "plain" in row and "mask_loss" in row:
+                row["mask_loss_wins"] = wins(row)
             row["measured"] = {
                 "at": when,
                 "load_average_before": [round(v, 2) for v in load_before],
@@ -165,7 +203,7 @@ def main() -> None:
                 "heat_threshold": 0.5,
             }
             result["machine"] = {**machine(), "precision": "auto (bf16 where supported)"}
-            result["default_wins"] = all(r["mask_loss_wins"] for r in result["rows"])
+            result["default_wins"] = all(r.get("mask_loss_wins") for r in result["rows"])
             _write(args.out, result)
     print(f"written {args.out}")
 
