@@ -101,4 +101,5 @@ def test_a_cluttered_weld_with_spatter_is_labelled_good_by_generate(tmp_path: Pa
     rows = read_manifest(tmp_path / "data")
     originals = [r for r in rows if r.defect == ""]
     assert len(originals) == 1 and originals[0].label == "good"
+    assert originals[0].source == originals[0].path  # how train.plant tells an original
     assert any(r.label == "bad" and r.defect == "hole" for r in rows)

@@ -16,7 +16,9 @@ import numpy as np
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.checkpoint import Checkpoint
 from weldsynth.train.data import Item, Listing, list_images, list_topologies
+from weldsynth.train.decision import decide, resolve_threshold
 from weldsynth.train.metrics import confusion_matrix, error_rate
+from weldsynth.train.plant import plant_rates
 from weldsynth.train.predict import probabilities, read_heights
 
 SPLIT_CHOICES = ("train", "val", "test", "all")
@@ -34,6 +36,9 @@ class Evaluation:
         topology: Which topology.
         failures: (file, reason) of unreadable images.
         warnings: One-line notes for the user.
+        threshold: Decision threshold on the bad score (None: argmax), see
+            :mod:`weldsynth.train.decision`.
+        seen_sources: Sources of the training split (their originals are not "unseen").
     """
 
     classes: list[str]
@@ -43,6 +48,8 @@ class Evaluation:
     topology: str
     failures: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    threshold: float | None = None
+    seen_sources: frozenset[str] = frozenset()
 
     @property
     def y_true(self) -> np.ndarray:
@@ -52,8 +59,8 @@ class Evaluation:
 
     @property
     def y_pred(self) -> np.ndarray:
-        """Predicted class indices."""
-        return self.probs.argmax(axis=1) if len(self.probs) else np.zeros(0, np.int64)
+        """Predicted class indices (argmax, or by :attr:`threshold`)."""
+        return decide(self.probs, self.classes, self.threshold)
 
     @property
     def error(self) -> float:
@@ -73,6 +80,11 @@ class Evaluation:
         """Per label, defect and norm verdict (``-`` for rows without one): e.g. how many
         acceptable pores (``good, hole, accept``) were taken for bad."""
         return per_defect_rows(self.items, self.y_pred, self.classes, by_verdict=True)
+
+    def plant(self) -> dict[str, Any]:
+        """False alarms on untouched unseen good welds, misses per defect
+        (:func:`weldsynth.train.plant.plant_rates`)."""
+        return plant_rates(self.items, self.y_pred, self.classes, self.seen_sources)
 
     @property
     def has_verdicts(self) -> bool:
@@ -168,13 +180,21 @@ def select(listing: Listing, split: str) -> list[Item]:
 
 
 def evaluate(
-    ckpt: Checkpoint, root: str | Path, split: str = "test", topology: str | None = None
+    ckpt: Checkpoint,
+    root: str | Path,
+    split: str = "test",
+    topology: str | None = None,
+    *,
+    tta: str = "none",
+    threshold: str | float | None = None,
 ) -> Evaluation:
-    """Evaluate ``ckpt`` on one split of the data set at ``root``."""
+    """Evaluate ``ckpt`` on one split of the data set at ``root``; ``tta`` and
+    ``threshold`` (None: the default) as in :mod:`weldsynth.train.decision`."""
     listing = listing_for(ckpt.meta, Path(root), topology)
     items = select(listing, split)
+    decide_at = resolve_threshold(ckpt.meta, threshold)
     heights, kept, failures = read_heights([i.path for i in items])
-    probs = probabilities(ckpt, heights)
+    probs = probabilities(ckpt, heights, tta=tta)
     return Evaluation(
         classes=ckpt.classes,
         items=[items[k] for k in kept],
@@ -183,4 +203,6 @@ def evaluate(
         topology=listing.topology,
         failures=failures,
         warnings=list(listing.warnings),
+        threshold=decide_at,
+        seen_sources=frozenset(i.source for i in listing.items if i.split == "train"),
     )

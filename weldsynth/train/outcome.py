@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from weldsynth.train import reports
-from weldsynth.train.checkpoint import MODEL_NAME, load_checkpoint
+from weldsynth.train.checkpoint import MODEL_NAME, Checkpoint, load_checkpoint, save_checkpoint
 from weldsynth.train.data import Item
+from weldsynth.train.decision import GOOD, THRESHOLD_RULE, choose_threshold, decide
 from weldsynth.train.evaluate import per_defect_rows
 from weldsynth.train.fit import EpochRecord
 from weldsynth.train.metrics import confusion_matrix, error_rate, f1_score
@@ -79,6 +80,7 @@ def evaluate_best(
             else None
         )
     val_report = found["val"]
+    val_report.update(_tune_threshold(out / MODEL_NAME, best, arrays, mean, std))
     matrix = np.array(val_report["confusion"], np.int64)
     reports.write_confusion_csv(out / "confusion.csv", matrix, arrays.classes)
     reports.plot_confusion(
@@ -89,6 +91,25 @@ def evaluate_best(
     )
     reports.plot_loss(out / "loss.png", history, title)
     return found
+
+
+def _tune_threshold(
+    path: Path, best: Checkpoint, arrays: SplitArrays, mean: float, std: float
+) -> dict[str, Any]:
+    """Choose the decision threshold on the validation split and store it in the
+    checkpoint's metadata (:mod:`weldsynth.train.decision`); the fields it adds to the val
+    report ({} without a "good" class)."""
+    classes, y = arrays.classes, arrays.y["val"]
+    if GOOD not in classes or not len(y):
+        return {}
+    probs = probabilities_from_cache(best.model, arrays.x["val"], mean, std)
+    threshold = choose_threshold(probs, y, classes)
+    meta = {**best.meta, "threshold": threshold, "threshold_rule": THRESHOLD_RULE}
+    save_checkpoint(path, best.model, meta)
+    return {
+        "threshold": threshold,
+        "error_rate_at_threshold": error_rate(y, decide(probs, classes, threshold)),
+    }
 
 
 def split_counts(items: list) -> dict[str, dict[str, int]]:

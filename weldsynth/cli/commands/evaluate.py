@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from weldsynth.cli.commands._decision import decision_options, plant_report
 from weldsynth.cli.commands._options import device_option
 from weldsynth.cli.tables import print_table
 
@@ -46,6 +47,7 @@ SPLITS = ("test", "val", "train", "all")
     "the thresholded heat map with the true mask and the CAM-in-mask energy (share of the "
     "map inside the mask; low means a shortcut).",
 )
+@decision_options
 @device_option
 def command(
     model: Path,
@@ -56,6 +58,8 @@ def command(
     csv_out: Path | None,
     device: str = "auto",
     no_heatmap: bool = False,
+    tta: str = "none",
+    threshold: str | None = None,
 ) -> None:
     """Evaluate a trained MODEL on one split of the data set DATA.
 
@@ -68,6 +72,7 @@ def command(
     Examples:
       weldsynth evaluate runs/train/7/model.pt dataset/ --split test
       weldsynth evaluate runs/train/7 dataset/ --split val --json eval.json
+      weldsynth evaluate runs/train/7 dataset/ --tta flip --threshold 0.5
     """
     from rich.console import Console
 
@@ -77,21 +82,10 @@ def command(
     from weldsynth.train.reports import write_csv, write_json
 
     ckpt = load_checkpoint(model, device=device)
-    result = evaluate(ckpt, data, split, topology)
+    result = evaluate(ckpt, data, split, topology, tta=tta, threshold=threshold)
     console, err = Console(), Console(stderr=True)
-    for line in result.warnings:
-        err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
-    for file, reason in result.failures:
-        err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
-    n = len(result.items)
-    wrong = int((result.y_true != result.y_pred).sum())
-    console.print(
-        f"topology {result.topology}, {split} split: {n} images, {wrong} wrong, "
-        f"error {100 * result.error:.2f}%",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    n, wrong = _print_head(console, err, result, split)
+    plant = plant_report(console, result, tta)  # false alarms and misses, the plant's figures
     breakdown, by_verdict = _print_tables(console, result)
     located = None if no_heatmap else _localisation(console, ckpt, result)
     if json_out is not None:
@@ -110,6 +104,7 @@ def command(
                 "confusion": result.confusion.tolist(),
                 "per_defect": breakdown,
                 "per_defect_verdict": by_verdict,
+                **plant,
                 **({"localisation": located.to_dict()} if located is not None else {}),
                 "skipped": [{"file": f, "reason": r} for f, r in result.failures],
             },
@@ -126,6 +121,25 @@ def command(
             for i, p, pr in zip(result.items, result.y_pred, result.probs, strict=True)
         ]
         write_csv(csv_out, ["file", "label", "defect", "predicted", "probability"], rows)
+
+
+def _print_head(console, err, result, split: str) -> tuple[int, int]:
+    """Warnings and skipped files (on ``err``), then the one-line summary; returns
+    (images, wrong)."""
+    for line in result.warnings:
+        err.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+    for file, reason in result.failures:
+        err.print(f"skipped {file}: {reason}", markup=False, highlight=False, soft_wrap=True)
+    n = len(result.items)
+    wrong = int((result.y_true != result.y_pred).sum())
+    console.print(
+        f"topology {result.topology}, {split} split: {n} images, {wrong} wrong, "
+        f"error {100 * result.error:.2f}%",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return n, wrong
 
 
 def _print_tables(console, result) -> tuple[list[dict], list[dict]]:

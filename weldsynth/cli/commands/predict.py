@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from weldsynth.cli.commands._decision import decision_options
 from weldsynth.cli.commands._options import device_option
 from weldsynth.cli.tables import print_table
 from weldsynth.core.errors import WeldsynthError
@@ -37,6 +38,7 @@ from weldsynth.core.errors import WeldsynthError
     "when trained with --mask-loss, else Grad-CAM) into this folder; the table and CSV "
     "get the share of the map on the weld bead.",
 )
+@decision_options
 @device_option
 @click.option("--quiet", "-q", is_flag=True, help="No table (use with --csv).")
 def command(
@@ -47,6 +49,8 @@ def command(
     quiet: bool,
     device: str = "auto",
     heatmap_dir: Path | None = None,
+    tta: str = "none",
+    threshold: str | None = None,
 ) -> None:
     """Classify height maps with a trained MODEL (model.pt or its run folder).
 
@@ -59,6 +63,7 @@ def command(
     Examples:
       weldsynth predict runs/train/7/model.pt scans/7/*.png
       weldsynth predict runs/train/7 scans/ --csv predictions.csv
+      weldsynth predict runs/train/7 scans/ --tta flip
     """
     from rich.console import Console
     from rich.table import Table
@@ -76,7 +81,7 @@ def command(
         listed = "".join(f"; skipped {f}: {r}" for f, r in skipped[:3])
         given = ", ".join(str(i) for i in images[:3]) + (", ..." if len(images) > 3 else "")
         raise WeldsynthError(f"no PNG files found in {given}{listed}")
-    preds, failures = predict_files(ckpt, files, batch_size)
+    preds, failures = predict_files(ckpt, files, batch_size, tta=tta, threshold=threshold)
     failures = skipped + failures
     err = Console(stderr=True)
     for file, reason in failures:
