@@ -305,7 +305,23 @@ def _loop(out: Path, held: dict[str, Any], progress: Any = None) -> StepResult:
     changed = any(r["moved"] or r["dropped"] for r in state.rows)
     undo = f"; undo with: weldsynth relabel undo {plant.data}" if changed else ""
     report = f"; report: {suspects.parent / 'report.html'}" if scores is not None else ""
-    return StepResult(f"{loop_message(state, plant, scores)}{report}{undo}", state)
+    figures = _plant_figures(out / "loop", state, plant)
+    return StepResult(f"{loop_message(state, plant, scores)}{figures}{report}{undo}", state)
+
+
+def _plant_figures(loop: Path, state: Any, plant: Any) -> str:
+    """The last model's figures a plant lives by on the plant's test split: false alarms
+    on untouched good welds of unseen sources, misses (:mod:`weldsynth.train.plant`)."""
+    from weldsynth.train.checkpoint import load_checkpoint
+    from weldsynth.train.evaluate import evaluate
+    from weldsynth.train.plant import summary_line
+
+    last = state.rows[-1]["iteration"] if state.rows else None
+    model = loop / f"iter{last}" / "train" / plant.topology
+    if last is None or not (model / "model.pt").is_file():
+        return ""
+    result = evaluate(load_checkpoint(model), plant.data, "test", plant.topology)
+    return f"; test split: {summary_line(result.plant())}"
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
