@@ -179,3 +179,15 @@ def test_mask_loss_option_reaches_audit_and_loop() -> None:
     args = ("weldnet", 1, 0, 4, 1e-3, "32x96", "none", "none", 0, False, "fp32", 0)
     assert make_config(*args).mask_loss == 0.0
     assert make_config(*args, mask_loss=0.5).mask_loss == 0.5
+
+
+def test_albumentations_pipeline_flips_the_mask_with_its_image() -> None:
+    import albumentations as A
+
+    from weldsynth.train.images import _augment_each
+
+    images, masks = _block_batch(4, seed=1)
+    x = images.astype(np.float32) / 65535
+    flipped, cells = _augment_each(A.Compose([A.HorizontalFlip(p=1.0)], seed=0), x, masks)
+    assert np.array_equal(flipped, x[:, :, ::-1])
+    assert np.array_equal(cells, masks[:, :, ::-1])
