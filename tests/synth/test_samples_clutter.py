@@ -10,8 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from weldsynth.cli.main import cli
+from weldsynth.io.heightmap import read_heightmap
 from weldsynth.io.manifest import read_manifest
-from weldsynth.synth.recipe import build_defect, recipe_for_topology
+from weldsynth.synth.recipe import (
+    RecipeError,
+    build_defect,
+    load_recipe,
+    recipe_for_topology,
+    resolved,
+)
 from weldsynth.synth.samples import generate_weld, sample_seed, write_samples
 from weldsynth.synth.samples.knobs import CLUTTER_LEVELS, clutter_knobs
 
@@ -103,3 +110,34 @@ def test_a_cluttered_weld_with_spatter_is_labelled_good_by_generate(tmp_path: Pa
     assert len(originals) == 1 and originals[0].label == "good"
     assert originals[0].source == originals[0].path  # how train.plant tells an original
     assert any(r.label == "bad" and r.defect == "hole" for r in rows)
+
+
+def _generate(good: Path, recipe: Path, out: Path) -> list:
+    args = ["--recipe", str(recipe), "--out", str(out), "--workers", "1", "--quiet"]
+    res = CliRunner().invoke(cli, ["generate", str(good), *args])
+    assert res.exit_code == 0, res.output
+    return [r for r in read_manifest(out) if r.defect == ""]
+
+
+def test_a_recipe_clutter_level_clutters_each_good_weld_in_generate(tmp_path: Path) -> None:
+    write_samples(tmp_path / "good", [3], 2, seed=0)
+    good = tmp_path / "good" / "3"
+    body = "topology: 3\nvariants: 1\nacceptable: 0\ndefects:\n  hole: {weight: 1}\n"
+    plain, cluttered = tmp_path / "plain.yaml", tmp_path / "cluttered.yaml"
+    plain.write_text(body)
+    cluttered.write_text(body + "clutter: realistic\n")
+    assert "clutter" not in resolved(load_recipe(plain))
+    assert resolved(load_recipe(cluttered))["clutter"] == "realistic"
+    clean = _generate(good, plain, tmp_path / "a")
+    one = _generate(good, cluttered, tmp_path / "b")
+    again = _generate(good, cluttered, tmp_path / "c")
+    assert [r.sha256 for r in one] == [r.sha256 for r in again]  # seeded per weld
+    for rec, other in zip(clean, one, strict=True):
+        source = read_heightmap(good / Path(rec.path).name).height
+        assert np.array_equal(read_heightmap(tmp_path / "a" / rec.path).height, source)
+        cluttered_map = read_heightmap(tmp_path / "b" / other.path).height
+        assert not np.array_equal(cluttered_map, source) and other.label == "good"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(body + "clutter: extreme\n")
+    with pytest.raises(RecipeError, match="clutter"):
+        load_recipe(bad)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -156,6 +156,9 @@ class Recipe(BaseModel):
         None,
         description="scan calibration used when an input has no sidecar or scan.yaml and "
         "no --scan is given (pixel_mm, height_mm... see weldsynth.io.calibration)",
+    )
+    clutter: Literal["none", "realistic", "heavy"] | None = Field(
+        None, description="clutter on each good weld before its variants (samples --clutter)"
     )
     defects: dict[str, DefectEntry] = Field(description="defect name -> weight and params")
 
@@ -363,8 +366,8 @@ def variant_defect(recipe: Recipe, name: str, verdict: str, calibration: Any = "
 def resolved(recipe: Recipe) -> dict[str, Any]:
     """The recipe with every default filled in (what is written beside the outputs)."""
     data = recipe.model_dump(mode="json")
-    if data.get("scan") is None:
-        data.pop("scan", None)  # a recipe without a calibration resolves as before
+    for key in [k for k in ("scan", "clutter") if data.get(k) is None]:
+        data.pop(key)  # a recipe without them resolves as before
     for name in recipe.defects:
         data["defects"][name]["params"] = build_defect(recipe, name).config.to_dict()
     return data

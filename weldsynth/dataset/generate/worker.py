@@ -81,6 +81,8 @@ def _draw_and_write(
         reason = f"no bead located: {geometry.reason}; not kept as a good weld"
         result.rejections.append(Rejection(source, "", "", f"{reason} (--keep-unlocated)"))
         return result
+    if task.recipe.clutter not in (None, "none") and geometry.found:
+        hm = _cluttered(task, hm, geometry)
     pixels = hm.to_uint()
     stem = Path(task.name).stem
     good_rel = f"{task.topology}/good/{stem}.png"
@@ -128,6 +130,22 @@ def _draw_and_write(
             )
         )
     return result
+
+
+def _cluttered(task: SourceTask, hm: HeightMap, geometry: Any) -> HeightMap:
+    """The recipe's ``clutter:`` on the good weld, before its variants are drawn on it;
+    seeded by (recipe seed, topology, source name, "clutter")."""
+    from weldsynth.core.seeding import rng_for
+    from weldsynth.io.heightmap import to_float, to_uint
+    from weldsynth.synth.samples.clutter import clutter_located
+
+    rng = rng_for(task.recipe.seed, int(task.topology), task.name, "clutter")
+    level = str(task.recipe.clutter)
+    height, _ = clutter_located(
+        hm.height, geometry.path, geometry.bead_mask, int(task.topology), level, rng
+    )
+    height = to_float(to_uint(height, hm.bit_depth))  # what the PNG will hold
+    return HeightMap(height=height, valid=height > 0, bit_depth=hm.bit_depth, path=hm.path)
 
 
 def _write_original(

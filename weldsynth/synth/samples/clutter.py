@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from weldsynth.geometry.path import BeadPath
-from weldsynth.synth.samples.knobs import ClutterKnobs
+from weldsynth.synth.samples.knobs import ClutterKnobs, clutter_knobs
 from weldsynth.synth.samples.render import smooth_field
 from weldsynth.synth.samples.shapes import MATERIAL_MAX, MATERIAL_MIN
 
@@ -78,6 +78,28 @@ def apply_clutter(
     out[zero] = 0.0
     truth["zeroed_fraction"] = round(float(zero.sum() / max(int(material.sum()), 1)), 6)
     return out, truth
+
+
+def clutter_located(
+    height: np.ndarray,
+    path: BeadPath,
+    bead: np.ndarray,
+    topology: int,
+    level: str,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Clutter any height map whose bead was located (a recipe's ``clutter:`` level in
+    ``generate``): the topology's knobs at ``level``, scale marks at the usual spacing.
+
+    Returns:
+        (float32 heights, what was drawn with the level), the map unchanged for "none".
+    """
+    knobs = clutter_knobs(topology, level)
+    if knobs is None:
+        return height, {}
+    generator = {"ripple_period": 6.75 * min(height.shape) / 128.0, "bead_width": path.mean_width}
+    out, drawn = apply_clutter(height, path, bead, generator, [], knobs, rng)
+    return out.astype(np.float32), {"level": level, **drawn}
 
 
 def _tilt_and_warp(
