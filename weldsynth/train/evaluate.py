@@ -7,6 +7,7 @@ fraction recorded in the model), so ``--split val`` reproduces the run's validat
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,29 @@ from weldsynth.train.plant import plant_rates
 from weldsynth.train.predict import probabilities, read_heights
 
 SPLIT_CHOICES = ("train", "val", "test", "all")
+CHUNK = 512
+"""Images decoded and scored at a time (a multiple of the batch size: the same batches)."""
+
+
+def score_files(
+    ckpt: Checkpoint,
+    files: Sequence[Path],
+    tta: str = "none",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[int], list[tuple[str, str]], np.ndarray]:
+    """Decode and score ``files`` a chunk at a time: (indices kept, (file, reason) of the
+    unreadable ones, probabilities of the kept), ``progress(done, total)`` after each."""
+    kept: list[int] = []
+    failures: list[tuple[str, str]] = []
+    parts = [np.zeros((0, len(ckpt.classes)), np.float32)]
+    for start in range(0, len(files), CHUNK):
+        heights, ok, bad = read_heights(files[start : start + CHUNK])
+        kept += [start + k for k in ok]
+        failures += bad
+        parts.append(probabilities(ckpt, heights, tta=tta))
+        if progress is not None:
+            progress(min(start + CHUNK, len(files)), len(files))
+    return kept, failures, np.concatenate(parts).astype(np.float32)
 
 
 @dataclass
@@ -187,14 +211,15 @@ def evaluate(
     *,
     tta: str = "none",
     threshold: str | float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Evaluation:
     """Evaluate ``ckpt`` on one split of the data set at ``root``; ``tta`` and
-    ``threshold`` (None: the default) as in :mod:`weldsynth.train.decision`."""
+    ``threshold`` (None: the default) as in :mod:`weldsynth.train.decision`;
+    ``progress(done, total)`` after each chunk of images scored."""
     listing = listing_for(ckpt.meta, Path(root), topology)
     items = select(listing, split)
     decide_at = resolve_threshold(ckpt.meta, threshold)
-    heights, kept, failures = read_heights([i.path for i in items])
-    probs = probabilities(ckpt, heights, tta=tta)
+    kept, failures, probs = score_files(ckpt, [i.path for i in items], tta, progress)
     return Evaluation(
         classes=ckpt.classes,
         items=[items[k] for k in kept],

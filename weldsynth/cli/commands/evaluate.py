@@ -77,12 +77,11 @@ def command(
     from rich.console import Console
 
     from weldsynth.train.checkpoint import load_checkpoint
-    from weldsynth.train.evaluate import evaluate
     from weldsynth.train.metrics import f1_score
     from weldsynth.train.reports import write_csv, write_json
 
     ckpt = load_checkpoint(model, device=device)
-    result = evaluate(ckpt, data, split, topology, tta=tta, threshold=threshold)
+    result = _evaluate(ckpt, data, split, topology, tta, threshold)
     console, err = Console(), Console(stderr=True)
     n, wrong = _print_head(console, err, result, split)
     plant = plant_report(console, result, tta)  # false alarms and misses, the plant's figures
@@ -121,6 +120,16 @@ def command(
             for i, p, pr in zip(result.items, result.y_pred, result.probs, strict=True)
         ]
         write_csv(csv_out, ["file", "label", "defect", "predicted", "probability"], rows)
+
+
+def _evaluate(ckpt, data: Path, split: str, topology: str | None, tta: str, threshold):
+    """Evaluate with progress (a bar on a terminal, a line in a log)."""
+    from weldsynth.cli.progress import Reporter
+    from weldsynth.train.evaluate import evaluate
+
+    with Reporter(transient=True) as reporter:
+        counter = reporter.counter(f"evaluate {split}", None, "img")
+        return evaluate(ckpt, data, split, topology, tta=tta, threshold=threshold, progress=counter)
 
 
 def _print_head(console, err, result, split: str) -> tuple[int, int]:

@@ -70,7 +70,6 @@ def command(
 
     from weldsynth.io.inputs import scan_paths
     from weldsynth.train.checkpoint import load_checkpoint
-    from weldsynth.train.predict import predict_files
     from weldsynth.train.reports import write_csv
 
     ckpt = load_checkpoint(model, device=device)
@@ -81,7 +80,7 @@ def command(
         listed = "".join(f"; skipped {f}: {r}" for f, r in skipped[:3])
         given = ", ".join(str(i) for i in images[:3]) + (", ..." if len(images) > 3 else "")
         raise WeldsynthError(f"no PNG files found in {given}{listed}")
-    preds, failures = predict_files(ckpt, files, batch_size, tta=tta, threshold=threshold)
+    preds, failures = _predict(ckpt, files, batch_size, tta, threshold, quiet)
     failures = skipped + failures
     err = Console(stderr=True)
     for file, reason in failures:
@@ -120,6 +119,26 @@ def command(
     if not preds:
         first = f" ({failures[0][0]}: {failures[0][1]})" if failures else ""
         raise WeldsynthError(f"none of the {len(files)} file(s) could be read{first}")
+
+
+def _predict(ckpt, files: list[Path], batch_size: int, tta: str, threshold, quiet: bool):
+    """``predict_files`` a chunk of files at a time (the same batches), with progress on
+    stderr (a bar on a terminal, a line in a log; none with --quiet)."""
+    from rich.console import Console
+
+    from weldsynth.cli.progress import Reporter
+    from weldsynth.train.predict import predict_files
+
+    chunk, preds, failures = 8 * batch_size, [], []
+    with Reporter(Console(stderr=True), quiet=quiet, transient=True) as reporter:
+        tick = reporter.ticker("predict", len(files), "img")
+        for start in range(0, len(files), chunk):
+            part = files[start : start + chunk]
+            got, bad = predict_files(ckpt, part, batch_size, tta=tta, threshold=threshold)
+            preds += got
+            failures += bad
+            tick(len(part))
+    return preds, failures
 
 
 def _heatmaps(ckpt, preds: list, folder: Path | None) -> tuple[dict, list[str]]:
