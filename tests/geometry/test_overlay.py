@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-import cv2
 import numpy as np
 import pytest
 
@@ -115,10 +114,3 @@ def test_calibrated_sizes_are_in_mm_with_pixels_beside(closed_weld) -> None:
             f"length {geo.path.length:.0f} px",
         ]
     )
-
-
-def test_the_overlay_file_is_a_png_that_decodes(closed_weld, tmp_path) -> None:
-    height, geo = closed_weld
-    img = ov.render_overlay(height, geo)
-    ok, buf = cv2.imencode(".png", img)
-    assert ok and cv2.imdecode(buf, cv2.IMREAD_COLOR).shape == img.shape
