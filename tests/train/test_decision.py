@@ -133,6 +133,8 @@ def test_training_stores_the_threshold_and_evaluate_uses_it(tuned: dict, tmp_pat
     ckpt = load_checkpoint(tuned["run"])
     report = json.loads((tuned["run"] / "report.json").read_text())
     assert 0 < ckpt.meta["threshold"] < 1 and ckpt.meta["threshold"] == report["val"]["threshold"]
+    test_plant = evaluate(ckpt, tuned["data"], "test", threshold="argmax").plant()
+    assert report["test"]["plant"] == test_plant and test_plant["bad"] == 2
     val = evaluate(ckpt, tuned["data"], "val", threshold="tuned")
     assert val.threshold == ckpt.meta["threshold"]
     assert val.error == report["val"]["error_rate_at_threshold"]

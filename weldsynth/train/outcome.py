@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from weldsynth.train.decision import GOOD, THRESHOLD_RULE, choose_threshold, dec
 from weldsynth.train.evaluate import per_defect_rows
 from weldsynth.train.fit import EpochRecord
 from weldsynth.train.metrics import confusion_matrix, error_rate, f1_score
+from weldsynth.train.plant import plant_rates
 from weldsynth.train.predict import probabilities_from_cache
 
 
@@ -64,6 +66,7 @@ def evaluate_best(
     """
     best = load_checkpoint(out / MODEL_NAME, device=device)
     found = {}
+    seen = {i.source for i in arrays.items if i.split == "train"}
     for split in ("val", "test"):
         items = [i for i in arrays.items if i.split == split]
         found[split] = (
@@ -75,6 +78,7 @@ def evaluate_best(
                 arrays.classes,
                 mean,
                 std,
+                seen,
             )
             if split == "val" or arrays.count(split)
             else None
@@ -129,9 +133,11 @@ def split_report(
     classes: list[str],
     mean: float,
     std: float,
+    seen_sources: Iterable[str] = (),
 ) -> dict[str, Any]:
     """A model's scores on one split: error, F1, confusion, per defect, the images it gets
-    wrong."""
+    wrong, and (with a "good" class) the plant's figures: false alarms on untouched good
+    welds whose source is not in ``seen_sources``, misses per defect."""
     probs = probabilities_from_cache(model, x, mean, std)
     pred = probs.argmax(axis=1)
     err = error_rate(y, pred)
@@ -153,4 +159,5 @@ def split_report(
         "confusion": confusion_matrix(y, pred, len(classes)).tolist(),
         "per_defect": per_defect_rows(items, pred, classes),
         "wrong": wrong,
+        **({"plant": plant_rates(items, pred, classes, seen_sources)} if GOOD in classes else {}),
     }
