@@ -21,6 +21,7 @@ import numpy as np
 
 from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.paths import safe_join
+from weldsynth.train.plant import GOOD, rates_from_confusion
 
 SUMMARY_HTML = "summary.html"
 THUMB_WIDTH = 240
@@ -160,17 +161,15 @@ def gallery(root: Path, samples: Sequence[tuple[str, str]], limit: int, more: st
 
 def errors(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> tuple[int, int, int, int]:
     """(false alarms, good images, misses, bad images) of a confusion matrix (rows true,
-    columns predicted): a false alarm is a good weld called bad (any other class), a miss
-    a bad weld (any class but ``good``) called good. Without a ``good`` class there are
-    no false alarms, misses nor good images."""
+    columns predicted), as :func:`weldsynth.train.plant.rates_from_confusion` counts them:
+    a false alarm is a good weld called bad, a miss a bad weld (any class but ``good``)
+    called good. Without a ``good`` class there are no false alarms, misses nor good
+    images."""
     matrix = np.asarray(confusion, np.int64).reshape(len(classes), len(classes))
-    if "good" not in classes:
+    if GOOD not in classes:
         return 0, 0, 0, int(matrix.sum())
-    g = list(classes).index("good")
-    good = int(matrix[g].sum())
-    false_alarms = good - int(matrix[g, g])
-    misses = int(matrix[:, g].sum() - matrix[g, g])
-    return false_alarms, good, misses, int(matrix.sum()) - good
+    rates = rates_from_confusion(matrix, classes)
+    return rates["false_alarms"], rates["good"], rates["misses"], rates["bad"]
 
 
 def count_share(n: int, of: int) -> str:
