@@ -20,6 +20,8 @@ The JSON records the load average, the CPU flags and torch's precision next to t
 
 Usage: python bench/norm.py [--draws 1000] [--parts accuracy,speed,value] [--merge]
        [--train-welds 32] [--epochs 12] [--out FILE]
+       python bench/norm.py --parts speed.generate --merge   # generate vs the floor only
+       python bench/norm.py --parts accuracy,speed.apply,speed.bead_deviation_vs_before --merge
 """
 
 from __future__ import annotations
@@ -188,10 +190,10 @@ def accuracy(draws: int) -> dict[str, Any]:
         f"topologies), heights 0..{HEIGHT_RANGE_MM:g} mm",
         "draws_per_plugin_and_calibration": draws,
         "error_unit": "pixel equivalents: |mm difference| / pixel_mm (heights too)",
-        "image_estimators": "hole/ball: largest extent of the changed pixels; cut and lack "
-        "of fusion: extent along the bead; bead_deviation: shift of the cross profile "
-        "where fully deviated; excess_material: largest raise; undercut: mirrored plate "
-        "minus groove at mid-groove (bench/norm_measure.py)",
+        "image_estimators": "hole/ball: largest extent of the changed pixels (+0.5 px); cut "
+        "and lack of fusion: extent along the bead (+1 px); bead_deviation: shift of the "
+        "cross profile where fully deviated; excess_material: largest raise; undercut: "
+        "mirrored plate minus groove at mid-groove (bench/norm_measure.py)",
         "plugins": {},
     }
     for name in names:
@@ -263,11 +265,21 @@ def main() -> None:
         "accuracy": lambda: accuracy(args.draws),
         "speed": lambda: __import__("norm_speed").speed(),
         "value": lambda: __import__("norm_value").value(args.train_welds, epochs=args.epochs),
+        "speed.generate": lambda: __import__("norm_speed").generate_vs_floor(),
+        "speed.apply": lambda: __import__("norm_speed").apply_times(),
+        "speed.bead_deviation_vs_before": lambda: __import__(
+            "norm_baseline"
+        ).bead_deviation_vs_before(),
     }
     start = time.perf_counter()
     for part in parts:
+        if "." in part:  # one piece of a part, e.g. speed.generate: the rest is kept
+            outer, inner = part.split(".", 1)
+            result.setdefault(outer, {})[inner] = _timed_part(runs[part])
+            continue
         result[part] = _timed_part(runs[part])
-    result["seconds_total"] = round(time.perf_counter() - start, 1)
+    if any("." not in part for part in parts):  # a piece alone keeps the whole run's total
+        result["seconds_total"] = round(time.perf_counter() - start, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"-> {args.out}")

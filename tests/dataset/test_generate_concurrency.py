@@ -4,9 +4,8 @@
   host; the first finishes byte-identical to a run alone.
 * The first killed with SIGKILL: a later run takes over its stale lock with a notice and
   ends byte-identical.
-* The disk fills up (``fsync``, or the ``syncfs`` making a source's files durable, raising
-  ENOSPC after some syncs): one line naming the file, no temporary or partial file left,
-  and a rerun completes byte-identical.
+* The disk fills up (``fsync`` raising ENOSPC after some files): one line naming the file,
+  no temporary or partial file left, and a rerun completes byte-identical.
 
 A run is paused with SIGSTOP once it holds the lock, so what the second run meets does not
 depend on timing.
@@ -32,20 +31,14 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and flock")
 
 FULL_DISK = """
 import errno, os, sys
-from weldsynth.core import atomic
 calls = [0]
-real, real_syncfs = os.fsync, atomic._syncfs
-def full(name=None):
+real = os.fsync
+def fsync(fd):
     calls[0] += 1
     if calls[0] > int(os.environ["FSYNCS_LEFT"]):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), *([name] if name else []))
-def fsync(fd):
-    full()
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     return real(fd)
-def syncfs(folder):  # a source's batch: its files made durable at once
-    full(str(folder))
-    return real_syncfs(folder)
-os.fsync, atomic._syncfs = fsync, syncfs
+os.fsync = fsync
 from weldsynth.cli.main import main
 main(sys.argv[1:])
 """
@@ -154,9 +147,7 @@ def test_a_full_disk_leaves_no_partial_file_and_a_rerun_completes(
     good: Path, solo: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "data"
-    # run.json, the recipe, the first two sources' batches: the third source's batch
-    # meets the full disk
-    full = _run(_args(good, out), tmp_path, FULL_DISK, FSYNCS_LEFT="4")
+    full = _run(_args(good, out), tmp_path, FULL_DISK, FSYNCS_LEFT="12")
     assert full.returncode == 2, full.stderr
     (line,) = full.stderr.strip().splitlines()
     assert line.startswith(f"error: {out}/") and ": No space left on device; " in line

@@ -5,7 +5,9 @@ output byte-identical to writing every file with its own fsync."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -57,22 +59,30 @@ def _generate(good: Path, out: Path) -> None:
 
 
 class _Syncs:
-    """Counts os.fsync and syncfs calls, and which files were written before each."""
+    """Records every sync: the batches' fsyncs (path), any fsync made while a batch is still
+    being written, the batch commits, and what was left unsynced when a record is written."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.synced: list[str] = []
         self.fsyncs = 0
-        self.syncfs = 0
+        self.inside_batch = 0
+        self.commits = 0
         self.unsynced_at_record: list[int] = []
-        real_fsync, real_syncfs = os.fsync, atomic._syncfs
-        real_record = worker._write_record
+        real_fsync, real_path = os.fsync, atomic._fsync_path
+        real_commit, real_record = atomic.DurableBatch.commit, worker._write_record
 
         def fsync(fd: int) -> None:
             self.fsyncs += 1
+            self.inside_batch += atomic._BATCH.get() is not None  # a per-file fsync
             real_fsync(fd)
 
-        def syncfs(folder: Path) -> bool:
-            self.syncfs += 1
-            return real_syncfs(folder)
+        def fsync_path(path: Path, *flags: int) -> None:
+            self.synced.append(str(path))
+            real_path(path, *flags)
+
+        def commit(batch: atomic.DurableBatch) -> None:
+            self.commits += 1
+            real_commit(batch)
 
         def record(path: Path, result: object) -> None:
             batch = atomic._BATCH.get()  # the source's batch is committed by now
@@ -80,12 +90,12 @@ class _Syncs:
             real_record(path, result)
 
         monkeypatch.setattr(atomic.os, "fsync", fsync)
-        monkeypatch.setattr(atomic, "_syncfs", syncfs)
+        monkeypatch.setattr(atomic, "_fsync_path", fsync_path)
+        monkeypatch.setattr(atomic.DurableBatch, "commit", commit)
         monkeypatch.setattr(worker, "_write_record", record)
 
 
-@pytest.mark.skipif(not atomic.HAS_SYNCFS, reason="one syncfs per source needs Linux")
-def test_fsyncs_per_source_are_bounded_and_output_is_byte_identical(
+def test_one_sync_point_per_source_and_output_is_byte_identical(
     good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     per_file = tmp_path / "a" / "data"
@@ -93,19 +103,29 @@ def test_fsyncs_per_source_are_bounded_and_output_is_byte_identical(
     with monkeypatch.context() as m:  # the old way: every file its own fsync
         m.setattr(worker, "durable_batch", contextlib.nullcontext)
         _generate(good, per_file)
-    files = [p for p in per_file.rglob("*") if p.is_file() and ".weldsynth" not in p.parts]
+    files = sorted(  # what the sources wrote: under the topology's folder
+        str(p.resolve()).replace(str(per_file.resolve()), "")
+        for p in (per_file / "7").rglob("*")
+        if p.is_file()
+    )
     assert len(files) > 10 * SOURCES  # images, masks and sidecars: many files per source
 
     syncs = _Syncs(monkeypatch)
     batched = tmp_path / "b" / "data"
     batched.parent.mkdir()
     _generate(good, batched)
-    assert syncs.syncfs == SOURCES  # one per source
+    assert syncs.commits == SOURCES  # one sync point per source
+    assert syncs.inside_batch == 0  # no file fsynced on its own while a source is written
     assert syncs.unsynced_at_record == [0] * SOURCES  # synced before the record is written
-    # none per source (the syncfs wrote the folders' entries too; a record needs none): the
-    # run's own files only (run.json, the resolved recipe, the manifest and its next copy,
-    # merged.json, rejected.csv)
-    assert syncs.fsyncs <= 6, syncs.fsyncs
+    root = str(batched.resolve())
+    synced = [p.replace(root, "") for p in syncs.synced]
+    assert sorted(p for p in synced if p in files) == files  # every file, exactly once
+    folders = [p for p in synced if p not in files]
+    assert set(Counter(folders).values()) == {SOURCES}  # each folder once per source
+    assert len(set(folders)) <= 4  # good/, bad/, the masks
+    # outside the batches: the run's own files only (run.json, the resolved recipe, the
+    # manifest and its next copy, merged.json, rejected.csv); a record needs none
+    assert syncs.fsyncs - len(synced) <= 6, syncs.fsyncs
     assert tree_digest(batched) == tree_digest(per_file)
 
 
@@ -114,7 +134,7 @@ def test_a_batch_that_raises_syncs_nothing_and_the_next_write_is_durable_alone(
 ) -> None:
     calls: list[str] = []
     monkeypatch.setattr(atomic.os, "fsync", lambda fd: calls.append("fsync"))
-    monkeypatch.setattr(atomic, "_syncfs", lambda folder: calls.append("syncfs") or True)
+    monkeypatch.setattr(atomic, "_fsync_path", lambda path, *f: calls.append(Path(path).name))
     with pytest.raises(RuntimeError), atomic.durable_batch():
         atomic.atomic_write_bytes(tmp_path / "a.png", b"a")
         raise RuntimeError("draw failed")
@@ -124,25 +144,21 @@ def test_a_batch_that_raises_syncs_nothing_and_the_next_write_is_durable_alone(
     with atomic.durable_batch():
         atomic.atomic_write_bytes(tmp_path / "c" / "c.png", b"c")
         atomic.atomic_write_bytes(tmp_path / "c" / "d.png", b"d")
+        with atomic.durable_batch():  # a nested block joins the outer batch
+            atomic.atomic_write_bytes(tmp_path / "c" / "e.png", b"e")
         assert calls == ["fsync"]
-    assert calls == ["fsync", "syncfs"]  # one syncfs: data and folder entries
+    assert calls[0] == "fsync" and sorted(calls[1:4]) == ["c.png", "d.png", "e.png"]
+    assert calls[4:] == ["c"]  # then the folder
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names fds through /proc")
-def test_without_syncfs_a_batch_fsyncs_each_file_then_each_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    synced: list[str] = []
+def test_a_failed_sync_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    def fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-
-    monkeypatch.setattr(atomic.os, "fsync", fsync)
-    monkeypatch.setattr(atomic, "_syncfs", lambda folder: False)
-    with atomic.durable_batch():
-        for name in ("x.png", "y.png"):
-            atomic.atomic_write_bytes(tmp_path / name, name.encode())
-    assert [Path(p).name for p in synced] == ["x.png", "y.png", tmp_path.name]
+    monkeypatch.setattr(atomic.os, "fsync", full)
+    with pytest.raises(OSError) as err, atomic.durable_batch():
+        atomic.atomic_write_bytes(tmp_path / "x.png", b"x")
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(tmp_path / "x.png")
 
 
 def test_a_record_a_crash_left_empty_is_redone_not_trusted(good: Path, tmp_path: Path) -> None:
