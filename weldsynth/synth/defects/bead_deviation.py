@@ -250,17 +250,17 @@ class _FlatSampler(TextureSampler):
         bx = np.clip(bx, 0.0, w - 1.0)
         by = np.clip(by, 0.0, h - 1.0)
         near = np.rint(by).astype(np.intp) * w + np.rint(bx).astype(np.intp)
-        x0 = np.minimum(np.floor(bx).astype(np.intp), w - 2) if w > 1 else np.zeros_like(near)
-        y0 = np.minimum(np.floor(by).astype(np.intp), h - 2) if h > 1 else np.zeros_like(near)
-        fx = np.clip(bx - x0, 0.0, 1.0)
-        fy = np.clip(by - y0, 0.0, 1.0)
-        dx = (x0 + 1 <= w - 1).astype(np.intp)
-        dy = (y0 + 1 <= h - 1).astype(np.intp) * w
+        # the cell's corner (truncation is floor: coordinates >= 0), the far one a pixel on
+        x0 = np.minimum(bx.astype(np.intp), w - 2) if w > 1 else np.zeros_like(near)
+        y0 = np.minimum(by.astype(np.intp), h - 2) if h > 1 else np.zeros_like(near)
+        fx, fy = bx - x0, by - y0  # in [0, 1]
         i00 = y0 * w + x0
+        i10 = i00 + (w if h > 1 else 0)
+        dx = 1 if w > 1 else 0
         low = self._low
-        a, b = low.take(i00), low.take(i00 + dx)
-        c, d = low.take(i00 + dy), low.take(i00 + dy + dx)
-        smooth = (1 - fy) * ((1 - fx) * a + fx * b) + fy * ((1 - fx) * c + fx * d)
+        gx = 1 - fx
+        top = gx * low.take(i00) + fx * low.take(i00 + dx)
+        smooth = (1 - fy) * top + fy * (gx * low.take(i10) + fx * low.take(i10 + dx))
         value = np.clip(smooth + self._high.take(near), self.floor, 1.0)
         return np.where(self._valid.take(near), value, 0.0)
 
