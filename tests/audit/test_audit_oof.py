@@ -155,7 +155,7 @@ def test_out_of_fold_never_predicts_a_sample_with_a_model_that_saw_its_source(mo
         def __init__(self, trained_on: set[int]) -> None:
             self.trained_on = trained_on
 
-        def probabilities(self, x: np.ndarray) -> np.ndarray:
+        def probabilities(self, x: np.ndarray, tta: str = "none") -> np.ndarray:
             ids = {int(v) for v in x[:, 0, 0]}
             assert not ids & self.trained_on  # predicted samples were not trained on
             sources = {groups[i] for i in ids}

@@ -20,7 +20,7 @@ import torch
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.cache import subset
-from weldsynth.train.config import TrainConfig
+from weldsynth.train.config import TrainConfig, parse_augment
 from weldsynth.train.fit import EpochRecord
 from weldsynth.train.images import Batches
 from weldsynth.train.predict import probabilities_from_cache
@@ -43,9 +43,21 @@ class Fitted:
     mean: float
     std: float
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Softmax probabilities (N, classes) of uint16 cached images."""
-        return probabilities_from_cache(self.model, images, self.mean, self.std)
+    def probabilities(self, images: Any, tta: str = "none") -> np.ndarray:
+        """Softmax probabilities (N, classes) of uint16 cached images (an array or a view of
+        the decode cache); ``tta="flip"`` averages the image and its mirror images
+        (:mod:`weldsynth.train.decision`)."""
+        return probabilities_from_cache(self.model, images, self.mean, self.std, tta=tta)
+
+
+def tta_for(augment: str) -> str:
+    """The test-time augmentation fold models trained with ``augment`` are asked with:
+    "flip" (the image and its three mirror images, averaged) when they learnt that a
+    mirrored weld keeps its class (``hflip`` and ``vflip`` in ``augment``), else "none".
+    It steadies the out-of-fold probabilities at the cost of predictions only."""
+    parsed = parse_augment(augment)
+    names = {name for name, _ in parsed} if isinstance(parsed, list) else set()
+    return "flip" if {"hflip", "vflip"} <= names else "none"
 
 
 def small_batch(n: int, cfg: TrainConfig) -> int:

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from weldsynth.audit.evidence import defect_maps
 from weldsynth.audit.folds import grouped_folds
-from weldsynth.audit.gradcam import gradcam
-from weldsynth.audit.learner import Fitted, train_arrays
+from weldsynth.audit.learner import Fitted, train_arrays, tta_for
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.cache import subset
 from weldsynth.train.config import TrainConfig
@@ -95,6 +95,7 @@ def out_of_fold(
     cams: bool = True,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     device: Any = None,
+    tta: bool = True,
 ) -> OOF:
     """Out-of-fold probabilities of every sample for every seed.
 
@@ -116,8 +117,11 @@ def out_of_fold(
         on_epoch: Called after every epoch of every fold model (progress).
         device: Where the fold models train and predict (default: the CPU); Grad-CAM
             runs on the CPU.
+        tta: Average each held-out prediction over the image and its mirror images when
+            the models were trained with flips (:func:`~weldsynth.audit.learner.tta_for`).
     """
     labels = np.asarray(labels, np.int64)
+    views = tta_for(cfg.augment) if tta else "none"
     got = _Collected.empty(len(seeds), len(labels), n_classes)
     for s, seed in enumerate(seeds):
         assign, train_seeds = draw_folds(seed, groups, labels, folds)
@@ -140,7 +144,7 @@ def out_of_fold(
                 device=device,
             )
             held_images = subset(images, held)
-            p = fitted.probabilities(held_images)
+            p = fitted.probabilities(held_images, views)
             got.add(s, held, p, labels[held], time.perf_counter() - t0)
             if cams and s == 0:
                 fitted.model.cpu()  # Grad-CAM's hooks and maps are CPU work
@@ -189,7 +193,7 @@ class _Collected:
     ) -> None:
         """Grad-CAMs of the held-out ``images`` (samples ``held``) explaining ``targets``."""
         t0 = time.perf_counter()
-        c = gradcam(fitted.model, images, targets, fitted.mean, fitted.std)
+        c = defect_maps(fitted, images, targets)
         if self.cams is None or self.targets is None:
             self.cams = np.zeros((len(self.probs[0]), *c.shape[1:]), np.float32)
             self.targets = np.zeros(len(self.probs[0]), np.int64)

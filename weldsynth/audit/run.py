@@ -32,8 +32,8 @@ import numpy as np
 
 from weldsynth import __version__
 from weldsynth.audit import suspects as sus
+from weldsynth.audit.evidence import sample_evidence, with_evidence
 from weldsynth.audit.folds import FoldProgress, FoldTally
-from weldsynth.audit.gradcam import cam_in_mask, cam_to_map, read_mask
 from weldsynth.audit.oof import OOF, Scores, audit_seeds, out_of_fold, read_probs, score
 from weldsynth.audit.outputs import (
     cam_line,
@@ -45,7 +45,7 @@ from weldsynth.audit.outputs import (
 )
 from weldsynth.core.atomic import atomic_write_bytes
 from weldsynth.core.errors import WeldsynthError
-from weldsynth.io.manifest import manifest_path, read_manifest, safe_join, sha256_file
+from weldsynth.io.manifest import manifest_path, read_manifest, sha256_file
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import Item, check_classes, list_images
 from weldsynth.train.setup import decode_items, run_config
@@ -164,8 +164,9 @@ def audit_topology(
     samples = [_sample(i, listing.topology, extra, data) for i in pred.items]
     scores = score(pred.oof.probs, labels)
     folders = sus.class_folders([i.rel for i in listing.items])
-    suggestions = _suggest(scores, samples, classes, pred.n_seeds, folders)
-    cim = _cam_scores(pred.oof, samples, labels, classes, data, cfg.size)
+    evidence = sample_evidence(pred.oof, samples, labels, classes, data, cfg.size)
+    suggestions = with_evidence(_suggest(scores, samples, classes, pred.n_seeds, folders), evidence)
+    cim = {k: (e.in_mask, e.share) for k, e in evidence.items() if classes[labels[k]] != "good"}
     rows = suspect_rows(samples, scores, suggestions, classes, pred.oof, cim)
     timings["suspects"] = round(time.perf_counter() - t0, 3)
     confusion = sus.confusion_by_defect(scores, samples, classes)
@@ -358,28 +359,3 @@ def _sample(item: Item, topology: str, extra: dict[str, Any], data: Path) -> sus
         verdict=item.verdict,
         seed=rec.seed if rec is not None else "",
     )
-
-
-def _cam_scores(
-    oof: OOF,
-    samples: list[sus.Sample],
-    labels: np.ndarray,
-    classes: list[str],
-    data: Path,
-    size: tuple[int, int],
-) -> dict[int, tuple[float, float]]:
-    """Sample index -> (cam_in_mask, mask_share) for bad samples with a readable mask."""
-    out: dict[int, tuple[float, float]] = {}
-    if oof.cams is None:
-        return out
-    for k, smp in enumerate(samples):
-        if not smp.mask or classes[int(labels[k])] == "good":
-            continue
-        try:
-            mask = read_mask(safe_join(data, smp.mask))
-        except WeldsynthError:
-            mask = None
-        if mask is None:
-            continue
-        out[k] = cam_in_mask(cam_to_map(oof.cams[k], size, mask.shape[:2]), mask)
-    return out

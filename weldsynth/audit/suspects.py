@@ -28,6 +28,10 @@ given label is wrong, ``1 - p_given``) and a one-line ``why``. The rules, in ord
    teaches noise either way;
 6. otherwise (wrong but unsure) → **keep**, worth a look.
 
+Where masks exist, a sample whose own defect mask speaks against its label
+(:mod:`weldsynth.audit.evidence`) gets that reason appended to its ``why`` and is reviewed
+with the unexplained disagreements, even when rule 2 or 3 keeps it.
+
 A sample is *flagged* when the suggestion is relabel or drop. ``weldsynth loop --auto T``
 applies flagged suggestions whose confidence is at least ``T``.
 """
@@ -116,6 +120,8 @@ class Suggestion:
     """Kept because a group-level reason (rule 2 or 3) explains the disagreement."""
     agrees: bool = False
     """The model predicts the given class (rule 1)."""
+    mask_suspect: bool = False
+    """The sample's own defect mask speaks against its label (:mod:`weldsynth.audit.evidence`)."""
 
     @property
     def flagged(self) -> bool:
@@ -124,9 +130,14 @@ class Suggestion:
 
     @property
     def tier(self) -> int:
-        """Review order: 0 flagged, 1 unexplained disagreement, 2 disagreement a group-level
-        reason explains, 3 agreement (suspects.csv ranks by tier, then loss)."""
-        return 0 if self.flagged else 3 if self.agrees else 2 if self.excused else 1
+        """Review order: 0 flagged, 1 unexplained disagreement or mask suspect, 2
+        disagreement a group-level reason explains, 3 agreement (suspects.csv ranks by
+        tier, then loss)."""
+        if self.flagged:
+            return 0
+        if self.mask_suspect:
+            return 1
+        return 3 if self.agrees else 2 if self.excused else 1
 
 
 def suggest(
