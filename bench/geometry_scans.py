@@ -79,7 +79,8 @@ def summary(rows: list[dict]) -> dict:
         vals = np.array([r[key] for r in found if key in r], dtype=np.float64)
         if vals.size == 0:
             return {}
-        return {f"p{q}": round(float(np.percentile(vals, q)), 4) for q in (50, 95)}
+        out = {f"p{q}": round(float(np.percentile(vals, q)), 4) for q in (50, 95)}
+        return dict(out, max=round(float(vals.max()), 4))
 
     return {
         "n": len(rows),
