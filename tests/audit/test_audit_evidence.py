@@ -28,12 +28,14 @@ def test_mask_evidence_rules() -> None:
     mask = _disc()
     on = (mask > 0).astype(np.float32)  # a map right on the mask
     off = np.roll(on, 50, axis=1)  # the same blob elsewhere
-    # a bad label whose map misses its mask while the models doubt it: a suspect
+    # a bad label whose map misses its mask while the models doubt it: the reason, no more
     ev = mask_evidence(True, 0.1, off, mask)
-    assert ev.suspect and "misses its own defect mask" in ev.reason and ev.lift < 1.5
-    # ... not when the map is on the mask, nor when the models are sure it is bad
-    assert not mask_evidence(True, 0.1, on, mask).suspect
-    assert not mask_evidence(True, 0.9, off, mask).suspect
+    assert ev.effect == "doubt" and "misses its own defect mask" in ev.reason
+    assert not ev.suspect and ev.lift < 1.5
+    # ... the map on the mask supports the label; models sure it is bad: nothing to say
+    ev = mask_evidence(True, 0.1, on, mask)
+    assert ev.effect == "supports" and "supports the label" in ev.reason and not ev.suspect
+    assert mask_evidence(True, 0.9, off, mask).effect == ""
     # a good label with a confident map on its own mask: a suspect
     ev = mask_evidence(False, 0.95, on, mask)
     assert ev.suspect and "labelled good" in ev.reason and ev.lift > 1.5
@@ -45,13 +47,22 @@ def test_mask_evidence_rules() -> None:
         assert not ev.suspect and np.isnan(ev.in_mask)
 
 
-def test_with_evidence_appends_the_reason_and_moves_the_sample_up() -> None:
+def test_with_evidence_appends_the_reason_and_orders_the_review() -> None:
+    disc, on = _disc(), (_disc() > 0).astype(np.float32)
     agree = Suggestion("keep", 0.1, "model agrees", agrees=True)
-    assert agree.tier == 3
-    ev = mask_evidence(False, 0.95, (_disc() > 0).astype(np.float32), _disc())
-    out = with_evidence([agree, agree], {1: ev})
+    unsure = Suggestion("keep", 0.6, "unsure: worth a look")
+    dropped = Suggestion("drop", 0.8, "confidently wrong")
+    assert (agree.tier, unsure.tier, dropped.tier) == (3, 1, 0)
+    against = mask_evidence(False, 0.95, on, disc)  # good label, confident map on the mask
+    doubt = mask_evidence(True, 0.2, np.roll(on, 50, axis=1), disc)
+    supports = mask_evidence(True, 0.2, on, disc)
+    out = with_evidence([agree, unsure, unsure, dropped], {1: against, 2: doubt, 3: supports})
     assert out[0] == agree
-    assert out[1].why.startswith("model agrees; mask evidence:") and out[1].tier == 1
+    assert out[1].why.startswith("unsure: worth a look; mask evidence: labelled good")
+    assert out[1].mask_suspect and out[1].tier == 0  # reviewed first
+    assert "misses its own defect mask" in out[2].why and out[2].tier == 1  # stays
+    assert out[3].action == "keep" and out[3].excused and out[3].tier == 2
+    assert out[3].why.startswith("mask evidence supports the label")
 
 
 def test_tta_follows_the_training_flips() -> None:

@@ -28,9 +28,10 @@ given label is wrong, ``1 - p_given``) and a one-line ``why``. The rules, in ord
    teaches noise either way;
 6. otherwise (wrong but unsure) → **keep**, worth a look.
 
-Where masks exist, a sample whose own defect mask speaks against its label
-(:mod:`weldsynth.audit.evidence`) gets that reason appended to its ``why`` and is reviewed
-with the unexplained disagreements, even when rule 2 or 3 keeps it.
+Where masks exist, the sample's own defect mask adds its say
+(:mod:`weldsynth.audit.evidence`): a good sample whose confident defect map lies on its
+mask is reviewed first (with the flagged ones); a doubted bad sample whose defect map lies
+on its mask is kept (the models see the drawn defect); the reason is appended to ``why``.
 
 A sample is *flagged* when the suggestion is relabel or drop. ``weldsynth loop --auto T``
 applies flagged suggestions whose confidence is at least ``T``.
@@ -130,13 +131,11 @@ class Suggestion:
 
     @property
     def tier(self) -> int:
-        """Review order: 0 flagged, 1 unexplained disagreement or mask suspect, 2
-        disagreement a group-level reason explains, 3 agreement (suspects.csv ranks by
-        tier, then loss)."""
-        if self.flagged:
+        """Review order: 0 flagged or mask suspect, 1 unexplained disagreement, 2
+        disagreement a group-level reason (or the mask) explains, 3 agreement
+        (suspects.csv ranks by tier, then loss)."""
+        if self.flagged or self.mask_suspect:
             return 0
-        if self.mask_suspect:
-            return 1
         return 3 if self.agrees else 2 if self.excused else 1
 
 
