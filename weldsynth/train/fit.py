@@ -189,7 +189,7 @@ def fit(
         calibration,
         progress,
         label,
-        mask_weight=float(getattr(cfg, "mask_loss", 0.0)),
+        mask_weight=cfg.mask_weight,
     )
     result = FitResult(history=[])
     best_key = (math.inf, math.inf)

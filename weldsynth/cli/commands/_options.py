@@ -21,6 +21,24 @@ def device_option(func: Callable) -> Callable:
     return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(func)
 
 
+class MaskLoss(click.ParamType):
+    """``--mask-loss``: "auto" or a weight in [0, 100]."""
+
+    name = "auto|W"
+
+    def convert(self, value, param, ctx):
+        """ "auto", or the weight as a float (one line when neither)."""
+        if isinstance(value, int | float) or str(value).strip().lower() != "auto":
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = float("nan")
+            if not 0 <= weight <= 100:  # also nan
+                self.fail(f"{value!r}: use auto or a weight in [0, 100]", param, ctx)
+            return weight
+        return "auto"
+
+
 def run_options(func: Callable) -> Callable:
     """``--device``, ``--compile``, ``--cache-gb``, ``--offline`` and ``--mask-loss``."""
     options = [
@@ -46,11 +64,12 @@ def run_options(func: Callable) -> Callable:
         ),
         click.option(
             "--mask-loss",
-            type=click.FloatRange(0, 100),
-            default=0.0,
+            type=MaskLoss(),
+            default="auto",
             show_default=True,
             help="Weight of an auxiliary loss on the defect masks (_masks/): a segmentation "
-            "head learns where each defect is (0: off; data without masks train as without).",
+            "head learns where each defect is. auto: 1 on data with masks, off on others; "
+            "0: off.",
         ),
     ]
     func = device_option(func)

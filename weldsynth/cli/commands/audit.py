@@ -110,7 +110,7 @@ def make_config(
     compile: bool = False,
     cache_gb: float = 0.0,
     offline: bool = False,
-    mask_loss: float = 0.0,
+    mask_loss: float | str = "auto",
 ):
     """A validated :class:`~weldsynth.train.config.TrainConfig` from the shared options."""
     import torch
