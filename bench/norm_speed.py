@@ -108,6 +108,7 @@ def time_floor(sources: list[Path], out: Path, files: int, sync: str) -> float:
     durable as ``sync`` says (:data:`SYNC_MODES`)."""
     per = -(-files // len(sources))
     out.mkdir(parents=True)
+    os.sync()  # what earlier runs left dirty is written now, not during this one
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=2) as pool:
         list(pool.map(_floor_task, [(s, out, per, sync) for s in sources], chunksize=4))
@@ -133,6 +134,7 @@ def time_generate(
     """Wall time of what ``generate GOOD --all --workers 2 [--norm ...]`` runs;
     ``per_file_fsync``: the baseline, every file fsynced on its own as before batches (the
     workers are forked from this process, so they inherit the switch)."""
+    os.sync()  # what earlier runs left dirty is written now, not during this one
     start = time.perf_counter()
     recipes = _recipes(norm)
     tasks, rejected = gen.plan_all(good, recipes, out, False)
