@@ -59,7 +59,9 @@ def test_with_evidence_appends_the_reason_and_orders_the_review() -> None:
     out = with_evidence([agree, unsure, unsure, dropped], {1: against, 2: doubt, 3: supports})
     assert out[0] == agree
     assert out[1].why.startswith("unsure: worth a look; mask evidence: labelled good")
-    assert out[1].mask_suspect and out[1].tier == 0  # reviewed first
+    assert out[1].mask_suspect and out[1].action == "drop" and out[1].tier == 0  # first
+    relabelled = Suggestion("relabel:bad", 0.95, "p(bad)=0.95")
+    assert with_evidence([relabelled], {0: against})[0].action == "relabel:bad"  # kept
     assert "misses its own defect mask" in out[2].why and out[2].tier == 1  # stays
     assert out[3].action == "keep" and out[3].excused and out[3].tier == 2
     assert out[3].why.startswith("mask evidence supports the label")

@@ -9,9 +9,9 @@ energy inside the dilated mask over the share an evenly spread map would put the
 * a **good** sample with a confident defect map (out-of-fold ``p(bad)`` of at least
   :data:`CONFIDENT_P`) on its own mask (lift of at least :data:`MIN_LIFT`): the models
   point at the very imperfection that was drawn and call it a defect, which is how a bad
-  weld labelled good looks. A *mask suspect* (``effect`` "suspect"): reviewed first, with
-  the flagged suggestions (34 of 37 such samples were mislabelled in the first runs of
-  ``bench/audit.py``);
+  weld labelled good looks. A *mask suspect* (``effect`` "suspect"): flagged (dropped,
+  unless the models already suggest a relabel) and reviewed first (34 of 37 such samples
+  were mislabelled in the first runs of ``bench/audit.py``);
 * a **bad** sample the fold models doubt (``p(bad)`` below :data:`DOUBT_P`) whose defect
   map misses its own mask: whatever the models call a defect there is not what was drawn,
   which is how a good weld labelled bad looks — or how a defect the models miss looks
@@ -151,12 +151,16 @@ def mask_evidence(
 def with_evidence(suggestions: Sequence[Any], evidence: dict[int, MaskEvidence]) -> list[Any]:
     """The suggestions (:class:`~weldsynth.audit.suspects.Suggestion`) with the mask
     evidence: its reason appended to ``why``; a mask suspect marked ``mask_suspect``
-    (reviewed first); a doubted bad sample the mask supports kept (``excused``)."""
+    (reviewed first) and, unless already relabelled or dropped, dropped (flagged); a
+    doubted bad sample the mask supports kept (``excused``)."""
     out = list(suggestions)
     for k, ev in evidence.items():
         sug = out[k]
         if ev.effect == "supports" and not sug.agrees:
             out[k] = replace(sug, action="keep", why=f"{ev.reason}; {sug.why}", excused=True)
+        elif ev.suspect and sug.action == "keep":
+            why = f"{sug.why}; {ev.reason}: drop it from training until reviewed"
+            out[k] = replace(sug, action="drop", why=why, excused=False, mask_suspect=True)
         elif ev.effect:
             out[k] = replace(sug, why=f"{sug.why}; {ev.reason}", mask_suspect=ev.suspect)
     return out
