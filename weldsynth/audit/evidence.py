@@ -10,16 +10,16 @@ energy inside the dilated mask over the share an evenly spread map would put the
   :data:`CONFIDENT_P`) on its own mask (lift of at least :data:`MIN_LIFT`): the models
   point at the very imperfection that was drawn and call it a defect, which is how a bad
   weld labelled good looks. A *mask suspect* (``effect`` "suspect"): flagged (dropped,
-  unless the models already suggest a relabel) and reviewed first (34 of 37 such samples
-  were mislabelled in the first runs of ``bench/audit.py``);
+  unless the models already suggest a relabel) and reviewed first (96 of 100 such samples
+  were mislabelled in ``bench/audit.py``'s runs);
 * a **bad** sample the fold models doubt (``p(bad)`` below :data:`DOUBT_P`) whose defect
   map misses its own mask: whatever the models call a defect there is not what was drawn,
   which is how a good weld labelled bad looks — or how a defect the models miss looks
-  (3 of 13 were mislabelled there), so the reason is written out
+  (5 of 54 were mislabelled there), so the reason is written out
   (``effect`` "doubt") but the sample keeps its place;
 * a **bad** sample the fold models doubt whose defect map *lies on* its own mask: the
-  models see the drawn defect, so their "good" is their error (none of 35 such samples was
-  mislabelled there): the suggestion becomes keep, with that reason
+  models see the drawn defect, so their "good" is their error (2 of 92 such samples
+  were mislabelled there): the suggestion becomes keep, with that reason
   (``effect`` "supports").
 
 The reason is appended to ``suspects.csv``'s ``why`` (and so shown in ``report.html``).
