@@ -49,7 +49,7 @@ def demo(work: Path) -> dict:
         "test_error_pct": float(error.group(1)) if error else None,
         "audit_precision_pct": int(found.group(1)) if found else None,
         "audit_recall_pct": int(found.group(2)) if found else None,
-        "loop_line": next((line for line in out.splitlines() if "7/7" in line), ""),
+        "loop_line": next((ln for ln in out.splitlines() if re.match(r"\d+/\d+ loop", ln)), ""),
     }
 
 

@@ -99,7 +99,7 @@ def test_demo_help_states_the_benchmarked_time_and_its_settings() -> None:
 
     text = _help("demo")
     seconds = json.loads((ROOT / "bench/results/defaults.json").read_text())["demo"]["seconds"]
-    assert f"{round(seconds)} s on 2 loaded CPU cores" in text
+    assert f"{round(seconds)} s on 2 CPU cores" in text
     assert "about a minute" not in text and "two minutes" not in text
     cfg = demo._demo_config()
     assert f"{cfg.size[0]}x{cfg.size[1]} input, {cfg.epochs} epochs" in text

@@ -56,7 +56,7 @@ def command(out: Path, samples_dir: Path | None) -> None:
                              flipped labels printed) -> apply -> retrain: OUT/loop/loop.csv
 
     It trains WeldNet, the small CNN that learns from scratch (64x176 input, 20 epochs,
-    3 folds, 1 seed). Measured: 62 s on 2 loaded CPU cores (bench/results/defaults.json,
+    3 folds, 1 seed). Measured: 66 s on 2 CPU cores (bench/results/defaults.json,
     "demo"); the time depends on the machine and its load, and each long step shows its
     progress.
 
