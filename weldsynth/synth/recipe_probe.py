@@ -24,7 +24,11 @@ PROBE_MAPS = 2
 
 
 def acceptable_rates(
-    text: str, topology: int, calibration: Calibration, tries: int = PROBE_TRIES
+    text: str,
+    topology: int,
+    calibration: Calibration,
+    tries: int = PROBE_TRIES,
+    verdict: str = "accept",
 ) -> dict[str, tuple[float, str]]:
     """Share of acceptable draws that succeed, per defect drawing acceptable variants.
 
@@ -34,6 +38,8 @@ def acceptable_rates(
         calibration: The scan's calibration the recipe is for (square pixels assumed: the
             finer pitch, as generate resamples to).
         tries: Draws per defect.
+        verdict: "accept" (the default), or "reject" to try the bad variants of the same
+            defects instead.
 
     Returns:
         Defect name -> (share in [0, 1], why the first failed draw failed or "");
@@ -44,14 +50,14 @@ def acceptable_rates(
     from weldsynth.synth.recipe import acceptable_defects, recipe_from_dict, variant_defect
 
     recipe = recipe_from_dict(yaml.safe_load(text), source=f"recipe for topology {topology}")
-    maps = _sample_maps(topology)
+    maps = sample_maps(topology)
     if not maps:
         return {}
     pitch = min(calibration.pixel_mm_x, calibration.pixel_mm_y)
     square = replace(calibration, pixel_mm_x=pitch, pixel_mm_y=pitch)
     rates = {}
     for name in acceptable_defects(recipe, square):
-        plugin = variant_defect(recipe, name, "accept", square)
+        plugin = variant_defect(recipe, name, verdict, square)
         done, why = 0, ""
         try:
             for i in range(tries):
@@ -65,7 +71,7 @@ def acceptable_rates(
     return rates
 
 
-def _sample_maps(topology: int) -> list[tuple[Any, Any]]:
+def sample_maps(topology: int) -> list[tuple[Any, Any]]:
     """(pixels, located geometry) of the first shipped samples of ``topology`` with a bead."""
     from weldsynth.data import samples_dir
     from weldsynth.geometry import locate

@@ -182,7 +182,8 @@ def norm_recipe_sizes(
         if match is None:
             out.append(line)
             continue
-        entry = _norm_entry(*match.groups(), settings, {"t": t_mm, "s": t_mm}, calibration)
+        thickness = {"t": t_mm, "s": t_mm}
+        entry = _norm_entry(*match.groups(), settings, thickness, calibration, topology)
         out += [f"  # {note}" for note in entry.notes]
         out.append(entry.line)
         warnings += entry.warnings
@@ -242,10 +243,14 @@ def _norm_entry(
     settings: Any,
     thickness: dict[str, float | None],
     calibration: Calibration | None,
+    topology: int,
 ) -> _Entry:
-    """The recipe line of defect ``name`` under the norm (unchanged when it judges none)."""
+    """The recipe line of defect ``name`` under the norm (unchanged when it judges none); a
+    plugin declaring ``norm_relative`` gets a range for the typical shipped map
+    (:mod:`weldsynth.synth.recipe_relative`)."""
     from weldsynth.synth.defects import get_defect
     from weldsynth.synth.norm import ExpressionError
+    from weldsynth.synth.recipe_relative import relative_range, typical
 
     plain = _Entry(f"  {name}: {{weight: {weight}}}{comment}")
     plugin = get_defect(name)
@@ -253,8 +258,12 @@ def _norm_entry(
     rule = settings.level.rule(rule_id) if rule_id else None
     if rule is None:
         return plain
+    found = None
+    if plugin.norm_relative and calibration is not None:
+        found = typical(plugin, topology, calibration)
     try:
-        limit = settings.resolve(rule_id, {**thickness, "a": None, "b": None})
+        b_mm = None if found is None else found.b_mm
+        limit = settings.resolve(rule_id, {**thickness, "a": None, "b": b_mm})
     except ExpressionError:  # depends on the bead (b): known per map only
         expr = settings.level.limit_of(rule).describe()
         said = (
@@ -268,6 +277,10 @@ def _norm_entry(
             f"  {name}: {{weight: {weight}, params: {{p_acceptable: 0}}}}{comment}"
             f" (not permitted at {settings.level.title})"
         )
+    if found is not None:
+        got = relative_range(name, plugin, limit, found, topology, STRADDLE)
+        line = f"  {name}: {{weight: {weight}, params: {got.params}}}{comment}"
+        return _Entry(line, got.notes, got.warnings)
     if plugin.norm_size is None:
         return _relative_entry(plain, name, plugin, limit, calibration)
     return _sized_entry(name, weight, comment, plugin, limit, calibration)

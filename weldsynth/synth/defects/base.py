@@ -175,6 +175,11 @@ class Defect(NormHooks, ABC):
     ranges that straddle the limit."""
     measures_height: ClassVar[bool] = False
     """True when the plugin's norm measure is a height (needs the calibration's height_mm)."""
+    norm_relative: ClassVar[tuple[str, str] | None] = None
+    """(config field, basis) when the measure is that field times one unit of the basis on
+    each map (bead_deviation: ("amplitude", "bead_width")); bases in
+    :data:`~.norm_hooks.RELATIVE_BASES`, measured by :meth:`relative_unit_mm`. Lets
+    ``recipe init --norm`` write a range straddling the limit for the typical map."""
 
     def __init__(self, max_tries: int | None = None, **config: Any) -> None:
         if max_tries is not None:

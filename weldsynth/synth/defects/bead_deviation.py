@@ -312,12 +312,12 @@ class BeadDeviation(Defect):
     # test_realism_bead_deviation bounds the mask by the drawn offset instead
     bead_defect = False
     imperfections = ("lateral_deviation",)
+    norm_relative = ("amplitude", "bead_width")  # the offset is amplitude × bead width
 
     @classmethod
     def judged_config(cls, values: dict[str, Any]) -> dict[str, Any]:
-        """Under a norm judging the offset in mm, an amplitude the recipe leaves out is
-        ``JUDGED_AMPLITUDE``, which straddles the plant limit (a quarter of the bead width,
-        ±15 % guard): the pixel default (0.3-0.7 widths) is never acceptable."""
+        """Under a norm judging the offset in mm, an amplitude left out is ``JUDGED_AMPLITUDE``,
+        straddling the plant limit (a quarter width, ±15 % guard); 0.3-0.7 never accepts."""
         return values if "amplitude" in values else {**values, "amplitude": JUDGED_AMPLITUDE}
 
     def measure(

@@ -190,6 +190,7 @@ class ExcessMaterial(Defect):
     config: ExcessMaterialConfig
     imperfections = ("excess_weld_metal",)
     measures_height = True
+    norm_relative = ("strength", "bead_height")  # the raise is strength × bead level
 
     def measure(
         self, params: ExcessMaterialParams, calibration: Any = None, geometry: Any = None

@@ -209,6 +209,7 @@ class MissingPlate(Defect):
     config: MissingPlateConfig
     imperfections = ("undercut", "lack_of_fusion")
     measures_height = True
+    norm_relative = ("depth", "plate_height")  # the undercut is depth × plate height
 
     def imperfection_of(self, params: MissingPlateParams) -> str:  # type: ignore[override]
         """Undercut while fused (a groove with a bottom beside a plate), else lack of fusion."""

@@ -31,6 +31,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from weldsynth.geometry import WeldGeometry
     from weldsynth.synth.defects.config import DefectParams
 
+RELATIVE_BASES = ("bead_width", "bead_height", "plate_height")
+"""What one unit of a plugin's relative size is (its ``norm_relative``): the bead's mean
+width (mm), its median height on the map, or the height of the plates beside it (mm)."""
+
 
 class NormHooks:
     """The norm side of a plugin; see the module docstring."""
@@ -145,6 +149,37 @@ class NormHooks:
             sizes = ", ".join(f"{k} {v:.4g}" for k, v in measures.items())
             return f"{sizes} gives {verdict}, not {self.wanted or 'accept/reject'}"
         return None
+
+    @classmethod
+    def relative_unit_mm(
+        cls, pixels: np.ndarray, geometry: WeldGeometry, calibration: Any
+    ) -> float | None:
+        """mm of the norm measure per unit of the field :attr:`norm_relative` declares, on
+        the map ``pixels`` under ``calibration`` (square pixels): one of
+        :data:`RELATIVE_BASES`. None when the plugin declares none or this map cannot say
+        (no plate beside the bead, no height_mm). A plugin may override it.
+
+        Raises:
+            ValueError: The declared basis is not one of :data:`RELATIVE_BASES`.
+        """
+        declared = getattr(cls, "norm_relative", None)
+        if declared is None:
+            return None
+        basis = declared[1]
+        if basis not in RELATIVE_BASES:
+            raise ValueError(
+                f"{cls.__name__}: norm_relative basis {basis!r} not in {RELATIVE_BASES}"
+            )
+        if basis == "bead_width":
+            return None if geometry.path is None else calibration.px_to_mm(geometry.path.mean_width)
+        per = calibration.mm_per_unit(8 if pixels.dtype == np.uint8 else 16)
+        if basis == "bead_height":
+            vals = pixels[geometry.bead_mask & (pixels > 0)].astype(np.float64)
+            level = float(np.median(vals)) / full_scale(pixels.dtype) if vals.size else None
+        else:  # plate_height: the plates' area-weighted mean height
+            area = sum(p.area for p in geometry.plates)
+            level = sum(p.area * p.mean_height for p in geometry.plates) / area if area else None
+        return None if per is None or level is None else level * per
 
     def map_bits(self) -> int:
         """Bit depth of the map being drawn on (16 for float maps)."""
