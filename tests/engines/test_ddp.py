@@ -139,7 +139,12 @@ def test_torchrun_two_processes_on_cpu(tmp_path: Path) -> None:
         "model.pt",
         "report.json",
     ]
-    assert sorted(p.name for p in out.iterdir()) == ["7", "summary.csv", "summary.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "7",
+        "summary.csv",
+        "summary.html",
+        "summary.md",
+    ]
     config = json.loads((run / "config.json").read_text())
     assert config["distributed"]["world_size"] == 2
     assert config["distributed"]["backend"] == "gloo"
