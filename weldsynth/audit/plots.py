@@ -73,4 +73,3 @@ def plot_confusion_by_defect(
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
-
