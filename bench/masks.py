@@ -36,6 +36,8 @@ from train import machine, weldsynth  # bench/train.py's helpers
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "masks.json"
+SIDES = ("plain", "mask_loss", "mask_cam")
+"""Variants: no guide; the mask head's loss; the mask head's loss plus the CAM loss."""
 
 
 def dataset(work: Path, topo: str, count: int) -> Path:
@@ -106,7 +108,7 @@ def merge(files: list[Path]) -> dict:
         for row in part["rows"]:
             key = (row["topology"], row["good_welds"])
             held = rows.setdefault(key, {"topology": key[0], "good_welds": key[1]})
-            for side in ("plain", "mask_loss"):
+            for side in SIDES:
                 if side in row:
                     held[side] = row[side]
             held.setdefault("measured", {})[_side(row)] = row.get("measured", {})
@@ -123,7 +125,7 @@ def merge(files: list[Path]) -> dict:
 
 
 def _side(row: dict) -> str:
-    return "+".join(s for s in ("plain", "mask_loss") if s in row)
+    return "+".join(s for s in SIDES if s in row)
 
 
 def wins(row: dict) -> bool:
@@ -143,6 +145,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--size", default="128x352")
     parser.add_argument("--mask-loss", type=float, default=1.0, help="weight of the mask loss")
+    parser.add_argument(
+        "--cam-loss", type=float, default=1.0, help="weight of the CAM loss (mask_cam side)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (reused)")
@@ -174,10 +179,16 @@ def main() -> None:
             load_before, when = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M")
             data = dataset(work, topo, count)
             row = {"topology": topo, "good_welds": count}
-            sides = (("plain", 0.0), ("mask_loss", args.mask_loss))
-            for key, weight in (s for s in sides if s[0] in args.variants.split(",")):
+            sides = {
+                "plain": (0.0, 0.0),
+                "mask_loss": (args.mask_loss, 0.0),
+                "mask_cam": (args.mask_loss, args.cam_loss),
+            }
+            for key in (k for k in sides if k in args.variants.split(",")):
                 out = work / f"runs-{topo}-{count}-{key}"
-                row[key] = one_run(data, topo, out, base.with_(mask_loss=weight))
+                mask_w, cam_w = sides[key]
+                cfg = base.with_(mask_loss=mask_w, cam_loss=cam_w)
+                row[key] = one_run(data, topo, out, cfg)
                 print(topo, count, key, row[key], flush=True)
             if "plain" in row and "mask_loss" in row:
                 row["mask_loss_wins"] = wins(row)
@@ -197,6 +208,7 @@ def main() -> None:
                 "batch_size": args.batch_size,
                 "size": list(size),
                 "mask_loss": args.mask_loss,
+                "cam_loss": args.cam_loss,
                 "seed": args.seed,
                 "augment": base.augment,
                 "split": "val 0.2, test 0.1, grouped by source (split --seed 42)",

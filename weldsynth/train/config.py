@@ -35,6 +35,9 @@ AUTO = "auto"
 AUTO_MASK_WEIGHT = 1.0
 """``--mask-loss auto`` (the default): this weight on data sets with defect masks, where it
 lowered the validation + test error at every size of ``bench/results/masks.json``."""
+AUTO_CAM_WEIGHT = 0.0
+"""``--cam-loss auto`` (the default): this weight on data sets with defect masks (chosen
+from ``bench/results/masks.json``'s ``mask_cam`` rows)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,10 @@ class TrainConfig:
             defect masks, :mod:`weldsynth.train.masks`); 0: off; "auto":
             :data:`AUTO_MASK_WEIGHT` on data sets with masks, off (silently) on others. Data
             sets without masks train without it (one warning line when a weight was given).
+        cam_loss: Weight of the class-activation loss: the share of the true class's
+            activation map outside the defect mask (:func:`weldsynth.train.masks.cam_loss`)
+            on bad images with a mask; 0: off; "auto": :data:`AUTO_CAM_WEIGHT` on data sets
+            with masks. Like ``mask_loss``, ignored on data sets without masks.
     """
 
     arch: str = "resnet18"
@@ -104,6 +111,7 @@ class TrainConfig:
     cache_gb: float = 0.0
     offline: bool = False
     mask_loss: float | str = AUTO
+    cam_loss: float | str = AUTO
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
@@ -132,12 +140,12 @@ class TrainConfig:
             problems.append(f"patience must be 0 or more (got {self.patience})")
         if not self.cache_gb >= 0:
             problems.append(f"cache_gb must be 0 or more (got {self.cache_gb})")
-        if self.mask_loss != AUTO and not (
-            isinstance(self.mask_loss, int | float) and 0 <= self.mask_loss <= MAX_MASK_LOSS
-        ):  # also nan
-            problems.append(
-                f"mask_loss must be auto or in [0, {MAX_MASK_LOSS:g}] (got {self.mask_loss!r})"
-            )
+        for name in ("mask_loss", "cam_loss"):
+            value = getattr(self, name)
+            if value != AUTO and not (
+                isinstance(value, int | float) and 0 <= value <= MAX_MASK_LOSS
+            ):  # also nan
+                problems.append(f"{name} must be auto or in [0, {MAX_MASK_LOSS:g}] (got {value!r})")
         if not 0 <= self.threads <= MAX_THREADS:
             problems.append(f"threads must be in [0, {MAX_THREADS}] (got {self.threads})")
         if problems:
@@ -150,6 +158,16 @@ class TrainConfig:
     def mask_weight(self) -> float:
         """The mask loss's weight: :data:`AUTO_MASK_WEIGHT` for "auto", else ``mask_loss``."""
         return AUTO_MASK_WEIGHT if self.mask_loss == AUTO else float(self.mask_loss)
+
+    @property
+    def cam_weight(self) -> float:
+        """The CAM loss's weight: :data:`AUTO_CAM_WEIGHT` for "auto", else ``cam_loss``."""
+        return AUTO_CAM_WEIGHT if self.cam_loss == AUTO else float(self.cam_loss)
+
+    @property
+    def guided(self) -> bool:
+        """True when a mask-guided loss (mask head or CAM) asks for the defect masks."""
+        return self.mask_weight > 0 or self.cam_weight > 0
 
     @property
     def total_epochs(self) -> int:

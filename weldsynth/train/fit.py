@@ -30,9 +30,10 @@ from torch import nn
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.device import autocast, grad_scaler, model_device
 from weldsynth.train.images import Batches
-from weldsynth.train.masks import mask_loss
+from weldsynth.train.masks import cam_loss, mask_loss
 from weldsynth.train.metrics import error_rate, f1_score
 from weldsynth.train.model import freeze_body, param_groups
+from weldsynth.train.models.base import unwrap
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def fit(
         progress,
         label,
         mask_weight=cfg.mask_weight,
+        cam_weight=cfg.cam_weight,
     )
     result = FitResult(history=[])
     best_key = (math.inf, math.inf)
@@ -248,6 +250,7 @@ class _EpochLoop:
     total_epochs: int = 0
     val_loss_fn: nn.Module = field(default_factory=nn.CrossEntropyLoss)
     mask_weight: float = 0.0
+    cam_weight: float = 0.0
 
     def run(self, epoch: int, phase: Phase, optimizer, scheduler) -> EpochRecord:
         """Train one epoch, re-estimate BatchNorm, score on validation."""
@@ -269,7 +272,7 @@ class _EpochLoop:
             self.precision,
             self.progress,
             task,
-            self.mask_weight,
+            (self.mask_weight, self.cam_weight),
         )
         if self.calibration is not None:
             recalibrate_batchnorm(self.model, self.calibration, self.precision)
@@ -327,12 +330,12 @@ def _train_epoch(
     precision: str,
     progress,
     task,
-    mask_weight: float = 0.0,
+    guide: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[float, float]:
     """One pass over the training batches: (mean loss, head learning rate of the last step).
 
-    Batches that carry defect masks (images, labels, masks) add ``mask_weight`` times the
-    mask head's loss (:func:`weldsynth.train.masks.mask_loss`) to the classification loss.
+    Batches that carry defect masks (images, labels, masks) add the mask-guided losses
+    (:func:`_guided_loss`) weighted by ``guide`` = (mask weight, CAM weight).
 
     fp16 scales the loss (a step whose gradients overflow is skipped by the scaler, so the
     schedule's "step before optimizer step" warning is expected and silenced); the loss is
@@ -346,9 +349,8 @@ def _train_epoch(
     total, n, lr = torch.zeros((), dtype=wide, device=device), 0, 0.0
     for step, (x, y, *rest) in enumerate(batches, start=1):
         with autocast(precision, device):
-            if rest and mask_weight > 0:
-                logits, seg = model(x, with_mask=True)
-                loss = loss_fn(logits.float(), y) + mask_weight * mask_loss(seg, rest[0])
+            if rest and max(guide) > 0:
+                loss = _guided_loss(model, x, y, rest[0], loss_fn, guide)
             else:
                 loss = loss_fn(model(x).float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -365,3 +367,25 @@ def _train_epoch(
             info = {"info": f"loss {float(total) / n:.4f}"} if step % 20 == 1 else {}
             progress.update(task, advance=1, **info)
     return float(total) / max(n, 1), lr
+
+
+def _guided_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    masks: torch.Tensor,
+    loss_fn: nn.Module,
+    guide: tuple[float, float],
+) -> torch.Tensor:
+    """Classification loss plus ``guide[0]`` times the mask head's loss
+    (:func:`weldsynth.train.masks.mask_loss`) and ``guide[1]`` times the share of the true
+    class's activation map outside the mask (:func:`weldsynth.train.masks.cam_loss`)."""
+    mask_weight, cam_weight = guide
+    logits, seg, feats = model(x, with_mask=mask_weight > 0, with_features=True)
+    loss = loss_fn(logits.float(), y)
+    if seg is not None:
+        loss = loss + mask_weight * mask_loss(seg, masks)
+    if cam_weight > 0:
+        cams = unwrap(model).class_map(feats, y)
+        loss = loss + cam_weight * cam_loss(cams, masks)
+    return loss

@@ -38,6 +38,8 @@ MASK_STRIDE = 8
 """Input pixels per mask cell (each side) in the decode cache."""
 DICE_EPS = 1.0
 """Smoothing of the soft Dice term (in feature cells)."""
+CAM_EPS = 1e-6
+"""Floor of a class activation map's total energy (an all-zero map has no share outside)."""
 
 
 def mask_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -152,3 +154,22 @@ def mask_loss(seg_logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     flat = target.flatten(1)
     dice = 1 - (2 * (prob * flat).sum(1) + DICE_EPS) / (prob.sum(1) + flat.sum(1) + DICE_EPS)
     return ((bce + dice) * weight).sum() / weight.sum().clamp_min(1.0)
+
+
+def cam_loss(cams: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Share of each class activation map's energy outside the defect mask, averaged over
+    the images whose mask is not empty (zero when none is): pulls the evidence for a
+    defect class onto the defect's pixels (the CAM-in-mask of :mod:`weldsynth.train.cam`).
+
+    Args:
+        cams: (N, h, w) non-negative maps (:meth:`WeldModel.class_map` of the true class).
+        masks: (N, 1, mh, mw) cached masks in [0, 1] (after augmentation).
+    """
+    cams = cams.float()
+    target = mask_targets(masks.float().to(cams.device), tuple(cams.shape[-2:]))[:, 0]
+    target = target.clamp(0.0, 1.0)
+    weight = (target.flatten(1).amax(dim=1) > 0.25).to(cams.dtype)
+    total = cams.flatten(1).sum(1)
+    outside = (cams * (1.0 - target)).flatten(1).sum(1)
+    share = outside / total.clamp_min(CAM_EPS)
+    return (share * weight).sum() / weight.sum().clamp_min(1.0)

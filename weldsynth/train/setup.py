@@ -227,9 +227,10 @@ def prepare_training(
     if batch_size is not None:
         run_cfg = run_cfg.with_(batch_size=batch_size(len(x), run_cfg))
     where = torch.device("cpu") if device is None else torch.device(device)
-    masks = masks_of(x) if cfg.mask_weight > 0 else None
+    masks = masks_of(x) if cfg.guided else None
     use_masks = masks is not None and bool(masks.any())
-    model = seeded_model(cfg, n_classes, seeds["model"], weights, use_masks).to(where)
+    head = use_masks and cfg.mask_weight > 0
+    model = seeded_model(cfg, n_classes, seeds["model"], weights, head).to(where)
     loss_weights, sample_w = class_balance(y, n_classes, cfg.balance)
     if loss_weights is not None:
         loss_weights = loss_weights.to(where)
@@ -322,14 +323,15 @@ NO_MASKS = (
 
 
 def _masked(images: Any, items: list[Item], cfg: TrainConfig, say: Say) -> Any:
-    """``images`` carrying the items' defect masks when ``cfg.mask_loss`` asks for them
+    """``images`` carrying the items' defect masks when ``cfg.mask_loss`` or ``cam_loss`` asks
     (:func:`weldsynth.train.masks.load_masks`); as they are when the data set has none (with
     a warning when a weight was given, not for "auto")."""
-    if cfg.mask_weight <= 0:
+    if not cfg.guided:
         return images
     masks, non_empty = load_masks(items, cfg.size, threads=max(cfg.threads, 2))
     if masks is None or not non_empty:
-        if cfg.mask_loss != "auto":
+        given = (cfg.mask_loss, cfg.mask_weight), (cfg.cam_loss, cfg.cam_weight)
+        if any(value != "auto" and weight > 0 for value, weight in given):
             say(NO_MASKS)
         return images
     return with_masks(images, masks)

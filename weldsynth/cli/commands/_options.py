@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import click
 
+from weldsynth.train.config import AUTO_CAM_WEIGHT
+
 DEVICE_HELP = (
     "auto: CUDA when there is one, then Apple MPS, then the CPU; or cpu, cuda, cuda:N, mps."
 )
@@ -40,7 +42,8 @@ class MaskLoss(click.ParamType):
 
 
 def run_options(func: Callable) -> Callable:
-    """``--device``, ``--compile``, ``--cache-gb``, ``--offline`` and ``--mask-loss``."""
+    """``--device``, ``--compile``, ``--cache-gb``, ``--offline``, ``--mask-loss`` and
+    ``--cam-loss``."""
     options = [
         click.option(
             "--compile",
@@ -70,6 +73,15 @@ def run_options(func: Callable) -> Callable:
             help="Weight of an auxiliary loss on the defect masks (_masks/): a segmentation "
             "head learns where each defect is. auto: 1 on data with masks, off on others; "
             "0: off.",
+        ),
+        click.option(
+            "--cam-loss",
+            type=MaskLoss(),
+            default="auto",
+            show_default=True,
+            help="Weight of an auxiliary loss that pulls the class activation map of a "
+            "defect inside its mask (_masks/), so the model's evidence sits on the defect. "
+            f"auto: {AUTO_CAM_WEIGHT:g} on data with masks, off on others; 0: off.",
         ),
     ]
     func = device_option(func)

@@ -111,6 +111,7 @@ def make_config(
     cache_gb: float = 0.0,
     offline: bool = False,
     mask_loss: float | str = "auto",
+    cam_loss: float | str = "auto",
 ):
     """A validated :class:`~weldsynth.train.config.TrainConfig` from the shared options."""
     import torch
@@ -137,6 +138,7 @@ def make_config(
         cache_gb=cache_gb,
         offline=offline,
         mask_loss=mask_loss,
+        cam_loss=cam_loss,
     )
 
 

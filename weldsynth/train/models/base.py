@@ -56,13 +56,28 @@ class WeldModel(nn.Module):
         """Logits (N, num_classes) from :meth:`features`' output (pooling and head)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward_head()")
 
-    def forward(self, x: torch.Tensor, with_mask: bool = False):
+    def forward(self, x: torch.Tensor, with_mask: bool = False, with_features: bool = False):
         """Logits (N, num_classes); with ``with_mask`` (and a mask head), (logits, mask
-        logits (N, 1, h, w) at the feature map's resolution)."""
+        logits (N, 1, h, w) at the feature map's resolution); with ``with_features``,
+        (logits, mask logits or None, the features (N, C, h, w)) for the mask-guided losses."""
         feats = self.features(x)
+        if with_features:
+            seg = self.mask_head(feats) if with_mask and self.has_mask_head else None
+            return self.forward_head(feats), seg, feats
         if with_mask and self.has_mask_head:
             return self.forward_head(feats), self.mask_head(feats)
         return self.forward_head(feats)
+
+    def class_map(self, feats: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Class activation maps (Zhou et al. 2016) of ``targets`` from :meth:`features`:
+        ``relu(sum_c w[target, c] * A_c)`` with the head's last linear layer ``w`` (N, h, w),
+        differentiable. Up to a scale, the Grad-CAM of a head that pools globally (average
+        or maximum) and then applies one linear layer, as WeldNet's and ResNet's do."""
+        linears = [m for m in self.classifier.modules() if isinstance(m, nn.Linear)]
+        if not linears:
+            raise TypeError(f"{type(self).__name__}: the head has no nn.Linear")
+        weights = linears[-1].weight[targets].float()
+        return torch.relu(torch.einsum("nc,nchw->nhw", weights, feats.float()))
 
     @property
     def has_mask_head(self) -> bool:
