@@ -172,6 +172,16 @@ def load(args: argparse.Namespace, tmp: Path, size: tuple[int, int]):
     listing = list_images(data, str(args.topology))
     items = listing.items
     decoded = decode_all([i.path for i in items], size)
+    images = decoded.images
+    if (
+        getattr(args, "guide", None) is not None and args.guide.guided
+    ):  # the fold models learn from the masks, as `weldsynth audit` does
+        from weldsynth.train.cache import with_masks
+        from weldsynth.train.masks import load_masks
+
+        found, non_empty = load_masks(items, size)
+        if found is not None and non_empty:
+            images = with_masks(images, found)
     masks = {r.path: r.mask for r in read_manifest(data)}
     classes = listing.classes
     labels = np.array([classes.index(i.label) for i in items], np.int64)
@@ -185,7 +195,7 @@ def load(args: argparse.Namespace, tmp: Path, size: tuple[int, int]):
         )
         for i in items
     ]
-    return data, decoded.images, classes, labels, [i.source for i in items], samples
+    return data, images, classes, labels, [i.source for i in items], samples
 
 
 def audit_once(
@@ -280,6 +290,11 @@ def rescore(args: argparse.Namespace) -> dict:
     return result
 
 
+def _weight(value: str) -> float | str:
+    """``auto`` or a weight (``--mask-loss``, ``--cam-loss``)."""
+    return value if value == "auto" else float(value)
+
+
 def run(args: argparse.Namespace) -> dict:
     from weldsynth.audit.oof import audit_seeds
     from weldsynth.train.model import resolve_precision
@@ -294,7 +309,10 @@ def run(args: argparse.Namespace) -> dict:
         size=size,
         augment=args.augment,
         weights="none",
+        mask_loss=_weight(args.mask_loss),
+        cam_loss=_weight(args.cam_loss),
     )
+    args.guide = cfg
     conditions = [c for c in CONDITIONS if f"{c[0]}:{c[1]:g}" in args.conditions.split(",")]
     conditions = conditions if args.conditions != "all" else list(CONDITIONS)
     runs: list[dict] = []
@@ -364,6 +382,8 @@ def header(args: argparse.Namespace, cfg: TrainConfig, ctx: dict, build_seconds:
             "augment": cfg.augment,
             "weights": "none (from scratch)",
             "precision": ctx["precision"],
+            "mask_loss": cfg.mask_weight,
+            "cam_loss": cfg.cam_weight,
         },
         "conditions": args.conditions,
         "seeds": args.seeds,
@@ -477,6 +497,8 @@ def main() -> None:
     )
     parser.add_argument("--no-tta", action="store_true", help="No flip TTA of the predictions.")
     parser.add_argument("--no-masks", action="store_true", help="No mask evidence (no CAMs).")
+    parser.add_argument("--mask-loss", default="auto", help="Fold models' --mask-loss.")
+    parser.add_argument("--cam-loss", default="auto", help="Fold models' --cam-loss.")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs (smoke run).")
     parser.add_argument("--out", type=Path, default=RESULTS)
