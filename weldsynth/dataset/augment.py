@@ -144,6 +144,52 @@ def augment(hm: HeightMap, kind: str, rng: np.random.Generator) -> tuple[np.ndar
     return pixels, params
 
 
+def variant_mask(mask: np.ndarray, kind: str) -> np.ndarray:
+    """The defect mask of a ``kind`` variant, from its base's: transformed as the image is.
+
+    Mirror images mirror the mask along the same axes; ``dropout`` and ``brightness`` move
+    no pixel, so the mask is the base's (a dropout may zero a few defect pixels, but they
+    are still the pixels the defect changed).
+
+    Raises:
+        ValueError: ``kind`` is not a label-preserving variant kind.
+    """
+    if kind in FLIPS:
+        return np.ascontiguousarray(np.flip(mask, FLIPS[kind]))
+    if kind in (DROPOUT, BRIGHTNESS):
+        return mask
+    raise ValueError(f"unknown augmentation {kind!r}; allowed: {', '.join(AUGMENTS)}")
+
+
+def variant_measures(measures: dict[str, float], params: dict) -> dict[str, float]:
+    """A variant's measures from its base's (the manifest's ``measures``).
+
+    Mirror images and dropouts keep every size. A brightness/contrast variant is
+    ``h * (1 + contrast) + brightness`` in [0, 1] units with its base's calibration
+    sidecar, so every height *difference* on it is ``1 + contrast`` times its base's: a
+    vertical size in mm (``height_mm``, ``depth_mm``: the norm's :data:`HEIGHT_QUANTITIES`)
+    is scaled by that; sizes across the image (diameter, length, offset, in mm or px) are
+    not. Relative heights (``*_rel``) never reach the manifest (only norm-judged draws
+    write measures, and a height is judged in mm only), so they are left as they are.
+    """
+    if params.get("augment") != "brightness_contrast":
+        return dict(measures)
+    scale = 1.0 + float(params.get("contrast", 0.0))
+    return {
+        key: round(value * scale, 6) if _is_height_mm(key) else value
+        for key, value in measures.items()
+    }
+
+
+HEIGHT_QUANTITIES = ("height", "depth")
+"""Norm rule quantities measured vertically (a measure key is ``<quantity>_<unit>``)."""
+
+
+def _is_height_mm(key: str) -> bool:
+    quantity, _, unit = key.rpartition("_")
+    return unit == "mm" and quantity in HEIGHT_QUANTITIES
+
+
 def plate_only(hm: HeightMap, rng: np.random.Generator) -> tuple[np.ndarray, dict] | None:
     """A "bad" extra: the plates of a good weld with the bead removed.
 

@@ -8,7 +8,9 @@ Per topology, reach a requested good:bad ratio among the rows in use:
   as new files next to their base image (an original, or an acceptable cut), with new
   manifest rows: the base's defect ("" for an original), params naming the augmentation,
   its values and the base, the row seed, and the base's ``source`` and ``split`` so groups
-  stay whole;
+  stay whole; a base with a defect mask (an acceptable cut) gives its variant a mask
+  transformed like the image (mirrored with a mirror image) beside the base's, and a
+  brightness variant's vertical measures in mm scaled by its contrast;
 * **undersample** — select rows of the majority class to leave out by setting
   ``status="excluded:undersample"``; nothing is deleted or moved, and the selection is
   recomputed from scratch each run (so a new ratio can bring rows back);
@@ -23,7 +25,8 @@ everything before a single file is written. Every draw is seeded by
 depends on neither order nor worker count; rerunning on a balanced set does nothing.
 
 Modules: :mod:`~.types` (plan types, option parsing, item seeds), :mod:`~.plan` (what to do),
-:mod:`~.items` (which files to add), :mod:`~.apply` (doing it).
+:mod:`~.items` (which files to add), :mod:`~.apply` (doing it), :mod:`~.masks` (the
+variants' masks and measures).
 """
 
 from weldsynth.dataset.balance.apply import apply_plan, balance

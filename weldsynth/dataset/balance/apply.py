@@ -12,6 +12,7 @@ import numpy as np
 from weldsynth.core.atomic import atomic_write_bytes, atomic_write_text
 from weldsynth.core.lock import STATE_DIR
 from weldsynth.dataset import augment
+from weldsynth.dataset.balance.masks import mask_path, variant_measures, write_mask
 from weldsynth.dataset.balance.plan import plan_balance
 from weldsynth.dataset.balance.types import (
     DEFAULT_MAX_VARIANTS,
@@ -35,15 +36,19 @@ def apply_plan(
 ) -> list[Record]:
     """Write the planned files and the manifest; return the new manifest rows.
 
+    A variant of an image with a defect mask gets its own mask, transformed as its image
+    (:mod:`weldsynth.dataset.balance.masks`), in the row's ``mask`` column.
+
     Files are written atomically before the manifest, which is written once at the end: a
     run killed half-way leaves files the manifest does not list, and the rerun writes the
     same bytes over them. A file that exists, is not in the manifest and differs from what
     would be written is someone else's: balance stops instead of overwriting it.
 
-    The paths a run is about to write are recorded first (``.weldsynth/balance-pending.json``,
-    removed with the manifest write); the next run removes those of them the manifest does
-    not list, with their temp files, so a killed run never leaves orphan images behind, even
-    when the rerun asks for another ratio.
+    The paths a run is about to write (images and masks) are recorded first
+    (``.weldsynth/balance-pending.json``, removed with the manifest write); the next run
+    removes those of them the manifest does not list (as a path or a mask), with their temp
+    files, so a killed run never leaves orphan images behind, even when the rerun asks for
+    another ratio.
     """
     base_dir = Path(root)
     _sweep_interrupted(base_dir, records)
@@ -51,7 +56,8 @@ def apply_plan(
     items.sort(key=lambda it: (it.base.path, it.kind, it.k))
     pending = base_dir / STATE_DIR / PENDING_NAME
     if items:
-        atomic_write_text(pending, json.dumps([it.path for it in items], indent=0))
+        written = [p for it in items for p in (it.path, mask_path(it)) if p]
+        atomic_write_text(pending, json.dumps(written, indent=0))
     iterator: Iterable[NewItem] = progress(items) if progress else items
     statuses = {p: s for t in plan.topologies for p, s in t.status.items()}
     new_rows: list[Record] = []
@@ -69,32 +75,36 @@ def apply_plan(
             )
         atomic_write_bytes(target, data)
         _copy_calibration(safe_join(base_dir, it.base.path), target)
-        params = {**params, "base": it.base.path}
-        same = it.label == "good"  # a label-preserving variant: the base's imperfection
-        new_rows.append(
-            Record(
-                path=it.path,
-                topology=it.base.topology,
-                label=it.label,
-                defect=it.base.defect if same else it.kind,
-                source=it.base.source or it.base.path,
-                params=json.dumps(params, sort_keys=True, separators=(",", ":")),
-                seed=str(it.seed),
-                sha256=hashlib.sha256(data).hexdigest(),
-                split=it.base.split,
-                status=statuses.get(it.path, ""),
-                verdict=it.base.verdict if same else "",
-                rule=it.base.rule if same else "",
-                measures=it.base.measures if same else "",
-                calibration=it.base.calibration,
-            )
-        )
+        mask = write_mask(base_dir, it)
+        row = _row(it, {**params, "base": it.base.path}, data, statuses.get(it.path, ""))
+        new_rows.append(row.with_(mask=mask) if mask else row)
     updated = [r.with_(status=statuses[r.path]) if r.path in statuses else r for r in records]
     result = updated + new_rows
     if new_rows or statuses:
         write_manifest(base_dir, result)
     pending.unlink(missing_ok=True)
     return result
+
+
+def _row(it: NewItem, params: dict, data: bytes, status: str) -> Record:
+    """The manifest row of a new file (its mask is filled in by the caller)."""
+    same = it.label == "good"  # a label-preserving variant: the base's imperfection
+    return Record(
+        path=it.path,
+        topology=it.base.topology,
+        label=it.label,
+        defect=it.base.defect if same else it.kind,
+        source=it.base.source or it.base.path,
+        params=json.dumps(params, sort_keys=True, separators=(",", ":")),
+        seed=str(it.seed),
+        sha256=hashlib.sha256(data).hexdigest(),
+        split=it.base.split,
+        status=status,
+        verdict=it.base.verdict if same else "",
+        rule=it.base.rule if same else "",
+        measures=variant_measures(it.base.measures, params) if same else "",
+        calibration=it.base.calibration,
+    )
 
 
 PENDING_NAME = "balance-pending.json"
@@ -106,7 +116,7 @@ def _sweep_interrupted(base_dir: Path, records: list[Record]) -> None:
     pending = base_dir / STATE_DIR / PENDING_NAME
     if not pending.is_file():
         return
-    listed = {r.path for r in records}
+    listed = {r.path for r in records} | {r.mask for r in records if r.mask}
     for rel in json.loads(pending.read_text(encoding="utf-8")):
         if rel in listed:
             continue
