@@ -171,6 +171,9 @@ def variant_measures(measures: dict[str, float], params: dict) -> dict[str, floa
     is scaled by that; sizes across the image (diameter, length, offset, in mm or px) are
     not. Relative heights (``*_rel``) never reach the manifest (only norm-judged draws
     write measures, and a height is judged in mm only), so they are left as they are.
+    The verdict is kept: an accepted draw lies at most at ``limit * (1 - guard)``, and
+    ``1 +`` :data:`CONTRAST_LIMIT` keeps it under the limit for a guard band over 7.4 %
+    (the shipped norms' is 15 %; a recipe's smaller ``guard`` is not checked here).
     """
     if params.get("augment") != "brightness_contrast":
         return dict(measures)
