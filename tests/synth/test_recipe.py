@@ -194,3 +194,19 @@ def test_norm_keys_come_from_the_plugins(tmp_path: Path) -> None:
     ]:
         with pytest.raises(RecipeError, match=re.escape(words)):
             load_recipe(_write(tmp_path, {**GOOD, "norm": norm}))
+
+
+@pytest.mark.parametrize("topology", topology_ids())
+def test_shown_recipe_loads_back_and_choice_words_are_checked(
+    tmp_path: Path, topology: int
+) -> None:
+    shown = CliRunner().invoke(cli, ["recipe", "show", str(topology)])
+    assert shown.exit_code == 0, shown.output
+    path = _write(tmp_path, shown.output)  # what generate writes beside its outputs
+    loaded = load_recipe(path).model_dump()
+    assert loaded["topology"] == topology
+    assert loaded["defects"]["bead_deviation"]["params"]["position"] == "any"
+    data = yaml.safe_load(shown.output)
+    data["defects"]["bead_deviation"]["params"]["position"] = "sideways"
+    with pytest.raises(RecipeError, match="position"):
+        load_recipe(_write(tmp_path, data))

@@ -172,6 +172,9 @@ def split_params(
                 f"{where}: {field} is given twice ({seen[field]} and {key}); use one unit"
             )
         seen[field] = key
+        if unit is None and (specs.get(field) or {}).get("choices"):
+            out[field] = value  # a word ("any", "start"): the plugin's config checks it
+            continue
         unit, number = _value_unit(value, unit, f"{where}.{key}")
         if unit is not None and specs[field]["unit"] != "px":
             raise SizeUnitError(
