@@ -309,12 +309,12 @@ def main() -> None:
         trained = yaml.safe_load((own / "recipes" / f"{topo}.yaml").read_text())
         sets = build_test_sets(gen, topo, args.test_welds, trained)
         test_sets[topo] = sets
-        row = {"topology": topo, "good_welds": count, "variant": variant}
+        epochs = int(json.loads((run / topo / "config.json").read_text())["epochs"])
+        row = {"topology": topo, "good_welds": count, "variant": variant, "epochs": epochs}
         row.update(score_model(run, topo, own, gen, sets))
-        print(topo, count, variant, _summary(row), flush=True)
-        key = (topo, count, variant)
-        keep = [r for r in result["rows"] if (r["topology"], r["good_welds"], r["variant"]) != key]
-        result["rows"] = sorted([*keep, row], key=lambda r: (int(r["topology"]), r["good_welds"]))
+        print(topo, count, variant, epochs, _summary(row), flush=True)
+        keep = [r for r in result["rows"] if _key(r) != _key(row)]
+        result["rows"] = sorted([*keep, row], key=lambda r: (int(r["topology"]), *_key(r)[1:]))
         result["test_sets"] = test_sets
         result["settings"] = settings(args)
         result["measured"] = {
@@ -325,6 +325,12 @@ def main() -> None:
         }
         _write(args.out, result)
     print(f"written {args.out}")
+
+
+def _key(row: dict[str, Any]) -> tuple:
+    """A row's identity: topology, good welds, variant and the model's epochs (rows written
+    before epochs were recorded are bench/masks.py's 12-epoch models)."""
+    return (row["topology"], row["good_welds"], row["variant"], row.setdefault("epochs", 12))
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
