@@ -36,6 +36,10 @@ def test_mask_evidence_rules() -> None:
     ev = mask_evidence(True, 0.1, on, mask)
     assert ev.effect == "supports" and "supports the label" in ev.reason and not ev.suspect
     assert mask_evidence(True, 0.9, off, mask).effect == ""
+    # ... unless what was drawn there is an acceptable imperfection: no excuse for "bad"
+    ev = mask_evidence(True, 0.1, on, mask, drawn_acceptable=True)
+    assert ev.effect == "" and ev.lift > 1.5
+    assert mask_evidence(True, 0.1, off, mask, drawn_acceptable=True).effect == "doubt"
     # a good label with a confident map on its own mask: a suspect
     ev = mask_evidence(False, 0.95, on, mask)
     assert ev.suspect and "labelled good" in ev.reason and ev.lift > 1.5
@@ -145,3 +149,14 @@ def test_mask_evidence_is_deterministic(given_bad: bool) -> None:
     assert mask_evidence(given_bad, 0.3, cam, _disc()) == mask_evidence(
         given_bad, 0.3, cam.copy(), _disc()
     )
+
+
+def test_sample_evidence_knows_acceptable_variants_from_verdict_or_name() -> None:
+    from weldsynth.audit.evidence import _drawn_acceptable
+    from weldsynth.audit.suspects import Sample
+
+    assert _drawn_acceptable(Sample(path="a.png", topology="7", defect="acceptable_cut"))
+    assert not _drawn_acceptable(Sample(path="a.png", topology="7", defect="cut"))
+    assert _drawn_acceptable(Sample(path="a.png", topology="7", defect="cut", verdict="accept"))
+    named = Sample(path="a.png", topology="7", defect="acceptable_cut", verdict="reject")
+    assert not _drawn_acceptable(named)  # the norm's verdict wins over the name
