@@ -40,6 +40,7 @@ def test_mask_evidence_rules() -> None:
     ev = mask_evidence(True, 0.1, on, mask, drawn_acceptable=True)
     assert ev.effect == "" and ev.lift > 1.5
     assert mask_evidence(True, 0.1, off, mask, drawn_acceptable=True).effect == "doubt"
+    assert not mask_evidence(False, 0.95, on, mask, drawn_acceptable=True).suspect
     # a good label with a confident map on its own mask: a suspect
     ev = mask_evidence(False, 0.95, on, mask)
     assert ev.suspect and "labelled good" in ev.reason and ev.lift > 1.5

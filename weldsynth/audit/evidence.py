@@ -11,7 +11,10 @@ energy inside the dilated mask over the share an evenly spread map would put the
   point at the very imperfection that was drawn and call it a defect, which is how a bad
   weld labelled good looks. A *mask suspect* (``effect`` "suspect"): flagged (dropped,
   unless the models already suggest a relabel) and reviewed first (96 of 100 such samples
-  were mislabelled in ``bench/audit.py``'s runs);
+  were mislabelled in ``bench/audit.py``'s runs). Not for an acceptable variant: its mask
+  marks an imperfection the norm accepts, so a confident map on it is the models' error
+  (since ``balance`` gives mirrored variants their masks, such false suspects appeared;
+  without them every mask suspect of the 5 % and 10 % runs was a label error);
 * a **bad** sample the fold models doubt (``p(bad)`` below :data:`DOUBT_P`) whose defect
   map misses its own mask: whatever the models call a defect there is not what was drawn,
   which is how a good weld labelled bad looks — or how a defect the models miss looks
@@ -124,7 +127,8 @@ def mask_evidence(
         cam_map: Its defect map at the mask's shape (None: none computed).
         mask: Its defect mask (non-zero = drawn defect), or None when it has none.
         drawn_acceptable: What its mask marks was drawn as an imperfection the norm
-            accepts (an acceptable variant): a map on it cannot support a "bad" label.
+            accepts (an acceptable variant): a map on it neither supports a "bad" label
+            nor makes a "good" one suspect.
     """
     if cam_map is None or mask is None or not np.any(np.asarray(mask) > 0):
         return MaskEvidence()
@@ -150,7 +154,7 @@ def mask_evidence(
             "was drawn here (or they miss the drawn one)"
         )
         return replace(ev, effect="doubt", reason=why)
-    if not given_bad and p_bad >= CONFIDENT_P and on_mask:
+    if not given_bad and p_bad >= CONFIDENT_P and on_mask and not drawn_acceptable:
         why = (
             f"mask evidence: labelled good, but the defect map is confident "
             f"(p(bad)={p_bad:.2f}) and lies on its own mask ({inside}, {lifted}): the "
