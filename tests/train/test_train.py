@@ -10,22 +10,13 @@ import pytest
 import torch
 import train_fixtures as fx
 from click.testing import CliRunner
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
 from weldsynth.cli.main import cli
 from weldsynth.train import reports
 from weldsynth.train.checkpoint import load_checkpoint
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.run import prepare, train_topology
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """One thread: steadier than two on a shared 2-core machine, and deterministic."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 FAST = ["--size", "32x96", "--batch-size", "8", "--weights", "none", "--quiet"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import train_fixtures as fx
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train import diskcache
@@ -23,14 +23,6 @@ from weldsynth.train.run import prepare, train_topology
 
 TINY = 1e-9
 """--cache-gb that no image fits in: the disk cache is used."""
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

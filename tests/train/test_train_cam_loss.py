@@ -10,9 +10,8 @@ import mask_fixtures as mf
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
-from weldsynth.cli.main import cli
 from weldsynth.train.cam import gradcam
 from weldsynth.train.config import TrainConfig
 from weldsynth.train.data import list_images
@@ -22,14 +21,6 @@ from weldsynth.train.models import build_model
 from weldsynth.train.setup import decode_items, prepare_training
 
 SIZE = (64, 192)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_cam_loss_is_the_share_outside_the_mask_on_masked_images_only() -> None:
@@ -84,16 +75,3 @@ def test_cam_loss_pulls_the_activation_map_into_the_masks(tmp_path: Path) -> Non
     setup.fit(probe, classes=["bad", "good"], precision="fp32")
     after = _mean_cam_loss(setup.model, probe)
     assert after < 0.7 * before, (before, after)
-
-
-def test_cam_loss_option_reaches_the_config() -> None:
-    from weldsynth.cli.commands.audit import make_config
-
-    for command in ("train", "audit", "loop"):
-        res = CliRunner().invoke(cli, [command, "--help"])
-        assert "--cam-loss" in res.output, command
-    args = ("weldnet", 1, 0, 4, 1e-3, "32x96", "none", "none", 0, False, "fp32", 0)
-    assert make_config(*args).cam_loss == "auto"
-    assert make_config(*args, cam_loss=0.5).cam_weight == 0.5
-    res = CliRunner().invoke(cli, ["train", ".", "--cam-loss", "-1"])
-    assert res.exit_code == 2 and "use auto or a weight in [0, 100]" in res.output

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
 from weldsynth.cli.main import cli
 from weldsynth.train.checkpoint import FORMAT, load_checkpoint, save_checkpoint
@@ -23,14 +24,6 @@ from weldsynth.train.models import build_model, list_models
 from weldsynth.train.predict import probabilities
 
 FAST = ["--arch", "weldnet", "--weights", "none", "--epochs", "2", "--size", "32x96"]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 import torch
 import train_fixtures as fx
 from click.testing import CliRunner
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
 from weldsynth.cli.main import cli
 from weldsynth.train.augment import BatchAugment, Term
@@ -28,14 +29,6 @@ from weldsynth.train.masks import (
 from weldsynth.train.setup import decode_items, prepare_training
 
 SIZE = (64, 192)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -170,17 +163,21 @@ def test_mask_loss_on_image_folder_without_masks_is_one_warning(tmp_path: Path) 
     assert (tmp_path / "run" / "7" / "model.pt").is_file()
 
 
-def test_mask_loss_option_reaches_audit_and_loop() -> None:
+@pytest.mark.parametrize("name", ["mask_loss", "cam_loss"])
+def test_guide_loss_options_reach_audit_and_loop(name: str) -> None:
     from weldsynth.cli.commands.audit import make_config
 
+    option = "--" + name.replace("_", "-")
     for command in ("train", "audit", "loop"):
         res = CliRunner().invoke(cli, [command, "--help"])
-        assert "--mask-loss" in res.output, command
+        assert option in res.output, command
     args = ("weldnet", 1, 0, 4, 1e-3, "32x96", "none", "none", 0, False, "fp32", 0)
-    assert make_config(*args).mask_loss == "auto"
-    assert make_config(*args, mask_loss=0.5).mask_weight == 0.5
-    res = CliRunner().invoke(cli, ["train", ".", "--mask-loss", "lots"])
-    assert res.exit_code == 2 and "use auto or a weight in [0, 100]" in res.output
+    assert getattr(make_config(*args), name) == "auto"
+    weight = name.replace("_loss", "_weight")
+    assert getattr(make_config(*args, **{name: 0.5}), weight) == 0.5
+    for bad in ("lots", "-1"):
+        res = CliRunner().invoke(cli, ["train", ".", option, bad])
+        assert res.exit_code == 2 and "use auto or a weight in [0, 100]" in res.output
 
 
 def test_auto_mask_loss_is_silent_without_masks_and_on_with_them(

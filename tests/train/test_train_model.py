@@ -11,6 +11,7 @@ import pytest
 import torch
 import torchvision
 import train_fixtures as fx
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
 from weldsynth.core.errors import WeldsynthError
 from weldsynth.train.checkpoint import load_checkpoint, save_checkpoint
@@ -26,14 +27,6 @@ from weldsynth.train.model import (
 )
 from weldsynth.train.models import list_models
 from weldsynth.train.run import prepare, train_topology
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import torchvision
 import train_fixtures as fx
 from click.testing import CliRunner
 from torch import nn
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
 from weldsynth.audit.gradcam import cam_to_map, gradcam
 from weldsynth.cli.main import cli
@@ -33,14 +34,6 @@ BATCH = (2, 1, 64, 176)
 HEAVY = {"resnet50", "resnet101"}
 """Seconds per test on one CPU thread: run with ``-m slow``."""
 ARCHES = [pytest.param(a, marks=pytest.mark.slow) if a in HEAVY else a for a in list_models()]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _meta(arch: str, n_classes: int = 2, size: tuple[int, int] = BATCH[2:]) -> dict:

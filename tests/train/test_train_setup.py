@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import train_fixtures as fx
+from torch_threads import one_torch_thread  # noqa: F401 (autouse)
 
 from weldsynth.audit.learner import small_batch, train_arrays
 from weldsynth.train import fit as fit_mod
@@ -20,14 +21,6 @@ from weldsynth.train.setup import (
 )
 
 CFG = TrainConfig(arch="weldnet", size=fx.SHAPE, batch_size=8, epochs=2, weights="none")
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _arrays(n: int = 24) -> tuple[np.ndarray, np.ndarray]:
